@@ -1,0 +1,138 @@
+"""Validated settings and presets. One `RunConfig` is passed down explicitly."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from selftaught.errors import UserError
+from selftaught.lm.registry import DEFAULT_MODEL
+
+_STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class Budgets(BaseModel):
+    """What one improver run may spend. The paper: 4 calls, 6 samples, 25 utility calls."""
+
+    model_config = _STRICT
+
+    lm_calls: int = Field(1, ge=1)
+    """Model calls per improver run (`language_model.budget`)."""
+    samples_per_call: int = Field(3, ge=1)
+    """Samples per call (`language_model.max_responses_per_call`)."""
+    utility_calls: int = Field(4, ge=1)
+    """Utility calls per improver run (`utility.budget`); past it the utility returns 0."""
+    max_tokens: int = Field(400, ge=16)
+    """Completion tokens per sample."""
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    """Default sampling temperature (an improver may pass its own)."""
+
+
+class SandboxSettings(BaseModel):
+    """Limits for the workers that run model-written code."""
+
+    model_config = _STRICT
+
+    memory_mb: int = Field(2048, ge=64)
+    """Address-space limit of one worker."""
+    solution_cpu_seconds: int = Field(60, ge=1)
+    """CPU-time limit of one solution worker."""
+    improver_cpu_seconds: int = Field(300, ge=1)
+    """CPU-time limit of one improver worker (its own computation)."""
+    improver_timeout: float = Field(900.0, gt=0)
+    """Wall-clock seconds of an improver's own time (time serving its calls not counted)."""
+    isolate_network: bool = True
+    """Put workers in a network namespace with no interfaces (where the platform allows)."""
+    drop_privileges: bool = True
+    """When running as root, run workers as `nobody`."""
+
+
+class RunConfig(BaseModel):
+    """Everything a STOP run needs; written resolved into the run directory."""
+
+    model_config = _STRICT
+
+    name: str = "lpn"
+    """Name of the run; the run directory is `<output>/<timestamp>-<name>`."""
+    model: str = DEFAULT_MODEL
+    """Model string: `local:smollm2`, `local:/path/model.gguf`, `scripted:FILE.json`."""
+    tasks: list[str] = Field(default_factory=lambda: ["lpn"], min_length=1)
+    """The task suite of the meta-utility."""
+    iterations: int = Field(2, ge=0)
+    """Self-improvement iterations T."""
+    runs: int = Field(2, ge=1)
+    """Improver runs per task in one meta-utility evaluation (the paper: 5)."""
+    budgets: Budgets = Field(default_factory=Budgets)
+    """Budgets of every improver run, downstream and in the self-improvement step."""
+    adoption: Literal["improved", "paper"] = "improved"
+    """`paper`: always adopt I_t (Algorithm 1). `improved`: adopt only if its validation
+    meta-utility beats its parent's on the same seeds."""
+    keep_input: bool = True
+    """The seed improver keeps its input among the candidates, so it never returns
+    something that scores worse than what it was given. The paper's does not."""
+    seed: int = 0
+    """Seed for model sampling; instance seeds are fixed per task and split."""
+    parallel: int = Field(2, ge=1)
+    """Improver runs of one meta-utility evaluation run at once."""
+    improver: str = "seed"
+    """The starting improver: `seed` or a path to an improver .py file."""
+    output: str = "runs"
+    """Folder that holds run directories."""
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "paper": {
+        "iterations": 3,
+        "runs": 5,
+        "adoption": "paper",
+        "keep_input": False,
+        "budgets": {"lm_calls": 4, "samples_per_call": 6, "utility_calls": 25, "max_tokens": 1024},
+    },
+}
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _one_line(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "config"
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"invalid config: {where}: {err['msg']}{more}"
+
+
+def load_config(
+    *, preset: str | None = None, file: Path | None = None, overrides: dict[str, Any] | None = None
+) -> RunConfig:
+    """Preset, then the TOML file (which may name its own `preset`), then flags."""
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = tomllib.loads(Path(file).read_text())
+        except FileNotFoundError:
+            raise UserError(f"config file not found: {file}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"config file {file} is not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read config file {file}: {exc}") from None
+    chosen = preset or data.pop("preset", None) or "default"
+    data.pop("preset", None)
+    if chosen not in PRESETS:
+        raise UserError(f"unknown preset {chosen!r}; known: {', '.join(PRESETS)}")
+    merged = _merge(_merge(PRESETS[chosen], data), overrides or {})
+    try:
+        return RunConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise UserError(_one_line(exc)) from None

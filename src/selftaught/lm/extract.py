@@ -1,0 +1,101 @@
+"""Taking code out of model responses.
+
+Improvers written for the paper do `from helpers import extract_code` and call it on the
+list `batch_prompt` returns. This version also copes with bare fences, unterminated
+fences (answers cut at the token limit), several blocks, and no fence at all.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+.-]*)[ \t]*$", re.MULTILINE)
+_CODE_TAGS = {"", "python", "py", "python3", "py3"}
+
+
+def _blocks(text: str) -> list[tuple[str, bool]]:
+    """Fenced blocks as (code, terminated), in order."""
+    blocks: list[tuple[str, bool]] = []
+    fences = list(_FENCE.finditer(text))
+    i = 0
+    while i < len(fences):
+        opening = fences[i]
+        tag = opening.group(1).lower()
+        start = opening.end() + 1
+        if i + 1 < len(fences):
+            closing = fences[i + 1]
+            if tag in _CODE_TAGS:
+                blocks.append((text[start : closing.start()], True))
+            i += 2
+        else:
+            if tag in _CODE_TAGS:
+                blocks.append((text[start:], False))
+            i += 1
+    return blocks
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _trim_to_parse(code: str) -> str:
+    """Drop trailing lines of a cut-off block until what remains parses."""
+    lines = code.rstrip().splitlines()
+    while lines and not _parses("\n".join(lines)):
+        lines.pop()
+    return "\n".join(lines)
+
+
+def defines(code: str, function: str) -> bool:
+    """Whether `code` parses and defines `function` at module level."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    return any(
+        isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function
+        for node in tree.body
+    )
+
+
+def _has_def(code: str) -> bool:
+    return "def " in code and _parses(code)
+
+
+def extract_one(text: str, *, function: str | None = None) -> str:
+    """The code of one response, or "" when it holds no usable code."""
+    if not isinstance(text, str):
+        return ""
+    candidates: list[str] = []
+    for code, terminated in _blocks(text):
+        if not terminated and not _parses(code):
+            code = _trim_to_parse(code)
+        code = code.strip("\n")
+        if code.strip():
+            candidates.append(code)
+    if not candidates and "```" not in text and _has_def(text):
+        candidates.append(text.strip("\n"))
+    if function is not None:
+        for code in candidates:
+            if defines(code, function):
+                return code
+    for code in candidates:
+        if _has_def(code):
+            return code
+    for code in candidates:
+        if _parses(code):
+            return code
+    return candidates[0] if candidates else ""
+
+
+def extract_code(responses: str | list[str], *, function: str | None = None) -> str | list[str]:
+    """Code from each response: a list in gives a list of the same length out, one text
+    in gives one string out. A response without usable code gives ""."""
+    if isinstance(responses, str):
+        return extract_one(responses, function=function)
+    return [extract_one(r, function=function) for r in responses]

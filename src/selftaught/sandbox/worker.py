@@ -1,0 +1,326 @@
+"""What runs inside a sandbox worker process: one job, then exit.
+
+This module is imported by the fork server before any untrusted code exists, so each
+worker starts warm (numpy already imported) and fresh (forked, nothing left by others).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import random
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import types
+from collections.abc import Callable
+from typing import Any
+
+from selftaught.lm.extract import extract_code
+from selftaught.sandbox import protocol
+
+MAX_OUTPUT_ITEMS = 1_000_000
+
+
+class BudgetExhausted(Exception):
+    """Raised to an improver that calls the language model past its budget."""
+
+
+class LanguageModelError(Exception):
+    """Raised to an improver when the model call failed."""
+
+
+_events: list[dict] = []
+"""Audit events seen since the last message; sent along with the next one."""
+
+_BLOCKED = {
+    "subprocess.Popen": "subprocess",
+    "os.system": "subprocess",
+    "os.exec": "subprocess",
+    "os.spawn": "subprocess",
+    "os.posix_spawn": "subprocess",
+    "os.fork": "fork",
+    "os.forkpty": "fork",
+    "ctypes.dlopen": "ctypes",
+    "ctypes.dlsym": "ctypes",
+    "ctypes.dlsym/handle": "ctypes",
+    "ctypes.call_function": "ctypes",
+    "os.kill": "signal",
+    "os.killpg": "signal",
+}
+_NETWORK = {"socket.connect": "network", "socket.bind": "network", "socket.sendto": "network"}
+_RECORDED = {"sys._current_frames": "frames", "sys._getframe": None, "gc.get_objects": "gc"}
+
+
+def _note(kind: str, detail: str) -> None:
+    if len(_events) < 100:
+        _events.append({"kind": kind, "detail": detail[:300]})
+
+
+def install_guards(network: str) -> None:
+    """Audit hooks: record escape attempts, and refuse the ones a worker never needs.
+
+    They are defence in depth, not the boundary: the boundary is the namespace, the
+    unprivileged user and the rlimits set by the fork server.
+    """
+    scratch = os.getcwd()
+    block_network = network == "none"
+
+    def hook(event: str, args: tuple) -> None:
+        kind = _BLOCKED.get(event)
+        if kind is not None:
+            _note(kind, f"{event}{args!r}"[:300])
+            raise PermissionError(f"{event} is not allowed in the sandbox")
+        kind = _NETWORK.get(event)
+        if kind is not None:
+            _note(kind, f"{event}{args!r}"[:300])
+            if block_network:
+                raise PermissionError(f"{event}: no network in the sandbox")
+            return
+        if event == "open":
+            path, mode, flags = (args + (None, None, None))[:3]
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+            )
+            if isinstance(path, bytes):
+                path = path.decode(errors="replace")
+            if isinstance(path, str):
+                full = os.path.realpath(os.path.join(scratch, path))
+                if writing and not (full == scratch or full.startswith(scratch + os.sep)):
+                    if full != os.devnull:
+                        _note("write_outside_scratch", full)
+                        raise PermissionError(f"writing {full} is not allowed in the sandbox")
+                if full.startswith("/proc/") and full.endswith(("/mem", "/environ")):
+                    _note("proc_read", full)
+            return
+        kind = _RECORDED.get(event)
+        if kind:
+            _note(kind, event)
+
+    sys.addaudithook(hook)
+
+
+class _Channel:
+    """Request/reply to the parent; one request at a time. Carries pending audit events."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+
+    def _send(self, message: dict) -> None:
+        if _events:
+            message = {**message, "events": list(_events)}
+            _events.clear()
+        protocol.send(self._sock, message)
+
+    def call(self, message: dict) -> dict:
+        with self._lock:
+            self._send(message)
+            return protocol.recv(self._sock)
+
+    def tell(self, message: dict) -> None:
+        with self._lock:
+            self._send(message)
+
+
+def _describe(exc: BaseException, filename: str) -> str:
+    """`TypeError: ... (line 12)`, pointing into the candidate's source where possible."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    name = type(exc).__name__
+    text = f"{name}: {exc}" if str(exc) else name
+    return f"{text} (line {line})" if line else text
+
+
+def _load(src: str, function: str, filename: str) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {"__name__": "__candidate__", "__builtins__": builtins}
+    exec(compile(src, filename, "exec"), namespace)
+    fn = namespace.get(function)
+    if not callable(fn):
+        raise NameError(f"the program does not define {function}()")
+    return fn
+
+
+def plain(value: Any, _depth: int = 0, _count: list[int] | None = None) -> Any:
+    """A JSON-ready copy of what a program returned: lists, numbers, strings, None."""
+    count = _count if _count is not None else [0]
+    count[0] += 1
+    if count[0] > MAX_OUTPUT_ITEMS or _depth > 20:
+        raise ValueError("the returned value is too large or too deeply nested")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        if value.size > MAX_OUTPUT_ITEMS:
+            raise ValueError("the returned array is too large")
+        return plain(value.tolist(), _depth + 1, count)
+    if isinstance(value, list | tuple):
+        return [plain(v, _depth + 1, count) for v in value]
+    raise TypeError(f"returned a {type(value).__name__}")
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _Timeout()
+
+
+def _seed_everything() -> None:
+    random.seed(0)
+    try:
+        import numpy as np
+
+        np.random.seed(0)
+    except ImportError:
+        pass
+
+
+def _solve(channel: _Channel, job: dict) -> None:
+    filename = "<solution>"
+    signal.signal(signal.SIGALRM, _alarm)
+    _seed_everything()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, job["load_timeout"])
+        fn = _load(job["src"], job["function"], filename)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except _Timeout:
+        channel.tell({"op": "error", "outcome": "timeout", "message": "loading took too long"})
+        return
+    except BaseException as exc:  # noqa: BLE001 - the program failing is a result
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        channel.tell({"op": "error", "outcome": "error", "message": _describe(exc, filename)})
+        return
+    channel.tell({"op": "ready"})
+    limit = job["instance_timeout"]
+    for index, args in zip(job["indices"], job["instances"], strict=True):
+        start = time.perf_counter()
+        try:
+            signal.setitimer(signal.ITIMER_REAL, limit)
+            output = fn(*args)
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            seconds = time.perf_counter() - start
+            message = {"op": "instance", "i": index, "output": plain(output), "seconds": seconds}
+        except _Timeout:
+            message = {"op": "instance", "i": index, "outcome": "timeout", "seconds": limit}
+        except BaseException as exc:  # noqa: BLE001
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            message = {
+                "op": "instance",
+                "i": index,
+                "outcome": "error",
+                "message": _describe(exc, filename),
+                "seconds": time.perf_counter() - start,
+            }
+        channel.tell(message)
+    channel.tell({"op": "done"})
+
+
+class UtilityProxy:
+    """`utility` as improvers see it. Its attributes are copies; the parent counts calls."""
+
+    def __init__(self, channel: _Channel, text: str, budget: int) -> None:
+        self._channel = channel
+        self.str = text
+        self.budget = budget
+
+    def __call__(self, solution: Any, *args: Any, **kwargs: Any) -> float:
+        if args or kwargs:
+            self._channel.tell(
+                {"op": "event", "kind": "utility_extra_args", "detail": repr((args, kwargs))[:500]}
+            )
+        if not isinstance(solution, str):
+            solution = ""
+        reply = self._channel.call({"op": "utility", "src": solution})
+        return float(reply.get("value", 0.0))
+
+
+class LanguageModelProxy:
+    """`language_model` as improvers see it: `prompt` and `batch_prompt` go to the parent."""
+
+    def __init__(self, channel: _Channel, budget: int, max_responses_per_call: int) -> None:
+        self._channel = channel
+        self.budget = budget
+        self.max_responses_per_call = max_responses_per_call
+
+    def _ask(self, expertise: Any, messages: list[Any], temperature: Any) -> list[str]:
+        reply = self._channel.call(
+            {
+                "op": "lm",
+                "system": str(expertise),
+                "messages": [str(m) for m in messages],
+                "temperature": float(temperature),
+            }
+        )
+        if reply.get("ok"):
+            return [str(r) for r in reply["responses"]]
+        if reply.get("error") == "budget":
+            raise BudgetExhausted(reply.get("message", "language model budget exhausted"))
+        raise LanguageModelError(reply.get("message", "the language model call failed"))
+
+    def prompt(
+        self, expertise: str, message: str, n_responses: int = 1, temperature: float = 0.7
+    ) -> list[str]:
+        n = max(1, int(n_responses))
+        return self._ask(expertise, [message] * n, temperature)
+
+    def batch_prompt(
+        self, expertise: str, message_batch: list[str] | str, temperature: float = 0.7
+    ) -> list[str]:
+        if isinstance(message_batch, str):
+            message_batch = [message_batch]
+        return self._ask(expertise, list(message_batch), temperature)
+
+
+def _helpers_module() -> types.ModuleType:
+    helpers = types.ModuleType("helpers")
+    helpers.extract_code = extract_code  # type: ignore[attr-defined]
+    return helpers
+
+
+def _improve(channel: _Channel, job: dict) -> None:
+    filename = "<improver>"
+    sys.modules["helpers"] = _helpers_module()
+    _seed_everything()
+    utility = UtilityProxy(channel, job["utility_str"], job["utility_budget"])
+    language_model = LanguageModelProxy(channel, job["lm_budget"], job["max_responses_per_call"])
+    try:
+        fn = _load(job["src"], "improve_algorithm", filename)
+        result = fn(job["initial_solution"], utility, language_model)
+    except BaseException as exc:  # noqa: BLE001
+        channel.tell({"op": "error", "outcome": "error", "message": _describe(exc, filename)})
+        return
+    if not isinstance(result, str):
+        channel.tell(
+            {
+                "op": "error",
+                "outcome": "error",
+                "message": f"improve_algorithm returned a {type(result).__name__}, not a str",
+            }
+        )
+        return
+    channel.tell({"op": "result", "value": result})
+
+
+def serve(fd: int) -> None:
+    """Run the one job that arrives on socket `fd`."""
+    sock = socket.socket(fileno=fd)
+    channel = _Channel(sock)
+    job = protocol.recv(sock, arrays=True)
+    if job["kind"] == "solve":
+        _solve(channel, job)
+    else:
+        _improve(channel, job)
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001
+        pass

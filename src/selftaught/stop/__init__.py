@@ -1,0 +1,23 @@
+"""STOP itself: the seed improver, the meta-utility and the self-improvement loop."""
+
+from selftaught.stop.context import Progress, RunContext, Scope
+from selftaught.stop.loop import Iteration, run_stop, should_adopt
+from selftaught.stop.meta_utility import MetaEvaluation, MetaUtility, mean_se
+from selftaught.stop.seed_improver import meta_utility_text, seed_improver
+from selftaught.stop.solutions import Evaluation, SolutionScorer
+
+__all__ = [
+    "Evaluation",
+    "Iteration",
+    "MetaEvaluation",
+    "MetaUtility",
+    "Progress",
+    "RunContext",
+    "Scope",
+    "SolutionScorer",
+    "mean_se",
+    "meta_utility_text",
+    "run_stop",
+    "seed_improver",
+    "should_adopt",
+]

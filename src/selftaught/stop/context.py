@@ -1,0 +1,83 @@
+"""The run context passed down explicitly: config, model, sandbox, records, progress."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from selftaught.config import RunConfig
+from selftaught.lm.base import Backend, Usage
+from selftaught.lm.session import ModelCall
+from selftaught.sandbox.runner import Sandbox
+from selftaught.store.db import Store
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where in the run a piece of work happens: its iteration and a path like `it1/step/c2`."""
+
+    iteration: int
+    path: str
+
+    def child(self, name: str) -> Scope:
+        return Scope(self.iteration, f"{self.path}/{name}")
+
+
+class Progress:
+    """Receives what happens, to show it. The default shows nothing."""
+
+    def phase(self, iteration: int, text: str) -> None:
+        """A new stage of the run starts."""
+
+    def model_call(self, usage: Usage) -> None:
+        """A model call finished."""
+
+    def candidate(self, iteration: int, score: float) -> None:
+        """A candidate improver was scored by the meta-utility."""
+
+    def improver_run(self, outcome: str) -> None:
+        """One downstream improver run finished."""
+
+
+@dataclass
+class RunContext:
+    config: RunConfig
+    backend: Backend
+    sandbox: Sandbox
+    store: Store
+    progress: Progress = field(default_factory=Progress)
+
+    def record_model_call(self, iteration: int, call: ModelCall) -> None:
+        self.store.add_model_call(
+            {
+                "iteration": iteration,
+                "scope": call.scope,
+                "backend": call.backend,
+                "system": call.system,
+                "messages": json.dumps(call.messages),
+                "temperature": call.temperature,
+                "max_tokens": call.max_tokens,
+                "seed": call.seed,
+                "responses": json.dumps(call.responses),
+                "samples": call.usage.samples,
+                "usable": call.usable,
+                "prompt_tokens": call.usage.prompt_tokens,
+                "completion_tokens": call.usage.completion_tokens,
+                "seconds": call.usage.seconds,
+                "error": call.error,
+                "truncated": call.truncated,
+            }
+        )
+        self.progress.model_call(call.usage)
+
+    def record_events(self, scope: Scope, program_hash: str, events: list[dict]) -> None:
+        for event in events:
+            self.store.add_event(
+                {
+                    "iteration": scope.iteration,
+                    "scope": scope.path,
+                    "program_hash": program_hash,
+                    "kind": str(event.get("kind", "unknown"))[:64],
+                    "detail": str(event.get("detail", ""))[:1000],
+                }
+            )

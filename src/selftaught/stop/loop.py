@@ -1,0 +1,131 @@
+"""The self-improvement loop: I_t = I_{t-1}(û, I_{t-1}, L)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from selftaught.sandbox.runner import check_program
+from selftaught.stop.context import RunContext, Scope
+from selftaught.stop.improver_run import run_improver
+from selftaught.stop.meta_utility import MetaEvaluation, MetaUtility
+from selftaught.stop.solutions import SolutionScorer
+from selftaught.store.db import program_hash
+from selftaught.store.rundir import RunDir
+from selftaught.tasks.registry import get_task
+
+
+def should_adopt(rule: str, candidate: float, parent: float) -> bool:
+    """`paper`: always (Algorithm 1). `improved`: only a strictly better validation score."""
+    if rule == "paper":
+        return True
+    if rule == "improved":
+        return candidate > parent
+    raise ValueError(f"unknown adoption rule {rule!r}")
+
+
+@dataclass
+class Iteration:
+    """One row of the run table."""
+
+    iteration: int
+    improver: str
+    evaluation: MetaEvaluation
+    adopted: bool
+    outcome: str
+    message: str
+    seconds: float
+
+
+def run_stop(ctx: RunContext, initial_improver: str, run_dir: RunDir | None = None) -> list[Iteration]:
+    """Evaluate the starting improver, then improve it `iterations` times."""
+    cfg = ctx.config
+    tasks = [get_task(name) for name in cfg.tasks]
+    meta = MetaUtility(ctx, tasks, SolutionScorer(ctx))
+    rows: list[Iteration] = []
+
+    start = time.perf_counter()
+    ctx.progress.phase(0, "scoring the starting improver")
+    current = initial_improver
+    current_eval = meta.evaluate(current, Scope(0, "it0/eval"), heldout=True)
+    if run_dir is not None:
+        run_dir.save_improver(current, 0)
+    rows.append(Iteration(0, current, current_eval, True, "ok", "", time.perf_counter() - start))
+    _record(ctx, rows[-1], parent=None, proposer=None)
+
+    for t in range(1, cfg.iterations + 1):
+        start = time.perf_counter()
+        ctx.progress.phase(t, "improving the improver")
+        step_scope = Scope(t, f"it{t}/step")
+        candidates = 0
+
+        def meta_utility(src: str, k: int, _t: int = t) -> float:
+            nonlocal candidates
+            candidates += 1
+            if run_dir is not None:
+                run_dir.save_improver(src, _t, candidate=k)
+            score = meta.evaluate(src, step_scope.child(f"c{k}"), heldout=False).validation
+            ctx.progress.candidate(_t, score)
+            return score
+
+        step = run_improver(
+            ctx,
+            current,
+            initial_solution=current,
+            utility=meta_utility,
+            utility_str=meta.str,
+            required_function="improve_algorithm",
+            scope=step_scope,
+        )
+        proposed = step.returned if step.outcome == "ok" else None
+        outcome, message = step.outcome, step.message
+        if proposed is not None:
+            problem = check_program(proposed, "improve_algorithm", 3)
+            if problem is not None:
+                outcome, message, proposed = "error", f"returned improver: {problem}", None
+        if proposed is None or proposed == current:
+            candidate, evaluation, adopted = current, current_eval, False
+            if proposed == current:
+                message = "returned its input unchanged"
+        else:
+            candidate = proposed
+            ctx.progress.phase(t, "scoring the new improver")
+            evaluation = meta.evaluate(candidate, Scope(t, f"it{t}/eval"), heldout=True)
+            adopted = should_adopt(cfg.adoption, evaluation.validation, current_eval.validation)
+        if run_dir is not None:
+            run_dir.save_improver(candidate, t)
+        parent = current
+        if adopted:
+            current, current_eval = candidate, evaluation
+        rows.append(
+            Iteration(t, candidate, evaluation, adopted, outcome, message, time.perf_counter() - start)
+        )
+        _record(ctx, rows[-1], parent=parent, proposer=parent)
+    return rows
+
+
+def _record(ctx: RunContext, row: Iteration, *, parent: str | None, proposer: str | None) -> None:
+    usage = ctx.store.usage_for_iteration(row.iteration)
+    ev = row.evaluation
+    ctx.store.add_iteration(
+        {
+            "iteration": row.iteration,
+            "improver_hash": ctx.store.save_program(row.improver, "improver"),
+            "parent_hash": program_hash(parent) if parent else None,
+            "proposer_hash": program_hash(proposer) if proposer else None,
+            "validation": ev.validation,
+            "validation_se": ev.validation_se,
+            "heldout": ev.heldout,
+            "heldout_se": ev.heldout_se,
+            "adopted": int(row.adopted),
+            "outcome": row.outcome,
+            "message": row.message[:1000],
+            "model_calls": usage["calls"],
+            "samples": usage["samples"],
+            "usable": usage["usable"],
+            "prompt_tokens": usage["prompt_tokens"],
+            "completion_tokens": usage["completion_tokens"],
+            "evaluations": usage["evaluations"],
+            "seconds": row.seconds,
+        }
+    )

@@ -1,0 +1,161 @@
+"""The meta-utility: the mean downstream score an improver reaches over a task suite.
+
+û(I) = mean over tasks and runs of u(I(u, s, L)). Improver runs see only the validation
+split; the held-out score of what they returned is computed here, by the orchestrator,
+and never passed to an improver (DESIGN.md invariant 4).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from selftaught.stop.context import RunContext, Scope
+from selftaught.stop.improver_run import run_improver
+from selftaught.stop.seed_improver import meta_utility_text
+from selftaught.stop.solutions import SolutionScorer
+from selftaught.store.db import program_hash
+from selftaught.tasks.base import Task
+
+
+def mean_se(values: list[float]) -> tuple[float, float]:
+    """Mean and standard error of the mean (0 for fewer than two values)."""
+    if not values:
+        return 0.0, 0.0
+    if len(values) < 2:
+        return values[0], 0.0
+    return statistics.fmean(values), statistics.stdev(values) / math.sqrt(len(values))
+
+
+@dataclass
+class RunScore:
+    task: str
+    run: int
+    outcome: str
+    validation: float
+    heldout: float | None
+
+
+@dataclass
+class MetaEvaluation:
+    """One meta-utility evaluation: every improver run and the means."""
+
+    runs: list[RunScore] = field(default_factory=list)
+
+    @property
+    def validation(self) -> float:
+        return mean_se([r.validation for r in self.runs])[0]
+
+    @property
+    def validation_se(self) -> float:
+        return mean_se([r.validation for r in self.runs])[1]
+
+    @property
+    def heldout(self) -> float | None:
+        values = [r.heldout for r in self.runs if r.heldout is not None]
+        return mean_se(values)[0] if values else None
+
+    @property
+    def heldout_se(self) -> float | None:
+        values = [r.heldout for r in self.runs if r.heldout is not None]
+        return mean_se(values)[1] if values else None
+
+
+class MetaUtility:
+    """Scores improvers by running them on the task suite in the sandbox."""
+
+    def __init__(self, ctx: RunContext, tasks: list[Task], scorer: SolutionScorer) -> None:
+        self.ctx = ctx
+        self.tasks = tasks
+        self.scorer = scorer
+        b = ctx.config.budgets
+        self.str = meta_utility_text(
+            tasks=[t.name for t in tasks],
+            runs=ctx.config.runs,
+            lm_calls=b.lm_calls,
+            samples_per_call=b.samples_per_call,
+            utility_calls=b.utility_calls,
+        )
+
+    def task_utility(self, task: Task, scope: Scope):
+        """The validation utility an improver run on `task` may call."""
+
+        def utility(src: str, k: int) -> float:
+            return self.scorer.evaluate(src, task, "validation", scope.child(f"u{k}")).score
+
+        return utility
+
+    def _one_run(self, improver_src: str, task: Task, r: int, scope: Scope, heldout: bool) -> RunScore:
+        run_scope = scope.child(f"{task.name}/r{r}")
+        run = run_improver(
+            self.ctx,
+            improver_src,
+            initial_solution=task.seed_solution,
+            utility=self.task_utility(task, run_scope),
+            utility_str=task.utility_text,
+            required_function=task.function,
+            scope=run_scope,
+        )
+        validation, held = 0.0, (0.0 if heldout else None)
+        returned_hash = None
+        if run.outcome == "ok" and run.returned is not None:
+            returned_hash = program_hash(run.returned)
+            final = run_scope.child("final")
+            validation = self.scorer.evaluate(run.returned, task, "validation", final).score
+            if heldout:
+                held = self.scorer.evaluate(run.returned, task, "heldout", final).score
+        self.ctx.store.add_improver_run(
+            {
+                "iteration": scope.iteration,
+                "scope": run_scope.path,
+                "purpose": "meta_utility",
+                "improver_hash": program_hash(improver_src),
+                "task": task.name,
+                "initial_hash": program_hash(task.seed_solution),
+                "returned_hash": returned_hash,
+                "outcome": run.outcome,
+                "message": run.message[:1000],
+                "validation": validation,
+                "heldout": held,
+                "model_calls": run.model_calls,
+                "utility_calls": run.utility_calls,
+                "seconds": run.seconds,
+            }
+        )
+        self.ctx.progress.improver_run(run.outcome)
+        return RunScore(task.name, r, run.outcome, validation, held)
+
+    def evaluate(self, improver_src: str, scope: Scope, *, heldout: bool) -> MetaEvaluation:
+        jobs = [(task, r) for task in self.tasks for r in range(self.ctx.config.runs)]
+        workers = max(1, min(self.ctx.config.parallel, len(jobs)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improver-run") as pool:
+            futures = [
+                pool.submit(self._one_run, improver_src, task, r, scope, heldout) for task, r in jobs
+            ]
+            result = MetaEvaluation([f.result() for f in futures])
+        self._record(improver_src, scope, result, heldout)
+        return result
+
+    def _record(self, src: str, scope: Scope, ev: MetaEvaluation, heldout: bool) -> None:
+        for split, score in (("validation", ev.validation), ("heldout", ev.heldout)):
+            if split == "heldout" and not heldout:
+                continue
+            self.ctx.store.add_evaluation(
+                {
+                    "iteration": scope.iteration,
+                    "scope": scope.path,
+                    "kind": "improver",
+                    "program_hash": program_hash(src),
+                    "task": ",".join(t.name for t in self.tasks),
+                    "split": split,
+                    "score": score,
+                    "instances": len(ev.runs),
+                    "solved": sum(r.outcome == "ok" for r in ev.runs),
+                    "failed": sum(r.outcome != "ok" for r in ev.runs),
+                    "timed_out": sum(r.outcome == "timeout" for r in ev.runs),
+                    "outcome": "ok",
+                    "cache_hit": 0,
+                }
+            )

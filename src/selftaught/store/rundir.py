@@ -1,0 +1,66 @@
+"""A run directory: the resolved config, every improver as a .py file, the records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from selftaught.store.db import Store
+
+
+class RunDir:
+    """`runs/<timestamp>-<name>/` with `config.toml`, `improvers/` and `records.sqlite`."""
+
+    CONFIG = "config.toml"
+    RECORDS = "records.sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @classmethod
+    def create(cls, parent: Path, name: str) -> RunDir:
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
+        parent = Path(parent)
+        parent.mkdir(parents=True, exist_ok=True)
+        path = parent / f"{stamp}-{slug}"
+        n = 1
+        while path.exists():
+            n += 1
+            path = parent / f"{stamp}-{slug}-{n}"
+        # Owner-only: sandbox workers run as another user and must not read the records.
+        path.mkdir(mode=0o700)
+        (path / "improvers").mkdir(mode=0o700)
+        return cls(path)
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        (self.path / self.CONFIG).write_text(tomli_w.dumps(_tomlable(config)))
+
+    def open_store(self) -> Store:
+        return Store(self.path / self.RECORDS)
+
+    def improver_path(self, iteration: int, candidate: int | None = None) -> Path:
+        name = f"iter_{iteration:03d}.py" if candidate is None else f"iter_{iteration:03d}_candidate_{candidate:02d}.py"
+        return self.path / "improvers" / name
+
+    def save_improver(self, src: str, iteration: int, candidate: int | None = None) -> Path:
+        path = self.improver_path(iteration, candidate)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(src)
+        os.replace(tmp, path)
+        return path
+
+
+def _tomlable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _tomlable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_tomlable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
