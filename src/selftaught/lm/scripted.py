@@ -43,7 +43,9 @@ class ScriptedBackend:
             texts = [self._next(request, i) for i in range(request.n)]
         return Reply(
             completions=[
-                Completion(text=t, prompt_tokens=len(request.user) // 4, completion_tokens=len(t) // 4)
+                Completion(
+                    text=t, prompt_tokens=len(request.user) // 4, completion_tokens=len(t) // 4
+                )
                 for t in texts
             ]
         )

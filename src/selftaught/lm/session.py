@@ -76,9 +76,7 @@ class LanguageModel:
     def _take_call(self) -> int:
         with self._lock:
             if self.calls >= self.budget:
-                raise BudgetExceeded(
-                    f"language model budget of {self.budget} calls is spent"
-                )
+                raise BudgetExceeded(f"language model budget of {self.budget} calls is spent")
             self.calls += 1
             return self.calls
 

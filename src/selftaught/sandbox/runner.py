@@ -72,7 +72,11 @@ def check_program(src: str, function: str, arity: int | None = None) -> str | No
         return f"syntax error: {exc.msg} (line {exc.lineno})"
     except ValueError as exc:
         return f"syntax error: {exc}"
-    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function]
+    defs = [
+        n
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function
+    ]
     if not defs:
         bound = any(
             isinstance(n, ast.Assign | ast.AnnAssign | ast.Import | ast.ImportFrom | ast.ClassDef)
@@ -123,7 +127,13 @@ class Sandbox:
 
     @property
     def network_mode(self) -> str:
+        """`netns`, `userns+netns`, or `none` (audit hooks only)."""
         return self.server.network
+
+    @property
+    def privileges(self) -> str:
+        """Who workers run as: `nobody`, `root` (could not drop) or `user`."""
+        return self.server.privileges
 
     def close(self) -> None:
         self.server.close()
@@ -158,8 +168,15 @@ class Sandbox:
             worker = self.server.spawn(self.solution_limits)
             try:
                 failure = self._solve_in(
-                    worker, src, function, instances, pending, results, events,
-                    instance_timeout=instance_timeout, load_timeout=load_timeout,
+                    worker,
+                    src,
+                    function,
+                    instances,
+                    pending,
+                    results,
+                    events,
+                    instance_timeout=instance_timeout,
+                    load_timeout=load_timeout,
                 )
             finally:
                 status = worker.close()
@@ -218,7 +235,11 @@ class Sandbox:
             message = str(msg.get("message", ""))
             outcome = msg.get("outcome", "error")
             outcome = _classify_error(message) if outcome == "error" else outcome
-            return "load", outcome if outcome in ("error", "memory", "timeout") else "error", message
+            return (
+                "load",
+                outcome if outcome in ("error", "memory", "timeout") else "error",
+                message,
+            )
         for expected in pending:
             t0 = time.perf_counter()
             msg = self._recv(worker, instance_timeout + GRACE, events)
@@ -306,11 +327,15 @@ class Sandbox:
                 msg = self._recv(worker, remaining, events)
                 remaining -= time.perf_counter() - t0
                 if msg is None:
-                    result = ImproveResult("timeout", f"no result within {timeout:g} s of its own time")
+                    result = ImproveResult(
+                        "timeout", f"no result within {timeout:g} s of its own time"
+                    )
                     break
                 if msg == "eof":
                     worker.sock.close()
-                    result = ImproveResult(*_outcome_of_exit(worker.server.wait(worker.pid, timeout=5.0)))
+                    result = ImproveResult(
+                        *_outcome_of_exit(worker.server.wait(worker.pid, timeout=5.0))
+                    )
                     break
                 op = msg.get("op")
                 if op == "result" and isinstance(msg.get("value"), str):

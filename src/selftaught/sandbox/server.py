@@ -21,6 +21,34 @@ from selftaught.sandbox.limits import NOBODY, Limits
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
 
 
+def readable_by_others(path: str) -> bool:
+    """Whether a user other than the owner can reach and list `path` (and its parents)."""
+    import stat
+
+    current = os.path.realpath(path)
+    while True:
+        try:
+            mode = os.stat(current).st_mode
+        except OSError:
+            return False
+        need = stat.S_IXOTH | (stat.S_IROTH if current == os.path.realpath(path) else 0)
+        if mode & need != need:
+            return False
+        parent = os.path.dirname(current)
+        if parent == current:
+            return True
+        current = parent
+
+
+def python_readable_by_others() -> bool:
+    """Whether an unprivileged worker could import what this Python can."""
+    import numpy
+
+    roots = [sys.prefix, os.path.dirname(os.path.dirname(numpy.__file__))]
+    roots.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return all(readable_by_others(r) for r in roots)
+
+
 def scrubbed_env() -> dict[str, str]:
     env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
     env.update(
@@ -75,12 +103,20 @@ class ForkServer:
     """Starts `selftaught.sandbox.forkserver` and hands out workers."""
 
     def __init__(
-        self, *, isolate_network: bool = True, drop_privileges: bool = True, preload: list[str] | None = None
+        self,
+        *,
+        isolate_network: bool = True,
+        drop_privileges: bool = True,
+        preload: list[str] | None = None,
     ) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._base = tempfile.mkdtemp(prefix="selftaught-sandbox-")
         os.chmod(self._base, 0o711)
-        self.uid = NOBODY if (drop_privileges and os.geteuid() == 0) else None
+        # Workers run as `nobody` only if it can still import the Python installation
+        # (here it may live under /root, which nobody else can enter).
+        can_drop = drop_privileges and os.geteuid() == 0 and python_readable_by_others()
+        self.uid = NOBODY if can_drop else None
+        self.privileges = "nobody" if can_drop else ("root" if os.geteuid() == 0 else "user")
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "selftaught.sandbox.forkserver", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
@@ -100,7 +136,9 @@ class ForkServer:
         self._live: set[int] = set()
         self._ids = itertools.count(1)
         self._closed = False
-        ours.send(json.dumps({"isolate_network": isolate_network, "preload": preload or []}).encode())
+        ours.send(
+            json.dumps({"isolate_network": isolate_network, "preload": preload or []}).encode()
+        )
         ours.settimeout(60)
         hello = json.loads(ours.recv(65536) or b"{}")
         ours.settimeout(None)

@@ -38,6 +38,9 @@ class Progress:
     def improver_run(self, outcome: str) -> None:
         """One downstream improver run finished."""
 
+    def scored(self, iteration: int, validation: float) -> None:
+        """An iteration's improver got its meta-utility."""
+
 
 @dataclass
 class RunContext:

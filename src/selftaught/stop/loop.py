@@ -37,7 +37,9 @@ class Iteration:
     seconds: float
 
 
-def run_stop(ctx: RunContext, initial_improver: str, run_dir: RunDir | None = None) -> list[Iteration]:
+def run_stop(
+    ctx: RunContext, initial_improver: str, run_dir: RunDir | None = None
+) -> list[Iteration]:
     """Evaluate the starting improver, then improve it `iterations` times."""
     cfg = ctx.config
     tasks = [get_task(name) for name in cfg.tasks]
@@ -48,6 +50,7 @@ def run_stop(ctx: RunContext, initial_improver: str, run_dir: RunDir | None = No
     ctx.progress.phase(0, "scoring the starting improver")
     current = initial_improver
     current_eval = meta.evaluate(current, Scope(0, "it0/eval"), heldout=True)
+    ctx.progress.scored(0, current_eval.validation)
     if run_dir is not None:
         run_dir.save_improver(current, 0)
     rows.append(Iteration(0, current, current_eval, True, "ok", "", time.perf_counter() - start))
@@ -59,12 +62,12 @@ def run_stop(ctx: RunContext, initial_improver: str, run_dir: RunDir | None = No
         step_scope = Scope(t, f"it{t}/step")
         candidates = 0
 
-        def meta_utility(src: str, k: int, _t: int = t) -> float:
+        def meta_utility(src: str, k: int, _t: int = t, _scope: Scope = step_scope) -> float:
             nonlocal candidates
             candidates += 1
             if run_dir is not None:
                 run_dir.save_improver(src, _t, candidate=k)
-            score = meta.evaluate(src, step_scope.child(f"c{k}"), heldout=False).validation
+            score = meta.evaluate(src, _scope.child(f"c{k}"), heldout=False).validation
             ctx.progress.candidate(_t, score)
             return score
 
@@ -91,6 +94,7 @@ def run_stop(ctx: RunContext, initial_improver: str, run_dir: RunDir | None = No
             candidate = proposed
             ctx.progress.phase(t, "scoring the new improver")
             evaluation = meta.evaluate(candidate, Scope(t, f"it{t}/eval"), heldout=True)
+            ctx.progress.scored(t, evaluation.validation)
             adopted = should_adopt(cfg.adoption, evaluation.validation, current_eval.validation)
         if run_dir is not None:
             run_dir.save_improver(candidate, t)
@@ -98,7 +102,9 @@ def run_stop(ctx: RunContext, initial_improver: str, run_dir: RunDir | None = No
         if adopted:
             current, current_eval = candidate, evaluation
         rows.append(
-            Iteration(t, candidate, evaluation, adopted, outcome, message, time.perf_counter() - start)
+            Iteration(
+                t, candidate, evaluation, adopted, outcome, message, time.perf_counter() - start
+            )
         )
         _record(ctx, rows[-1], parent=parent, proposer=parent)
     return rows

@@ -87,7 +87,9 @@ class MetaUtility:
 
         return utility
 
-    def _one_run(self, improver_src: str, task: Task, r: int, scope: Scope, heldout: bool) -> RunScore:
+    def _one_run(
+        self, improver_src: str, task: Task, r: int, scope: Scope, heldout: bool
+    ) -> RunScore:
         run_scope = scope.child(f"{task.name}/r{r}")
         run = run_improver(
             self.ctx,
@@ -132,7 +134,8 @@ class MetaUtility:
         workers = max(1, min(self.ctx.config.parallel, len(jobs)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improver-run") as pool:
             futures = [
-                pool.submit(self._one_run, improver_src, task, r, scope, heldout) for task, r in jobs
+                pool.submit(self._one_run, improver_src, task, r, scope, heldout)
+                for task, r in jobs
             ]
             result = MetaEvaluation([f.result() for f in futures])
         self._record(improver_src, scope, result, heldout)

@@ -28,19 +28,20 @@ Answer with the complete improved program. Keep the same function name and argum
 make a real, non-trivial improvement, and leave out tests and example calls."""
 __BODY__'''
 
-_KEEP_INPUT = '''    n_samples = max(1, min(language_model.max_responses_per_call, utility.budget - 1))
+_KEEP_INPUT = """    n_samples = min(language_model.max_responses_per_call, utility.budget - 1)
+    n_samples = max(1, n_samples)
     responses = language_model.batch_prompt(expertise, [message] * n_samples, temperature=0.7)
     candidates = [initial_solution] + [code for code in extract_code(responses) if code.strip()]
     return max(candidates, key=utility)
-'''
+"""
 
-_PAPER = '''    n_samples = max(1, min(language_model.max_responses_per_call, utility.budget))
+_PAPER = """    n_samples = max(1, min(language_model.max_responses_per_call, utility.budget))
     responses = language_model.batch_prompt(expertise, [message] * n_samples, temperature=0.7)
     candidates = [code for code in extract_code(responses) if code.strip()]
     if not candidates:
         return initial_solution
     return max(candidates, key=utility)
-'''
+"""
 
 
 def seed_improver(*, keep_input: bool = True) -> str:
@@ -70,7 +71,9 @@ def meta_utility(improve_str: str) -> float:
     scores = []
     for task in downstream_tasks:
         for _ in range({runs}):
-            language_model = LanguageModel(budget={lm_calls}, max_responses_per_call={samples_per_call})
+            language_model = LanguageModel(
+                budget={lm_calls}, max_responses_per_call={samples_per_call}
+            )
             solution = improve_algorithm(task.seed_solution, task.utility, language_model)
             scores.append(task.utility(solution))
     return sum(scores) / len(scores)

@@ -78,9 +78,16 @@ class SolutionScorer:
         )
         self.ctx.record_events(scope, digest, result.events)
         if result.outcome != "ok":
-            return Evaluation(0.0, n, 0, 0 if result.outcome == "timeout" else n,
-                              n if result.outcome == "timeout" else 0,
-                              result.outcome, result.message, result.seconds)
+            return Evaluation(
+                0.0,
+                n,
+                0,
+                0 if result.outcome == "timeout" else n,
+                n if result.outcome == "timeout" else 0,
+                result.outcome,
+                result.message,
+                result.seconds,
+            )
         scores = []
         for inst, res in zip(instances, result.instances, strict=True):
             scores.append(task.safe_score(res.output, inst.answer) if res.outcome == "ok" else 0.0)

@@ -45,7 +45,11 @@ class RunDir:
         return Store(self.path / self.RECORDS)
 
     def improver_path(self, iteration: int, candidate: int | None = None) -> Path:
-        name = f"iter_{iteration:03d}.py" if candidate is None else f"iter_{iteration:03d}_candidate_{candidate:02d}.py"
+        name = (
+            f"iter_{iteration:03d}.py"
+            if candidate is None
+            else f"iter_{iteration:03d}_candidate_{candidate:02d}.py"
+        )
         return self.path / "improvers" / name
 
     def save_improver(self, src: str, iteration: int, candidate: int | None = None) -> Path:

@@ -45,7 +45,9 @@ def parity_accuracy(output: Any, answer: Any) -> float:
 
 class LearningParityWithNoise(Task):
     name = "lpn"
-    description = "Learning parity with noise: predict a hidden noisy parity (the paper's training task)."
+    description = (
+        "Learning parity with noise: predict a hidden noisy parity (the paper's training task)."
+    )
     arity = 3
     instance_timeout = 0.5
     n_validation = 20
@@ -73,12 +75,12 @@ def utility(algorithm_str: str) -> float:
         scores.append(np.mean(predictions.reshape(-1) == parity[100:]))
     return float(np.mean(scores))
 '''
-    seed_solution = '''import numpy as np
+    seed_solution = """import numpy as np
 
 def algorithm(train_samples, train_parity, test_samples):
     predictions = np.random.binomial(1, 0.5, len(test_samples))
     return predictions
-'''
+"""
 
     def make_instance(self, rng: np.random.Generator) -> tuple[tuple, Any]:
         return parity_instance(rng, self.noise)

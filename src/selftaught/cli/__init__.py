@@ -1,0 +1,51 @@
+"""The `selftaught` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from selftaught.errors import UserError
+
+app = typer.Typer(
+    name="selftaught",
+    help="STOP, the Self-Taught Optimizer: a program that improves programs, and itself.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+from selftaught.cli import run as _run  # noqa: E402,F401  (registers the command)
+
+
+@app.callback()
+def _root() -> None:
+    """STOP, the Self-Taught Optimizer: a program that improves programs, and itself."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: bad input is one line on stderr and exit code 2, never a traceback."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        app(args=args, prog_name="selftaught", standalone_mode=False)
+    except UserError as exc:
+        _fail(str(exc))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
+        print("selftaught: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.TyperException as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(0)  # typer has printed the help
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        _fail(f"{message} (see selftaught --help)")
+
+
+def _fail(message: str) -> None:
+    print(f"selftaught: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,179 @@
+"""`selftaught run`: STOP on a task suite, with live progress and a table at the end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from selftaught import __version__
+from selftaught.cli import app
+from selftaught.cli.progress import LiveProgress
+from selftaught.config import RunConfig, load_config
+from selftaught.errors import UserError
+from selftaught.lm.registry import check_model_string, make_backend
+from selftaught.report.table import iteration_table
+from selftaught.sandbox import Limits, Sandbox, check_program
+from selftaught.stop import RunContext, run_stop, seed_improver
+from selftaught.store import SCHEMA_VERSION, RunDir
+from selftaught.tasks import get_task
+
+
+def load_improver(spec: str, *, keep_input: bool) -> str:
+    """`seed` or a path to an improver file; a broken file is a user error."""
+    if spec == "seed":
+        return seed_improver(keep_input=keep_input)
+    path = Path(spec)
+    try:
+        src = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"improver file not found: {spec}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read improver file {spec}: {exc}") from None
+    problem = check_program(src, "improve_algorithm", 3)
+    if problem is not None:
+        raise UserError(f"improver file {spec}: {problem}")
+    return src
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _overrides(**flags: Any) -> dict[str, Any]:
+    budgets = {
+        k: flags.pop(k)
+        for k in ["lm_calls", "samples_per_call", "utility_calls", "max_tokens"]
+        if flags.get(k) is not None
+    }
+    out = {k: v for k, v in flags.items() if v is not None and k in RunConfig.model_fields}
+    if budgets:
+        out["budgets"] = budgets
+    return out
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option("--config", help="TOML config file.")] = None,
+    preset: Annotated[str | None, typer.Option(help="Settings preset: default or paper.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model string, e.g. local:smollm2.")] = None,
+    task: Annotated[
+        list[str] | None, typer.Option("--task", help="Task of the suite (repeatable).")
+    ] = None,
+    iterations: Annotated[int | None, typer.Option(help="Self-improvement iterations.")] = None,
+    runs: Annotated[int | None, typer.Option(help="Improver runs per task per evaluation.")] = None,
+    lm_calls: Annotated[int | None, typer.Option(help="Model calls per improver run.")] = None,
+    samples_per_call: Annotated[int | None, typer.Option(help="Samples per model call.")] = None,
+    utility_calls: Annotated[int | None, typer.Option(help="Utility calls per run.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Completion tokens per sample.")] = None,
+    adoption: Annotated[str | None, typer.Option(help="Adoption rule: improved or paper.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+    parallel: Annotated[int | None, typer.Option(help="Improver runs at once.")] = None,
+    improver: Annotated[
+        str | None, typer.Option(help="Starting improver: seed or a .py file.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Run name.")] = None,
+    output: Annotated[str | None, typer.Option(help="Folder of run directories.")] = None,
+) -> None:
+    """Run STOP: improve the improver on the task suite, and record everything."""
+    cfg = load_config(
+        preset=preset,
+        file=config,
+        overrides=_overrides(
+            model=model,
+            tasks=task or None,
+            iterations=iterations,
+            runs=runs,
+            lm_calls=lm_calls,
+            samples_per_call=samples_per_call,
+            utility_calls=utility_calls,
+            max_tokens=max_tokens,
+            adoption=adoption,
+            seed=seed,
+            parallel=parallel,
+            improver=improver,
+            name=name,
+            output=output,
+        ),
+    )
+    check_model_string(cfg.model)
+    for name_ in cfg.tasks:
+        get_task(name_)
+    start_improver = load_improver(cfg.improver, keep_input=cfg.keep_input)
+    execute(cfg, start_improver, Console(stderr=True))
+
+
+def execute(cfg: RunConfig, start_improver: str, console: Console) -> RunDir:
+    """Make the run directory, run STOP, print the table. Returns the run directory."""
+    run_dir = RunDir.create(Path(cfg.output), cfg.name)
+    run_dir.write_config(cfg.model_dump(mode="json"))
+    store = run_dir.open_store()
+    store.set_meta("schema_version", SCHEMA_VERSION)
+    store.set_meta("created", dt.datetime.now(dt.UTC).isoformat())
+    store.set_meta("selftaught_version", __version__)
+    store.set_meta("git_commit", _git_commit())
+    store.set_meta("config", cfg.model_dump(mode="json"))
+    store.set_meta("status", "running")
+    console.print(f"run directory: {run_dir.path}", highlight=False)
+    console.print(f"loading model {cfg.model} ...", highlight=False)
+    backend = make_backend(cfg.model)
+    sb = cfg.sandbox
+    limits = {"memory_mb": sb.memory_mb}
+    status = "failed"
+    try:
+        with Sandbox(
+            solution_limits=Limits(cpu_seconds=sb.solution_cpu_seconds, **limits),
+            improver_limits=Limits(cpu_seconds=sb.improver_cpu_seconds, **limits),
+            isolate_network=sb.isolate_network,
+            drop_privileges=sb.drop_privileges,
+        ) as sandbox:
+            store.set_meta("sandbox_network", sandbox.network_mode)
+            store.set_meta("sandbox_privileges", sandbox.privileges)
+            if sandbox.network_mode == "none":
+                console.print(
+                    "warning: no network namespace on this platform; network access from "
+                    "sandboxed code is blocked by audit hooks only",
+                    highlight=False,
+                )
+            with LiveProgress(console, iterations=cfg.iterations) as progress:
+                ctx = RunContext(cfg, backend, sandbox, store, progress)
+                try:
+                    run_stop(ctx, start_improver, run_dir)
+                    status = "finished"
+                except KeyboardInterrupt:
+                    status = "stopped"
+                    raise
+    finally:
+        store.set_meta("status", status)
+        rows = store.iterations()
+        if rows:
+            out = Console()
+            if not out.is_terminal:
+                out = Console(width=120)
+            out.print(iteration_table(rows, title=f"STOP run {run_dir.path.name}"))
+            calls = store.query(
+                "SELECT COALESCE(SUM(samples),0) s, COALESCE(SUM(usable),0) u FROM model_calls"
+            )[0]
+            if calls["s"]:
+                console.print(
+                    f"responses with usable code: {calls['u']}/{calls['s']} "
+                    f"({calls['u'] / calls['s']:.0%})",
+                    highlight=False,
+                )
+        console.print(f"records: {run_dir.path}", highlight=False)
+        store.close()
+    return run_dir

@@ -1,0 +1,57 @@
+"""The run table printed at the end of `selftaught run`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def _score(mean: float | None, se: float | None) -> str:
+    if mean is None:
+        return "-"
+    return f"{mean:.3f}±{se or 0.0:.3f}"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> Table:
+    """One row per iteration, from the `iterations` records."""
+    table = Table(
+        title=title,
+        caption="validation, held-out: meta-utility ± standard error; calls, samples, tokens:"
+        " model usage; usable: share of samples with code defining the required function",
+    )
+    for name, justify in [
+        ("iter", "right"),
+        ("validation", "right"),
+        ("held-out", "right"),
+        ("calls", "right"),
+        ("samples", "right"),
+        ("usable", "right"),
+        ("tokens", "right"),
+        ("time", "right"),
+        ("adopted", "center"),
+    ]:
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in rows:
+        samples = r["samples"] or 0
+        usable = f"{r['usable'] / samples:.0%}" if samples else "-"
+        adopted = "yes" if r["adopted"] else "no"
+        if r["iteration"] == 0:
+            adopted = "start"
+        table.add_row(
+            str(r["iteration"]),
+            _score(r["validation"], r["validation_se"]),
+            _score(r["heldout"], r["heldout_se"]),
+            str(r["model_calls"]),
+            str(samples),
+            usable,
+            str((r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)),
+            _duration(r["seconds"] or 0.0),
+            adopted,
+        )
+    return table
