@@ -16,7 +16,18 @@ app = typer.Typer(
     add_completion=False,
 )
 
-from selftaught.cli import run as _run  # noqa: E402,F401  (registers the command)
+
+def _register_commands() -> None:
+    """Each module of this package registers its commands on `app` when imported."""
+    import importlib
+    import pkgutil
+
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_") and module.name != "progress":
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
+_register_commands()
 
 
 @app.callback()

@@ -1,0 +1,81 @@
+"""`selftaught run` as a user runs it: the installed command, real processes."""
+
+import json
+import sqlite3
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import data
+from tests.stop.test_loop import BETTER_IMPROVER
+
+
+def selftaught(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "selftaught", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--model", "nope:x"], "unknown model backend 'nope'"),
+        (["run", "--model", "locl:smollm2"], "did you mean 'local'"),
+        (["run", "--model", "local:/does/not/exist.gguf"], "model file not found"),
+        (["run", "--task", "lpm"], "unknown task 'lpm'"),
+        (["run", "--iterations", "-1"], "invalid config: iterations"),
+        (["run", "--config", "missing.toml"], "config file not found"),
+        (["run", "--bogus"], "No such option"),
+        (["run", "--improver", "broken.py"], "syntax error"),
+        (["run", "--config", "bad.toml"], "not valid TOML"),
+        (["run", "--config", "typo.toml"], "iteratons"),
+        (["run", "--preset", "fast"], "unknown preset"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
+    (tmp_path / "broken.py").write_text("def improve_algorithm(:\n")
+    (tmp_path / "bad.toml").write_text("x = [")
+    (tmp_path / "typo.toml").write_text("iteratons = 3\n")
+    result = selftaught(*args, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()  # nothing started
+
+
+def test_scripted_run_writes_run_directory_and_table(tmp_path):
+    rules = [
+        {"when": "meta_utility", "reply": f"```python\n{BETTER_IMPROVER}```"},
+        {"when": "BETTER-IMPROVER", "reply": f"```python\n{data('lpn_bruteforce.py')}```"},
+        {"when": "", "reply": "no code today"},
+    ]
+    (tmp_path / "replies.json").write_text(json.dumps(rules))
+    (tmp_path / "run.toml").write_text(
+        'name = "scripted"\nmodel = "scripted:replies.json"\niterations = 1\nruns = 2\n'
+        "[budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n"
+    )
+    result = selftaught("run", "--config", "run.toml", cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert run_dir.name.endswith("-scripted")
+    config = tomllib.loads((run_dir / "config.toml").read_text())
+    assert config["model"] == "scripted:replies.json" and config["budgets"]["utility_calls"] == 3
+    assert (run_dir / "improvers" / "iter_000.py").exists()
+    assert (run_dir / "improvers" / "iter_001.py").read_text().strip() == BETTER_IMPROVER.strip()
+    db = sqlite3.connect(run_dir / "records.sqlite")
+    rows = db.execute("SELECT iteration, validation, heldout, adopted FROM iterations").fetchall()
+    assert [r[0] for r in rows] == [0, 1] and rows[1][3] == 1 and rows[1][2] > rows[0][2]
+    assert (
+        json.loads(db.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
+        == "finished"
+    )
+    for column in ["validation", "held-out", "calls", "samples", "tokens", "adopted"]:
+        assert column in result.stdout

@@ -1,0 +1,62 @@
+import pytest
+
+from selftaught.errors import BudgetExceeded
+from selftaught.lm import LanguageModel, ScriptedBackend
+
+
+def _lm(backend, **kw):
+    calls = []
+    lm = LanguageModel(
+        backend,
+        budget=kw.get("budget", 2),
+        max_responses_per_call=kw.get("max_responses", 3),
+        max_tokens=64,
+        seed=0,
+        scope="test",
+        required_function="algorithm",
+        record=calls.append,
+    )
+    return lm, calls
+
+
+def test_batch_prompt_counts_once_and_returns_one_response_per_message():
+    backend = ScriptedBackend(lambda req, i: f"```python\ndef algorithm():\n    return {i}\n```")
+    lm, calls = _lm(backend)
+    out = lm.batch_prompt("sys", ["a", "a", "b"])
+    assert len(out) == 3
+    assert lm.calls == 1
+    # identical messages go out as one request for several samples
+    assert [r.n for r in backend.requests] == [2, 1]
+    assert calls[0].usable == 3 and calls[0].usage.samples == 3
+
+
+def test_budget_raises_past_the_limit():
+    lm, _ = _lm(ScriptedBackend(lambda req, i: "x"), budget=2)
+    lm.prompt("s", "m")
+    lm.prompt("s", "m")
+    with pytest.raises(BudgetExceeded):
+        lm.prompt("s", "m")
+
+
+def test_batch_larger_than_max_responses_is_truncated_and_recorded():
+    lm, calls = _lm(ScriptedBackend(lambda req, i: "x"), max_responses=2)
+    assert len(lm.batch_prompt("s", ["a", "b", "c", "d"])) == 2
+    assert calls[0].truncated == 2
+
+
+def test_backend_failure_is_recorded_and_raised():
+    def broken(req, i):
+        raise RuntimeError("down")
+
+    lm, calls = _lm(ScriptedBackend(broken))
+    with pytest.raises(Exception, match="down"):
+        lm.prompt("s", "m")
+    assert calls[0].error and "down" in calls[0].error
+    assert lm.calls == 1
+
+
+def test_scripted_list_runs_out_loudly():
+    lm, _ = _lm(ScriptedBackend(["only one"]))
+    assert lm.prompt("s", "m") == ["only one"]
+    with pytest.raises(Exception, match="no responses left"):
+        lm.prompt("s", "m")
