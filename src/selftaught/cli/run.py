@@ -14,30 +14,13 @@ from selftaught import __version__
 from selftaught.cli import app
 from selftaught.cli.progress import LiveProgress
 from selftaught.config import RunConfig, load_config
-from selftaught.errors import UserError
 from selftaught.lm.registry import check_model_string, make_backend
 from selftaught.report.table import iteration_table
-from selftaught.sandbox import Limits, Sandbox, check_program
-from selftaught.stop import RunContext, run_stop, seed_improver
+from selftaught.sandbox import Limits, Sandbox
+from selftaught.stop import RunContext, run_stop
+from selftaught.stop.improvers import resolve_improver
 from selftaught.store import SCHEMA_VERSION, RunDir
 from selftaught.tasks import get_task
-
-
-def load_improver(spec: str, *, keep_input: bool) -> str:
-    """`seed` or a path to an improver file; a broken file is a user error."""
-    if spec == "seed":
-        return seed_improver(keep_input=keep_input)
-    path = Path(spec)
-    try:
-        src = path.read_text()
-    except FileNotFoundError:
-        raise UserError(f"improver file not found: {spec}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read improver file {spec}: {exc}") from None
-    problem = check_program(src, "improve_algorithm", 3)
-    if problem is not None:
-        raise UserError(f"improver file {spec}: {problem}")
-    return src
 
 
 def _git_commit() -> str | None:
@@ -113,7 +96,7 @@ def run(
     check_model_string(cfg.model)
     for name_ in cfg.tasks:
         get_task(name_)
-    start_improver = load_improver(cfg.improver, keep_input=cfg.keep_input)
+    start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
     execute(cfg, start_improver, Console(stderr=True))
 
 
