@@ -1,4 +1,4 @@
-"""Task names to tasks."""
+"""Task names to tasks: built-in names, task files and installed entry points."""
 
 from __future__ import annotations
 
@@ -6,17 +6,62 @@ import difflib
 
 from selftaught.errors import UserError
 from selftaught.tasks.base import Task
+from selftaught.tasks.grid import StringGridDistance
+from selftaught.tasks.loader import entry_point_tasks, load_entry_point, load_task_file
 from selftaught.tasks.lpn import LearningParityWithNoise
+from selftaught.tasks.maxcut import MaxCut
+from selftaught.tasks.parity import ParityWithoutNoise
+from selftaught.tasks.qap import ModifiedQuadraticAssignment
+from selftaught.tasks.sat import ThreeSat
 
 TASKS: dict[str, type[Task]] = {
-    "lpn": LearningParityWithNoise,
+    cls.name: cls
+    for cls in (
+        LearningParityWithNoise,
+        ParityWithoutNoise,
+        ThreeSat,
+        MaxCut,
+        ModifiedQuadraticAssignment,
+        StringGridDistance,
+    )
 }
+
+TRANSFER_TASKS = ["grid", "qap", "3sat", "maxcut", "parity"]
+"""The five transfer tasks of the paper's Table 1, in its order."""
+
+
+def looks_like_path(spec: str) -> bool:
+    return spec.endswith(".py") or "/" in spec or "\\" in spec
 
 
 def get_task(name: str) -> Task:
-    """The task called `name`; an unknown name is a user error with a suggestion."""
+    """The task `name` names: a built-in task, a task file (`path/to/task.py`) or an
+    installed task (entry point group `selftaught.tasks`). Anything else is a user error
+    with a suggestion."""
     if name in TASKS:
         return TASKS[name]()
-    close = difflib.get_close_matches(name, list(TASKS), n=1)
+    if looks_like_path(name):
+        return load_task_file(name)
+    installed = entry_point_tasks()
+    if name in installed:
+        return load_entry_point(installed[name])
+    known = sorted(set(TASKS) | set(installed))
+    close = difflib.get_close_matches(name, known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise UserError(f"unknown task {name!r}{hint}; known tasks: {', '.join(sorted(TASKS))}")
+    raise UserError(
+        f"unknown task {name!r}{hint}; known tasks: {', '.join(known)} (or a task file .py)"
+    )
+
+
+def all_tasks() -> dict[str, str]:
+    """Every task by name with its one-line description; installed tasks that fail to
+    load are listed with the reason."""
+    out = {name: cls.description for name, cls in TASKS.items()}
+    for name, ep in entry_point_tasks().items():
+        if name in out:
+            continue
+        try:
+            out[name] = load_entry_point(ep).description
+        except UserError as exc:
+            out[name] = f"(broken: {exc})"
+    return out

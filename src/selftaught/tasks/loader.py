@@ -1,0 +1,191 @@
+"""User tasks: a Python file or an installed package (entry point group `selftaught.tasks`).
+
+A task module either defines a `Task` subclass (or instance) named `task` / `TASK`, or
+defines the parts at module level (see docs/tasks.md):
+
+    name, description, utility_text, seed_solution   (strings; name defaults to the file stem)
+    make_instance(rng) -> (inputs tuple, answer)
+    score(output, answer) -> float in [0, 1]
+    function = "algorithm", arity (default: from the seed), n_validation = 20,
+    n_heldout = 50, instance_timeout = 1.0                           (optional)
+
+The task module is the user's own code and is imported in the orchestrator (like a
+config file); the solutions it scores still run only in the sandbox.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import importlib.util
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from selftaught.errors import UserError
+from selftaught.sandbox import protocol
+from selftaught.sandbox.runner import check_program
+from selftaught.tasks.base import Task
+
+GROUP = "selftaught.tasks"
+REQUIRED = ("description", "utility_text", "seed_solution", "make_instance", "score")
+OPTIONAL = ("function", "arity", "n_validation", "n_heldout", "instance_timeout")
+
+
+def entry_point_tasks() -> dict[str, importlib.metadata.EntryPoint]:
+    return {ep.name: ep for ep in importlib.metadata.entry_points(group=GROUP)}
+
+
+def load_entry_point(ep: importlib.metadata.EntryPoint) -> Task:
+    where = f"installed task {ep.name!r} ({ep.value})"
+    try:
+        obj = ep.load()
+    except Exception as exc:  # noqa: BLE001 - any import failure is the package's fault
+        raise UserError(f"{where} fails to import: {type(exc).__name__}: {exc}") from None
+    return task_from_object(obj, default_name=ep.name, where=where)
+
+
+def load_task_file(path: str) -> Task:
+    file = Path(path)
+    where = f"task file {path}"
+    if not file.is_file():
+        raise UserError(f"{where} not found")
+    module_name = f"selftaught_user_task_{file.stem}_{abs(hash(str(file.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    if spec is None or spec.loader is None:
+        raise UserError(f"{where} cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - any import failure is the file's fault
+        sys.modules.pop(module_name, None)
+        line = getattr(exc, "lineno", None)
+        at = f" (line {line})" if line else ""
+        raise UserError(f"{where} fails to import{at}: {type(exc).__name__}: {exc}") from None
+    return task_from_object(module, default_name=file.stem, where=where)
+
+
+def task_from_object(obj: Any, *, default_name: str, where: str) -> Task:
+    """A checked task from a module, a `Task` subclass or a `Task` instance."""
+    if isinstance(obj, types.ModuleType):
+        inner = getattr(obj, "task", None) or getattr(obj, "TASK", None)
+        if inner is not None:
+            return task_from_object(inner, default_name=default_name, where=where)
+        parts = {k: getattr(obj, k) for k in (*REQUIRED, *OPTIONAL, "name") if hasattr(obj, k)}
+        missing = [k for k in REQUIRED if k not in parts]
+        if missing:
+            raise UserError(f"{where} does not define {', '.join(missing)}")
+        task = _task_from_parts(parts, default_name)
+    elif isinstance(obj, type) and issubclass(obj, Task):
+        task = obj()
+    elif isinstance(obj, Task):
+        task = obj
+    else:
+        raise UserError(f"{where} is neither a task module nor a Task subclass")
+    check_task(task, where)
+    task.origin = where  # type: ignore[attr-defined]
+    return task
+
+
+def _task_from_parts(parts: dict[str, Any], default_name: str) -> Task:
+    attrs: dict[str, Any] = {k: v for k, v in parts.items() if k not in ("make_instance", "score")}
+    attrs.setdefault("name", default_name)
+    if "arity" not in attrs:
+        attrs["arity"] = _arity_of(attrs["seed_solution"], attrs.get("function", "algorithm"))
+    make_instance, score = parts["make_instance"], parts["score"]
+    attrs["make_instance"] = lambda self, rng: make_instance(rng)
+    attrs["score"] = lambda self, output, answer: score(output, answer)
+    cls = type(f"UserTask_{attrs['name']}", (Task,), attrs)
+    return cls()
+
+
+def _arity_of(src: Any, function: str) -> int:
+    try:
+        tree = ast.parse(src)
+    except (SyntaxError, ValueError, TypeError):
+        return 0  # check_task reports the seed's problem
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            return len(node.args.posonlyargs) + len(node.args.args) - len(node.args.defaults)
+    return 0
+
+
+def check_task(task: Task, where: str) -> None:
+    """Everything about a task that can be checked without running its seed solution."""
+    for attr, kind in [
+        ("name", str),
+        ("description", str),
+        ("utility_text", str),
+        ("seed_solution", str),
+        ("function", str),
+    ]:
+        value = getattr(task, attr, None)
+        if not isinstance(value, kind) or not value.strip():
+            raise UserError(f"{where}: {attr} must be a non-empty string")
+    for attr in ("n_validation", "n_heldout"):
+        value = getattr(task, attr, None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"{where}: {attr} must be a positive int")
+    timeout = getattr(task, "instance_timeout", None)
+    if not isinstance(timeout, int | float) or not 0 < timeout <= 600:
+        raise UserError(f"{where}: instance_timeout must be seconds in (0, 600]")
+    problem = check_program(task.seed_solution, task.function, task.arity)
+    if problem is not None:
+        raise UserError(f"{where}: seed_solution: {problem}")
+    try:
+        made = task.make_instance(np.random.default_rng(0))
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"{where}: make_instance fails: {type(exc).__name__}: {exc}") from None
+    if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], tuple)):
+        raise UserError(f"{where}: make_instance must return (inputs tuple, answer)")
+    if len(made[0]) != task.arity:
+        raise UserError(
+            f"{where}: make_instance gives {len(made[0])} inputs but "
+            f"{task.function}() takes {task.arity}"
+        )
+    try:
+        protocol.encode(list(made[0]))
+    except (TypeError, ValueError) as exc:
+        raise UserError(
+            f"{where}: instance inputs must be numbers, strings, lists or numpy arrays ({exc})"
+        ) from None
+
+
+def check_seed(task: Task, sandbox: Any) -> None:
+    """For a user task: its seed solution must run in the sandbox on the first validation
+    instance, and `score` must give a float in [0, 1] for what it returned. Built-in tasks
+    (no `origin`) are trusted and skipped."""
+    where = getattr(task, "origin", None)
+    if where is None:
+        return
+    instance = task.instances("validation")[0]
+    result = sandbox.solve(
+        task.seed_solution,
+        function=task.function,
+        instances=[instance.inputs],
+        instance_timeout=task.instance_timeout,
+    )
+    if result.outcome != "ok":
+        raise UserError(f"{where}: the seed solution fails to load: {result.message}")
+    first = result.instances[0]
+    if first.outcome != "ok":
+        reason = first.message.splitlines()[-1] if first.message else first.outcome
+        raise UserError(
+            f"{where}: the seed solution fails on instance 0 ({first.outcome}): {reason}"
+        )
+    try:
+        value = task.score(first.output, instance.answer)
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(
+            f"{where}: score() raises on the seed solution's output: {type(exc).__name__}: {exc}"
+        ) from None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
+        raise UserError(f"{where}: score() must return a float, not {type(value).__name__}")
+    if not 0.0 <= float(value) <= 1.0:
+        raise UserError(
+            f"{where}: score() gave {value!r} for the seed solution; it must be in [0, 1]"
+        )
