@@ -78,7 +78,12 @@ class RunConfig(BaseModel):
     parallel: int = Field(2, ge=1)
     """Improver runs of one meta-utility evaluation run at once."""
     improver: str = "seed"
-    """The starting improver: `seed` or a path to an improver .py file."""
+    """The starting improver: `seed`, `greedy`, a path to an improver .py file, or
+    `RUN_DIR:ITER` (that run's `improvers/iter_NNN.py`)."""
+    mode: Literal["recursive", "non-recursive"] = "recursive"
+    """`recursive`: STOP, the current improver improves itself. `non-recursive`: the
+    seed improver improves the current improver each iteration (the reference code's
+    `iterative=False`), a baseline that isolates the effect of self-application."""
     output: str = "runs"
     """Folder that holds run directories."""
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
