@@ -19,6 +19,7 @@ from selftaught.report.table import iteration_table
 from selftaught.sandbox import Limits, Sandbox
 from selftaught.stop import RunContext, run_stop
 from selftaught.stop.improvers import resolve_improver
+from selftaught.stop.resume import ResumeState
 from selftaught.store import SCHEMA_VERSION, RunDir
 from selftaught.tasks import get_task
 
@@ -67,7 +68,12 @@ def run(
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
     parallel: Annotated[int | None, typer.Option(help="Improver runs at once.")] = None,
     improver: Annotated[
-        str | None, typer.Option(help="Starting improver: seed or a .py file.")
+        str | None,
+        typer.Option(help="Starting improver: seed, greedy, a .py file or RUN_DIR:ITER."),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(help="recursive (STOP) or non-recursive (the seed improver proposes)."),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Run name.")] = None,
     output: Annotated[str | None, typer.Option(help="Folder of run directories.")] = None,
@@ -89,6 +95,7 @@ def run(
             seed=seed,
             parallel=parallel,
             improver=improver,
+            mode=mode,
             name=name,
             output=output,
         ),
@@ -100,16 +107,26 @@ def run(
     execute(cfg, start_improver, Console(stderr=True))
 
 
-def execute(cfg: RunConfig, start_improver: str, console: Console) -> RunDir:
-    """Make the run directory, run STOP, print the table. Returns the run directory."""
-    run_dir = RunDir.create(Path(cfg.output), cfg.name)
-    run_dir.write_config(cfg.model_dump(mode="json"))
-    store = run_dir.open_store()
-    store.set_meta("schema_version", SCHEMA_VERSION)
-    store.set_meta("created", dt.datetime.now(dt.UTC).isoformat())
-    store.set_meta("selftaught_version", __version__)
-    store.set_meta("git_commit", _git_commit())
-    store.set_meta("config", cfg.model_dump(mode="json"))
+def execute(
+    cfg: RunConfig,
+    start_improver: str,
+    console: Console,
+    *,
+    run_dir: RunDir | None = None,
+    resume: ResumeState | None = None,
+) -> RunDir:
+    """Make the run directory (or continue `run_dir`), run STOP, print the table."""
+    if run_dir is None:
+        run_dir = RunDir.create(Path(cfg.output), cfg.name)
+        run_dir.write_config(cfg.model_dump(mode="json"))
+        store = run_dir.open_store()
+        store.set_meta("schema_version", SCHEMA_VERSION)
+        store.set_meta("created", dt.datetime.now(dt.UTC).isoformat())
+        store.set_meta("selftaught_version", __version__)
+        store.set_meta("git_commit", _git_commit())
+        store.set_meta("config", cfg.model_dump(mode="json"))
+    else:
+        store = run_dir.open_store()
     store.set_meta("status", "running")
     console.print(f"run directory: {run_dir.path}", highlight=False)
     console.print(f"loading model {cfg.model} ...", highlight=False)
@@ -135,7 +152,7 @@ def execute(cfg: RunConfig, start_improver: str, console: Console) -> RunDir:
             with LiveProgress(console, iterations=cfg.iterations) as progress:
                 ctx = RunContext(cfg, backend, sandbox, store, progress)
                 try:
-                    run_stop(ctx, start_improver, run_dir)
+                    run_stop(ctx, start_improver, run_dir, resume=resume)
                     status = "finished"
                 except KeyboardInterrupt:
                     status = "stopped"

@@ -9,6 +9,8 @@ from selftaught.sandbox.runner import check_program
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import MetaEvaluation, MetaUtility
+from selftaught.stop.resume import ResumeState
+from selftaught.stop.seed_improver import seed_improver
 from selftaught.stop.solutions import SolutionScorer
 from selftaught.store.db import program_hash
 from selftaught.store.rundir import RunDir
@@ -38,25 +40,40 @@ class Iteration:
 
 
 def run_stop(
-    ctx: RunContext, initial_improver: str, run_dir: RunDir | None = None
+    ctx: RunContext,
+    initial_improver: str,
+    run_dir: RunDir | None = None,
+    *,
+    resume: ResumeState | None = None,
 ) -> list[Iteration]:
-    """Evaluate the starting improver, then improve it `iterations` times."""
+    """Evaluate the starting improver, then improve it `iterations` times.
+
+    With `resume`, the completed iterations are taken as recorded and the loop goes on
+    from the first one that did not complete (see `selftaught.stop.resume`).
+    """
     cfg = ctx.config
     tasks = [get_task(name) for name in cfg.tasks]
     meta = MetaUtility(ctx, tasks, SolutionScorer(ctx))
     rows: list[Iteration] = []
 
-    start = time.perf_counter()
-    ctx.progress.phase(0, "scoring the starting improver")
-    current = initial_improver
-    current_eval = meta.evaluate(current, Scope(0, "it0/eval"), heldout=True)
-    ctx.progress.scored(0, current_eval.validation)
-    if run_dir is not None:
-        run_dir.save_improver(current, 0)
-    rows.append(Iteration(0, current, current_eval, True, "ok", "", time.perf_counter() - start))
-    _record(ctx, rows[-1], parent=None, proposer=None)
+    if resume is not None and resume.current is not None and resume.current_eval is not None:
+        current, current_eval, first = resume.current, resume.current_eval, resume.next_iteration
+        ctx.progress.scored(first - 1, current_eval.validation)
+    else:
+        start = time.perf_counter()
+        ctx.progress.phase(0, "scoring the starting improver")
+        current = initial_improver
+        if run_dir is not None:
+            run_dir.save_improver(current, 0)
+        current_eval = meta.evaluate(current, Scope(0, "it0/eval"), heldout=True)
+        ctx.progress.scored(0, current_eval.validation)
+        rows.append(
+            Iteration(0, current, current_eval, True, "ok", "", time.perf_counter() - start)
+        )
+        _record(ctx, rows[-1], parent=None, proposer=None)
+        first = 1
 
-    for t in range(1, cfg.iterations + 1):
+    for t in range(first, cfg.iterations + 1):
         start = time.perf_counter()
         ctx.progress.phase(t, "improving the improver")
         step_scope = Scope(t, f"it{t}/step")
@@ -71,9 +88,13 @@ def run_stop(
             ctx.progress.candidate(_t, score)
             return score
 
+        # Non-recursive: the seed improver, not the current one, proposes the next improver.
+        proposer = current
+        if cfg.mode == "non-recursive":
+            proposer = seed_improver(keep_input=cfg.keep_input)
         step = run_improver(
             ctx,
-            current,
+            proposer,
             initial_solution=current,
             utility=meta_utility,
             utility_str=meta.str,
@@ -106,7 +127,7 @@ def run_stop(
                 t, candidate, evaluation, adopted, outcome, message, time.perf_counter() - start
             )
         )
-        _record(ctx, rows[-1], parent=parent, proposer=parent)
+        _record(ctx, rows[-1], parent=parent, proposer=proposer)
     return rows
 
 

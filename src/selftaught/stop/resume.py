@@ -1,0 +1,67 @@
+"""Continuing a stopped, killed or crashed run.
+
+Completed iterations are read back from the records. The first incomplete iteration is
+discarded (its rows removed in one transaction) and run again: its model calls come back
+from the run's response cache, so nothing already answered is paid for again, and its
+solution evaluations are deterministic. With the same seeds and recorded responses the
+finished run equals an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from selftaught.stop.meta_utility import MetaEvaluation, RunScore
+from selftaught.store.db import Store
+
+_PARTIAL_TABLES = ("model_calls", "evaluations", "improver_runs", "events")
+
+
+@dataclass
+class ResumeState:
+    """Where a run stands: the iterations it completed and the improver it holds."""
+
+    next_iteration: int
+    current: str | None = None
+    current_eval: MetaEvaluation | None = None
+    completed: list[dict] = field(default_factory=list)
+
+
+def evaluation_of(store: Store, iteration: int) -> MetaEvaluation:
+    """The meta-utility evaluation recorded at scope `it{iteration}/eval`."""
+    rows = store.query(
+        "SELECT task, scope, outcome, validation, heldout FROM improver_runs"
+        " WHERE scope LIKE ? ORDER BY id",
+        (f"it{iteration}/eval/%",),
+    )
+    runs = []
+    for r in rows:
+        run_index = int(r["scope"].rsplit("/r", 1)[1])
+        runs.append(RunScore(r["task"], run_index, r["outcome"], r["validation"], r["heldout"]))
+    runs.sort(key=lambda s: (s.task, s.run))
+    return MetaEvaluation(runs)
+
+
+def load_state(store: Store) -> ResumeState:
+    """Read back the completed iterations of a run."""
+    completed = store.iterations()
+    if not completed:
+        return ResumeState(next_iteration=0)
+    current_row = next(r for r in reversed(completed) if r["adopted"])
+    current = store.program(current_row["improver_hash"])
+    return ResumeState(
+        next_iteration=completed[-1]["iteration"] + 1,
+        current=current,
+        current_eval=evaluation_of(store, current_row["iteration"]),
+        completed=completed,
+    )
+
+
+def discard_from(store: Store, iteration: int) -> int:
+    """Remove the rows of iterations >= `iteration` (an unfinished one). Returns rows removed."""
+    removed = 0
+    with store.transaction() as db:
+        for table in _PARTIAL_TABLES:
+            cursor = db.execute(f"DELETE FROM {table} WHERE iteration >= ?", (iteration,))
+            removed += cursor.rowcount
+    return removed
