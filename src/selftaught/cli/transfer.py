@@ -1,0 +1,97 @@
+"""`selftaught transfer`: Table 1 of the paper as a command.
+
+Records and the table land in a run directory `<output>/<timestamp>-transfer/`
+(default `runs/`): `records.sqlite` (every model call and evaluation) and
+`transfer.json` (the table as data). The command prints both paths.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from selftaught.cli import app
+from selftaught.cli.tasks import one_off_context
+from selftaught.config import load_config
+from selftaught.errors import UserError
+from selftaught.lm.registry import check_model_string
+from selftaught.stop.improvers import improver_label, resolve_improver
+from selftaught.stop.transfer import TransferResult, run_transfer
+from selftaught.tasks import TRANSFER_TASKS, check_seed, get_task
+
+
+def _pct(mean: float, se: float) -> str:
+    return f"{100 * mean:.1f} ± {100 * se:.1f}"
+
+
+def transfer_table(result: TransferResult) -> Table:
+    """Per task: seed solution, then each improver's held-out meta-utility (%, ± SE)."""
+    table = Table(
+        title=f"Transfer: held-out utility (%), mean ± SE over {result.runs} runs, {result.model}"
+    )
+    table.add_column("task")
+    table.add_column("seed solution", justify="right")
+    for label in result.improvers:
+        name = "seed improver" if label == "seed" else label
+        table.add_column(name, justify="right")
+    table.add_column("model calls / tokens", justify="right")
+    for row in result.rows:
+        cells = [row.improvers[label] for label in result.improvers]
+        usage = " + ".join(f"{c.model_calls}/{c.tokens}" for c in cells)
+        table.add_row(
+            row.task,
+            f"{100 * row.seed_solution:.1f}",
+            *[_pct(c.mean, c.se) for c in cells],
+            usage,
+        )
+    return table
+
+
+@app.command("transfer")
+def transfer_command(
+    improver: Annotated[
+        list[str],
+        typer.Option(help="Improver to compare (repeatable): greedy, a .py file, RUN_DIR:ITER."),
+    ],
+    task: Annotated[
+        list[str] | None,
+        typer.Option("--tasks", "--task", help="Task (repeatable); default: the five of Table 1."),
+    ] = None,
+    runs: Annotated[int, typer.Option(help="Improver runs per task and improver (K).")] = 5,
+    model: Annotated[str | None, typer.Option(help="Model string, e.g. local:smollm2.")] = None,
+    preset: Annotated[str | None, typer.Option(help="Budgets preset: default or paper.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+    output: Annotated[str | None, typer.Option(help="Folder of run directories.")] = None,
+) -> None:
+    """Table 1: seed solution, seed improver and the given improvers on transfer tasks."""
+    if runs < 1:
+        raise UserError("--runs must be at least 1")
+    names = [n for item in (task or TRANSFER_TASKS) for n in item.split(",") if n.strip()]
+    tasks = [get_task(n.strip()) for n in names]
+    overrides = {k: v for k, v in {"model": model, "seed": seed, "output": output}.items() if v is not None}
+    cfg = load_config(preset=preset, overrides=overrides)
+    cfg = cfg.model_copy(update={"runs": runs, "tasks": [t.name for t in tasks]})
+    check_model_string(cfg.model)
+    improvers: dict[str, str] = {}
+    for spec in improver:
+        label = improver_label(spec)
+        while label in improvers:
+            label += "'"
+        improvers[label] = resolve_improver(spec, keep_input=cfg.keep_input)
+    err = Console(stderr=True, highlight=False)
+    with one_off_context(cfg, record="transfer") as (ctx, run_path):
+        err.print(f"records: {run_path}")
+        for t in tasks:
+            check_seed(t, ctx.sandbox)
+        result = run_transfer(ctx, improvers, tasks)
+        path = run_path / "transfer.json"
+        path.write_text(json.dumps(result.to_json(), indent=2))
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=140)
+    out.print(transfer_table(result))
+    err.print(f"table: {path}")
