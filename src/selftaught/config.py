@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from selftaught.errors import UserError
+from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import DEFAULT_MODEL
 
 _STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
@@ -58,7 +59,8 @@ class RunConfig(BaseModel):
     name: str = "lpn"
     """Name of the run; the run directory is `<output>/<timestamp>-<name>`."""
     model: str = DEFAULT_MODEL
-    """Model string: `local:smollm2`, `local:/path/model.gguf`, `scripted:FILE.json`."""
+    """Model string: `local:smollm2`, `local:/path/model.gguf`, `openai:MODEL`,
+    `anthropic:MODEL`, `replay:RUN_DIR`, `echo`, `scripted:FILE.json`."""
     tasks: list[str] = Field(default_factory=lambda: ["lpn"], min_length=1)
     """The task suite of the meta-utility."""
     iterations: int = Field(2, ge=0)
@@ -87,6 +89,9 @@ class RunConfig(BaseModel):
     output: str = "runs"
     """Folder that holds run directories."""
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    lm: ModelOptions = Field(default_factory=ModelOptions)
+    """How to reach the model and what the run may spend (`[lm]`: base_url, api_key_env,
+    concurrency, cache, prices, max_run_tokens, max_run_cost, ...)."""
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -14,9 +14,12 @@ from selftaught import __version__
 from selftaught.cli import app
 from selftaught.cli.progress import LiveProgress
 from selftaught.config import RunConfig, load_config
+from selftaught.executors import check_executor, make_executor
+from selftaught.lm.cache import CACHE_FILE
+from selftaught.lm.errors import RunHalted
 from selftaught.lm.registry import check_model_string, make_backend
 from selftaught.report.table import iteration_table
-from selftaught.sandbox import Limits, Sandbox
+from selftaught.sandbox import Limits
 from selftaught.stop import RunContext, run_stop
 from selftaught.stop.improvers import resolve_improver
 from selftaught.stop.resume import ResumeState
@@ -45,6 +48,14 @@ def _overrides(**flags: Any) -> dict[str, Any]:
         if flags.get(k) is not None
     }
     out = {k: v for k, v in flags.items() if v is not None and k in RunConfig.model_fields}
+    lm = {
+        k: flags.pop(k)
+        for k in ["base_url", "api_key_env", "concurrency", "cache", "max_run_tokens"]
+        + ["max_run_cost"]
+        if flags.get(k) is not None
+    }
+    if lm:
+        out["lm"] = lm
     if budgets:
         out["budgets"] = budgets
     return out
@@ -77,6 +88,22 @@ def run(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Run name.")] = None,
     output: Annotated[str | None, typer.Option(help="Folder of run directories.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1.")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Variable holding the API key (default OPENAI_API_KEY).")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Model requests in flight.")] = None,
+    cache: Annotated[
+        bool | None, typer.Option("--cache/--no-cache", help="Response cache in the run dir.")
+    ] = None,
+    max_run_tokens: Annotated[
+        int | None, typer.Option(help="Stop the run cleanly after this many tokens.")
+    ] = None,
+    max_run_cost: Annotated[
+        str | None, typer.Option(help="Stop the run cleanly after this many dollars.")
+    ] = None,
 ) -> None:
     """Run STOP: improve the improver on the task suite, and record everything."""
     cfg = load_config(
@@ -98,9 +125,16 @@ def run(
             mode=mode,
             name=name,
             output=output,
+            base_url=base_url,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            cache=cache,
+            max_run_tokens=max_run_tokens,
+            max_run_cost=max_run_cost,
         ),
     )
-    check_model_string(cfg.model)
+    check_model_string(cfg.model, cfg.lm)
+    check_executor(cfg.executor, cfg.ray_address)
     for name_ in cfg.tasks:
         get_task(name_)
     start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
@@ -130,7 +164,7 @@ def execute(
     store.set_meta("status", "running")
     console.print(f"run directory: {run_dir.path}", highlight=False)
     console.print(f"loading model {cfg.model} ...", highlight=False)
-    backend = make_backend(cfg.model)
+    backend = make_backend(cfg.model, cfg.lm, cache_path=run_dir.path / CACHE_FILE)
     sb = cfg.sandbox
     limits = {"memory_mb": sb.memory_mb}
     status = "failed"
@@ -157,6 +191,9 @@ def execute(
                 except KeyboardInterrupt:
                     status = "stopped"
                     raise
+                except RunHalted as exc:
+                    status = exc.status
+                    console.print(f"run {status}: {exc}", highlight=False)
     finally:
         store.set_meta("status", status)
         rows = store.iterations()
@@ -175,5 +212,10 @@ def execute(
                     highlight=False,
                 )
         console.print(f"records: {run_dir.path}", highlight=False)
+        usage = store.run_usage()
+        store.set_meta("usage", {**usage, "cost": str(usage["cost"])})
         store.close()
+        from selftaught.report.build import report_after_run
+
+        report_after_run(run_dir.path, console)
     return run_dir

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol
 
 
@@ -15,6 +16,12 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     seconds: float = 0.0
+    cost: Decimal = Decimal(0)
+    """Money in US dollars, for the samples whose price is known."""
+    priced: bool = True
+    """False once any sample of an unknown price is included: `cost` is then a lower bound."""
+    cached: int = 0
+    """Samples served from the response cache (no money, but still calls)."""
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -23,6 +30,9 @@ class Usage:
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             seconds=self.seconds + other.seconds,
+            cost=self.cost + other.cost,
+            priced=self.priced and other.priced,
+            cached=self.cached + other.cached,
         )
 
     @property
@@ -51,6 +61,8 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    cached: bool = False
+    """Served from the response cache: it cost no money this time."""
 
 
 @dataclass
@@ -59,6 +71,12 @@ class Reply:
 
     completions: list[Completion] = field(default_factory=list)
     seconds: float = 0.0
+    cost: Decimal | None = Decimal(0)
+    """Money for the samples that were not cached; None when the price is unknown."""
+    attempts: int = 1
+    """Requests sent, counting retries."""
+    notes: list[str] = field(default_factory=list)
+    """Why anything unusual happened: retries, samples topped up one by one, cache hits."""
 
     @property
     def usage(self) -> Usage:
@@ -68,11 +86,15 @@ class Reply:
             prompt_tokens=sum(c.prompt_tokens for c in self.completions),
             completion_tokens=sum(c.completion_tokens for c in self.completions),
             seconds=self.seconds,
+            cost=self.cost or Decimal(0),
+            priced=self.cost is not None,
+            cached=sum(c.cached for c in self.completions),
         )
 
 
 class Backend(Protocol):
-    """A model behind one method. Adapters stay thin; policy lives in the session."""
+    """A model behind one method. Adapters stay thin; policy lives in wrappers
+    (`selftaught.lm.wrappers`) and in the session."""
 
     name: str
     """The model string that chose this backend, e.g. `local:smollm2`."""

@@ -10,10 +10,12 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from selftaught.errors import BudgetExceeded
 from selftaught.lm.base import Backend, Request, Usage
+from selftaught.lm.errors import ModelCallFailed
 from selftaught.lm.extract import defines, extract_one
 
 
@@ -35,6 +37,32 @@ class ModelCall:
     error: str | None = None
     truncated: int = 0
     """Messages dropped because the batch exceeded `max_responses_per_call`."""
+    attempts: int = 0
+    """Requests sent for this call, counting retries (0 when all came from the cache)."""
+    notes: list[str] = field(default_factory=list)
+    """Why anything unusual happened: retries, samples asked one by one, cache hits."""
+
+    def requests(self) -> list[tuple[Request, list[int]]]:
+        """The backend requests this call makes, with the message positions each answers:
+        identical messages go out as one request for several samples. Replay matches
+        recorded calls through this same split."""
+        groups: dict[str, list[int]] = {}
+        for i, message in enumerate(self.messages):
+            groups.setdefault(message, []).append(i)
+        return [
+            (
+                Request(
+                    system=self.system,
+                    user=message,
+                    n=len(positions),
+                    temperature=self.temperature,
+                    max_tokens=self.max_tokens,
+                    seed=derive_seed(self.seed, g),
+                ),
+                positions,
+            )
+            for g, (message, positions) in enumerate(groups.items())
+        ]
 
 
 def derive_seed(*parts: object) -> int:
@@ -100,8 +128,15 @@ class LanguageModel:
         try:
             responses = self._ask(call)
         except Exception as exc:  # noqa: BLE001 - a failed call is recorded, then reported
-            call.error = f"{type(exc).__name__}: {exc}"
-            call.usage = Usage(calls=1, seconds=time.perf_counter() - start)
+            sent = getattr(exc, "sent", True)
+            failed = isinstance(exc, ModelCallFailed)
+            call.error = str(exc) if failed else f"{type(exc).__name__}: {exc}"
+            call.attempts = getattr(exc, "attempts", 1)
+            if not sent:
+                with self._lock:
+                    self.calls -= 1  # never reached the model: it costs no budget
+                call.notes.append("not sent: it does not count against the call budget")
+            call.usage = Usage(calls=int(sent), seconds=time.perf_counter() - start)
             self._finish(call)
             raise LanguageModelError(call.error) from exc
         call.responses = responses
@@ -121,22 +156,17 @@ class LanguageModel:
         return self.batch_prompt(expertise, [message] * n, temperature)
 
     def _ask(self, call: ModelCall) -> list[str]:
-        """Identical messages go out as one request for several samples."""
-        groups: dict[str, list[int]] = {}
-        for i, message in enumerate(call.messages):
-            groups.setdefault(message, []).append(i)
+        """Different messages of a batch go out concurrently (the backend limits how many
+        requests of the run are in flight)."""
+        requests = call.requests()
+        if len(requests) == 1:
+            replies = [self.backend.complete(requests[0][0])]
+        else:
+            with ThreadPoolExecutor(max_workers=min(8, len(requests))) as pool:
+                replies = list(pool.map(self.backend.complete, [r for r, _ in requests]))
         responses: list[str] = [""] * len(call.messages)
         usage = Usage()
-        for g, (message, positions) in enumerate(groups.items()):
-            request = Request(
-                system=call.system,
-                user=message,
-                n=len(positions),
-                temperature=call.temperature,
-                max_tokens=call.max_tokens,
-                seed=derive_seed(call.seed, g),
-            )
-            reply = self.backend.complete(request)
+        for (request, positions), reply in zip(requests, replies, strict=True):
             if len(reply.completions) != request.n:
                 raise LanguageModelError(
                     f"asked for {request.n} samples, got {len(reply.completions)}"
@@ -144,12 +174,17 @@ class LanguageModel:
             for pos, completion in zip(positions, reply.completions, strict=True):
                 responses[pos] = completion.text
             usage = usage + reply.usage
+            call.attempts += reply.attempts
+            call.notes.extend(reply.notes)
         call.usage = Usage(
             calls=1,
             samples=usage.samples,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             seconds=usage.seconds,
+            cost=usage.cost,
+            priced=usage.priced,
+            cached=usage.cached,
         )
         return responses
 

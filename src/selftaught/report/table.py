@@ -18,12 +18,20 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def _money(cost: Any, priced: bool) -> str:
+    """Dollars; `?` marks a total that leaves out calls of an unknown price."""
+    if cost is None:
+        return "-"
+    return f"${cost:.4f}" + ("" if priced else "?")
+
+
 def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> Table:
     """One row per iteration, from the `iterations` records."""
     table = Table(
         title=title,
         caption="validation, held-out: meta-utility ± standard error; calls, samples, tokens:"
-        " model usage; usable: share of samples with code defining the required function",
+        " model usage; cost: dollars (? where a price is unknown); usable: share of samples"
+        " with code defining the required function",
     )
     for name, justify in [
         ("iter", "right"),
@@ -33,6 +41,7 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
         ("samples", "right"),
         ("usable", "right"),
         ("tokens", "right"),
+        ("cost", "right"),
         ("time", "right"),
         ("adopted", "center"),
     ]:
@@ -51,6 +60,7 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
             str(samples),
             usable,
             str((r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)),
+            _money(r.get("cost"), r.get("priced", True)),
             _duration(r["seconds"] or 0.0),
             adopted,
         )

@@ -69,6 +69,11 @@ class RunContext:
                 "seconds": call.usage.seconds,
                 "error": call.error,
                 "truncated": call.truncated,
+                "cost": str(call.usage.cost),
+                "priced": int(call.usage.priced),
+                "cached": call.usage.cached,
+                "attempts": call.attempts,
+                "notes": json.dumps(call.notes) if call.notes else None,
             }
         )
         self.progress.model_call(call.usage)

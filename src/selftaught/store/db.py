@@ -13,6 +13,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ CREATE TABLE IF NOT EXISTS model_calls (
     id INTEGER PRIMARY KEY, iteration INTEGER, scope TEXT, backend TEXT, system TEXT,
     messages TEXT, temperature REAL, max_tokens INTEGER, seed INTEGER, responses TEXT,
     samples INTEGER, usable INTEGER, prompt_tokens INTEGER, completion_tokens INTEGER,
-    seconds REAL, error TEXT, truncated INTEGER, created REAL);
+    seconds REAL, error TEXT, truncated INTEGER, created REAL,
+    cost TEXT, priced INTEGER, cached INTEGER, attempts INTEGER, notes TEXT);
 CREATE TABLE IF NOT EXISTS evaluations (
     id INTEGER PRIMARY KEY, iteration INTEGER, scope TEXT, kind TEXT, program_hash TEXT,
     task TEXT, split TEXT, seeds TEXT, score REAL, instances INTEGER, solved INTEGER,
@@ -43,6 +45,11 @@ CREATE TABLE IF NOT EXISTS iterations (
     outcome TEXT, message TEXT, model_calls INTEGER, samples INTEGER, usable INTEGER,
     prompt_tokens INTEGER, completion_tokens INTEGER, evaluations INTEGER, seconds REAL,
     created REAL);
+CREATE VIEW IF NOT EXISTS improver_run_usage AS
+    SELECT iteration, scope, COUNT(*) AS model_calls, SUM(samples) AS samples,
+    SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,
+    SUM(CAST(cost AS REAL)) AS cost, MIN(priced) AS priced, SUM(cached) AS cached
+    FROM model_calls GROUP BY iteration, scope;
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY, iteration INTEGER, scope TEXT, program_hash TEXT, kind TEXT,
     detail TEXT, created REAL);
@@ -65,6 +72,7 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._db.executescript(_SCHEMA)
+            _add_missing_columns(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -142,7 +150,38 @@ class Store:
     # -- reads -----------------------------------------------------------------------
 
     def iterations(self) -> list[dict[str, Any]]:
-        return [dict(r) for r in self.query("SELECT * FROM iterations ORDER BY iteration")]
+        rows = [dict(r) for r in self.query("SELECT * FROM iterations ORDER BY iteration")]
+        for row in rows:
+            usage = self.cost(iteration=row["iteration"])
+            row["cost"], row["priced"] = usage["cost"], usage["priced"]
+        return rows
+
+    def cost(self, *, iteration: int | None = None, scope: str | None = None) -> dict[str, Any]:
+        """Money spent on model calls (a `Decimal` in dollars), for the whole run, one
+        iteration, or one improver run's scope; `priced` is False where a price was unknown."""
+        where, params = [], []
+        if iteration is not None:
+            where.append("iteration = ?")
+            params.append(iteration)
+        if scope is not None:
+            where.append("scope = ?")
+            params.append(scope)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self.query(f"SELECT cost, priced FROM model_calls{clause}", tuple(params))
+        return {
+            "cost": sum((Decimal(r["cost"]) for r in rows if r["cost"]), Decimal(0)),
+            "priced": all(r["priced"] is None or r["priced"] for r in rows),
+        }
+
+    def run_usage(self) -> dict[str, Any]:
+        """Totals of the whole run: calls, samples, tokens, cached samples and money."""
+        row = self.query(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(samples), 0) AS samples,"
+            " COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,"
+            " COALESCE(SUM(completion_tokens), 0) AS completion_tokens,"
+            " COALESCE(SUM(cached), 0) AS cached FROM model_calls"
+        )[0]
+        return {**dict(row), **self.cost()}
 
     def usage_for_iteration(self, iteration: int) -> dict[str, int]:
         row = self.query(
@@ -158,3 +197,23 @@ class Store:
             (iteration,),
         )[0]["n"]
         return {**dict(row), "evaluations": evals}
+
+
+_ADDED_COLUMNS = {
+    "model_calls": {
+        "cost": "TEXT",
+        "priced": "INTEGER",
+        "cached": "INTEGER",
+        "attempts": "INTEGER",
+        "notes": "TEXT",
+    },
+}
+"""Columns added after a table was first created: records written before them still open."""
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, columns in _ADDED_COLUMNS.items():
+        have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")

@@ -1,0 +1,30 @@
+"""`echo`: answers with the first program in the prompt, unchanged, in a code fence.
+
+Instant and free: a dry run of a task, a config and its budgets before spending money,
+and the way to measure what the framework itself costs.
+"""
+
+from __future__ import annotations
+
+from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.extract import _blocks
+
+
+def first_program(text: str) -> str:
+    """The first fenced block of `text` that holds code, or "" if there is none."""
+    for code, _terminated in _blocks(text):
+        if code.strip():
+            return code.strip("\n")
+    return ""
+
+
+class EchoBackend:
+    """Every sample is the prompt's first program."""
+
+    name = "echo"
+    supports_n = True
+
+    def complete(self, request: Request) -> Reply:
+        code = first_program(request.user)
+        text = f"```python\n{code}\n```" if code else "There is no program in the prompt."
+        return Reply(completions=[Completion(text=text) for _ in range(request.n)])

@@ -1,0 +1,223 @@
+"""Behaviour every backend shares, each piece a thin wrapper around a backend.
+
+`make_backend` stacks them, outermost first:
+
+    SpendingCap -> Cached -> Priced -> Samples -> Retrying -> ConcurrencyLimit -> adapter
+
+so a cap is checked before anything is asked, a cache hit never reaches the network,
+each single sample is retried on its own, and a request waiting out a back-off does not
+hold one of the run's concurrency slots.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from decimal import Decimal
+
+from selftaught.lm.base import Backend, Completion, Reply, Request
+from selftaught.lm.errors import ModelCallFailed, SpendingCapReached, TransientError
+from selftaught.lm.pricing import Price
+
+MAX_DELAY = 60.0
+
+
+class Wrapper:
+    """A backend around a backend; attributes it does not define come from the inner one."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def __getattr__(self, attr: str):
+        return getattr(self.inner, attr)
+
+    def complete(self, request: Request) -> Reply:
+        return self.inner.complete(request)
+
+
+class ConcurrencyLimit(Wrapper):
+    """At most `limit` requests in flight, across every call of the run that shares it."""
+
+    def __init__(self, inner: Backend, limit: int) -> None:
+        super().__init__(inner)
+        self.limit = limit
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def complete(self, request: Request) -> Reply:
+        with self._slots:
+            return self.inner.complete(request)
+
+
+def backoff_delay(
+    attempt: int, *, base: float, retry_after: float | None, rng: random.Random
+) -> float:
+    """Exponential back-off with jitter (half fixed, half random); never shorter than what
+    the server asked for in `Retry-After`."""
+    ceiling = min(MAX_DELAY, base * 2**attempt)
+    delay = ceiling / 2 + rng.uniform(0, ceiling / 2)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, 10 * MAX_DELAY))
+    return delay
+
+
+class Retrying(Wrapper):
+    """Retries transient failures `retries` times, then raises `ModelCallFailed`."""
+
+    def __init__(
+        self,
+        inner: Backend,
+        *,
+        retries: int = 4,
+        backoff: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(inner)
+        self.retries = retries
+        self.backoff = backoff
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+
+    def complete(self, request: Request) -> Reply:
+        notes: list[str] = []
+        sent = False
+        for attempt in range(self.retries + 1):
+            try:
+                reply = self.inner.complete(request)
+            except TransientError as exc:
+                sent = sent or exc.sent
+                if attempt == self.retries:
+                    raise ModelCallFailed(
+                        f"{self.name}: failed after {attempt + 1} attempts: {exc}",
+                        sent=sent,
+                        attempts=attempt + 1,
+                    ) from exc
+                delay = backoff_delay(
+                    attempt, base=self.backoff, retry_after=exc.retry_after, rng=self._rng
+                )
+                notes.append(f"attempt {attempt + 1}: {exc}; retried after {delay:.2f} s")
+                self._sleep(delay)
+                continue
+            except ModelCallFailed as exc:
+                exc.sent = exc.sent or sent
+                exc.attempts += attempt
+                raise
+            reply.attempts += attempt
+            reply.notes[:0] = notes
+            return reply
+        raise AssertionError("unreachable")
+
+
+def _sum_cost(costs: list[Decimal | None]) -> Decimal | None:
+    return None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[arg-type]
+
+
+def merge_replies(replies: list[Reply], seconds: float) -> Reply:
+    """Several replies as one, their samples in order."""
+    return Reply(
+        completions=[c for r in replies for c in r.completions],
+        seconds=seconds,
+        cost=_sum_cost([r.cost for r in replies]),
+        attempts=sum(r.attempts for r in replies),
+        notes=[n for r in replies for n in r.notes],
+    )
+
+
+class Samples(Wrapper):
+    """Exactly `n` samples per request: one request for all of them where the server takes
+    `n`, otherwise (or for whatever a server left out) concurrent single requests, with a
+    note saying so. Sample i of a request with seed s is asked for with seed s + i."""
+
+    def __init__(self, inner: Backend, *, parallel: int = 8) -> None:
+        super().__init__(inner)
+        self.parallel = parallel
+        self.supports_n: bool | None = getattr(inner, "supports_n", True)
+
+    def _singles(self, request: Request, first: int) -> list[Reply]:
+        def one(i: int) -> Reply:
+            seed = None if request.seed is None else request.seed + i
+            return self.inner.complete(replace(request, n=1, seed=seed))
+
+        indices = range(first, request.n)
+        if len(indices) == 1:
+            return [one(indices[0])]
+        with ThreadPoolExecutor(max_workers=min(self.parallel, len(indices))) as pool:
+            return list(pool.map(one, indices))
+
+    def complete(self, request: Request) -> Reply:
+        start = time.perf_counter()
+        if request.n > 1 and self.supports_n is False:
+            return merge_replies(self._singles(request, 0), time.perf_counter() - start)
+        reply = self.inner.complete(request)
+        got = len(reply.completions)
+        if got > request.n:
+            reply.completions = reply.completions[: request.n]
+        if got >= request.n:
+            return reply
+        if self.supports_n is None and got == 1:
+            self.supports_n = False
+        reply.notes.append(
+            f"the server returned {got} of {request.n} samples for one request;"
+            f" asked for the other {request.n - got} one at a time"
+        )
+        rest = self._singles(request, got) if got else self._singles(request, 0)
+        return merge_replies([reply, *rest], time.perf_counter() - start)
+
+
+class Priced(Wrapper):
+    """Puts a price on each reply's fresh (uncached) samples; None where none is known."""
+
+    def __init__(self, inner: Backend, price: Price | None) -> None:
+        super().__init__(inner)
+        self.price = price
+
+    def complete(self, request: Request) -> Reply:
+        reply = self.inner.complete(request)
+        fresh = [c for c in reply.completions if not c.cached]
+        if self.price is None:
+            reply.cost = None if fresh else Decimal(0)
+        else:
+            reply.cost = self.price.cost(
+                sum(c.prompt_tokens for c in fresh), sum(c.completion_tokens for c in fresh)
+            )
+        return reply
+
+
+class SpendingCap(Wrapper):
+    """The run's caps on tokens and money, shared by every call of the run. The call that
+    crosses a cap completes and is recorded; the next one ends the run cleanly."""
+
+    def __init__(self, inner: Backend, *, max_tokens: int | None, max_cost: Decimal | None) -> None:
+        super().__init__(inner)
+        self.max_tokens = max_tokens
+        self.max_cost = max_cost
+        self.tokens = 0
+        self.cost = Decimal(0)
+        self._lock = threading.Lock()
+
+    def _check(self) -> None:
+        with self._lock:
+            if self.max_tokens is not None and self.tokens >= self.max_tokens:
+                raise SpendingCapReached(
+                    f"the run's token cap is reached ({self.tokens} of {self.max_tokens});"
+                    " resume it with a higher --max-run-tokens"
+                )
+            if self.max_cost is not None and self.cost >= self.max_cost:
+                raise SpendingCapReached(
+                    f"the run's money cap is reached (${self.cost:.4f} of ${self.max_cost});"
+                    " resume it with a higher --max-run-cost"
+                )
+
+    def complete(self, request: Request) -> Reply:
+        self._check()
+        reply = self.inner.complete(request)
+        fresh: list[Completion] = [c for c in reply.completions if not c.cached]
+        with self._lock:
+            self.tokens += sum(c.prompt_tokens + c.completion_tokens for c in fresh)
+            self.cost += reply.cost or Decimal(0)
+        return reply
