@@ -1,0 +1,144 @@
+"""`report.md`: the report's tables and diffs as Markdown; plots link to SVG files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
+from selftaught.report.content import AcrossRuns, RunContent, transfer_table
+from selftaught.report.format import score
+from selftaught.report.html import COST_HEADERS, ITERATION_HEADERS, cost_rows, iteration_rows
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def md_table(headers: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |"]
+    lines.append("|" + "|".join("---" for _ in headers) + "|")
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _run(run: RunContent, plot_files: dict[str, str]) -> list[str]:
+    out = [
+        f"## Run {run.name}",
+        "",
+        f"Model `{run.model}`, status {run.meta.get('status', '?')}.",
+        "",
+    ]
+    out += [
+        "### Meta-utility per iteration",
+        "",
+        md_table(ITERATION_HEADERS, iteration_rows(run)),
+        "",
+    ]
+    out += ["### Cost per iteration", "", md_table(COST_HEADERS, cost_rows(run)), ""]
+    for key, label in [("cost", "cost per iteration"), ("candidates", "candidates")]:
+        if f"{key}-{run.name}" in plot_files:
+            out += [f"![{label}]({plot_files[f'{key}-{run.name}']})", ""]
+    out += ["### Lineage of improvers", ""]
+    out.append(
+        md_table(
+            ["iter", "improver", "parent", "adopted", "validation", "held-out"],
+            [
+                [
+                    s.iteration,
+                    s.improver_hash,
+                    s.parent_hash or "-",
+                    "start" if s.iteration == 0 else ("yes" if s.adopted else "no"),
+                    score(s.validation, s.validation_se),
+                    score(s.heldout, s.heldout_se),
+                ]
+                for s in run.lineage
+            ],
+        )
+    )
+    out.append("")
+    for s in run.lineage:
+        if s.iteration and s.adopted and s.diff:
+            fence = "````" if "```" in s.diff else "```"
+            out += [
+                f"Iteration {s.iteration} against its parent:",
+                "",
+                f"{fence}diff",
+                s.diff.rstrip(),
+                fence,
+                "",
+            ]
+    strategies, flags = run.strategy_counts(), run.flag_counts()
+    out += [
+        "### Strategies and flags",
+        "",
+        f"{len(run.analyses)} generated improvers analysed.",
+        "",
+    ]
+    out.append(
+        md_table(
+            ["strategy", "improvers", "rule"],
+            [[k, strategies.get(k, 0), r] for k, r in STRATEGY_RULES.items()],
+        )
+    )
+    out.append("")
+    out.append(
+        md_table(
+            ["flag", "improvers", "rule"], [[k, flags.get(k, 0), r] for k, r in FLAG_RULES.items()]
+        )
+    )
+    out += ["", "### Audit events", ""]
+    by_iter = run.audit_by_iteration()
+    if by_iter:
+        out.append(
+            md_table(
+                ["iter", "event or flag", "count"],
+                [[t, k, n] for t, c in by_iter.items() for k, n in sorted(c.items())],
+            )
+        )
+    else:
+        out.append("No sandbox audit events and no flags.")
+    out += ["", "### Transfer", ""]
+    if run.transfer is None:
+        out.append("No transfer results (no transfer*.json in the run directory).")
+    else:
+        file, data = run.transfer
+        shaped = transfer_table(data)
+        out.append(f"From `{file.name}`.")
+        out.append("")
+        if shaped is None:
+            out += ["```json", json.dumps(data, indent=2)[:20000], "```"]
+        else:
+            cols, rows = shaped
+            out.append(
+                md_table(
+                    cols, [[f"{v:.3f}" if isinstance(v, float) else v for v in r] for r in rows]
+                )
+            )
+    out.append("")
+    return out
+
+
+def render_markdown(runs: list[RunContent], across: AcrossRuns, plot_files: dict[str, str]) -> str:
+    title = runs[0].name if len(runs) == 1 else f"{len(runs)} runs"
+    out = [f"# STOP report: {title}", ""]
+    if "meta-utility" in plot_files:
+        out += [f"![meta-utility per iteration]({plot_files['meta-utility']})", ""]
+    if len(runs) > 1:
+        out += ["Mean ± standard error across runs:", ""]
+        out.append(
+            md_table(
+                ["iter", "validation", "held-out", "runs"],
+                [
+                    [t, f"{v[0]:.3f}±{v[1]:.3f}", f"{h[0]:.3f}±{h[1]:.3f}" if h[2] else "-", v[2]]
+                    for t, v, h in zip(
+                        across.iterations, across.validation, across.heldout, strict=True
+                    )
+                ],
+            )
+        )
+        out.append("")
+    for run in runs:
+        out += _run(run, plot_files)
+    return "\n".join(out) + "\n"
