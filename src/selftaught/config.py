@@ -79,6 +79,11 @@ class RunConfig(BaseModel):
     """Seed for model sampling; instance seeds are fixed per task and split."""
     parallel: int = Field(2, ge=1)
     """Improver runs of one meta-utility evaluation run at once."""
+    executor: Literal["local", "ray"] = "local"
+    """Where sandboxed work runs: `local` (this machine's fork server) or `ray` (Ray
+    tasks and actors, each with its own sandbox; needs `pip install 'selftaught[ray]'`)."""
+    ray_address: str | None = None
+    """With `executor = "ray"`: `auto`, `ray://host:port`, or unset to start a local Ray."""
     improver: str = "seed"
     """The starting improver: `seed`, `greedy`, a path to an improver .py file, or
     `RUN_DIR:ITER` (that run's `improvers/iter_NNN.py`)."""

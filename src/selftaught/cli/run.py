@@ -78,6 +78,13 @@ def run(
     adoption: Annotated[str | None, typer.Option(help="Adoption rule: improved or paper.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
     parallel: Annotated[int | None, typer.Option(help="Improver runs at once.")] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="Where sandboxed work runs: local or ray.")
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster: auto or ray://host:port (default: start a local Ray)."),
+    ] = None,
     improver: Annotated[
         str | None,
         typer.Option(help="Starting improver: seed, greedy, a .py file or RUN_DIR:ITER."),
@@ -121,6 +128,8 @@ def run(
             adoption=adoption,
             seed=seed,
             parallel=parallel,
+            executor=executor,
+            ray_address=ray_address,
             improver=improver,
             mode=mode,
             name=name,
@@ -169,12 +178,19 @@ def execute(
     limits = {"memory_mb": sb.memory_mb}
     status = "failed"
     try:
-        with Sandbox(
-            solution_limits=Limits(cpu_seconds=sb.solution_cpu_seconds, **limits),
-            improver_limits=Limits(cpu_seconds=sb.improver_cpu_seconds, **limits),
-            isolate_network=sb.isolate_network,
-            drop_privileges=sb.drop_privileges,
-        ) as sandbox:
+        if cfg.executor != "local":
+            console.print(f"starting the {cfg.executor} executor ...", highlight=False)
+        with (
+            make_executor(
+                cfg.executor, max_workers=cfg.parallel, address=cfg.ray_address
+            ) as executor,
+            executor.sandbox(
+                solution_limits=Limits(cpu_seconds=sb.solution_cpu_seconds, **limits),
+                improver_limits=Limits(cpu_seconds=sb.improver_cpu_seconds, **limits),
+                isolate_network=sb.isolate_network,
+                drop_privileges=sb.drop_privileges,
+            ) as sandbox,
+        ):
             store.set_meta("sandbox_network", sandbox.network_mode)
             store.set_meta("sandbox_privileges", sandbox.privileges)
             if sandbox.network_mode == "none":
@@ -184,7 +200,7 @@ def execute(
                     highlight=False,
                 )
             with LiveProgress(console, iterations=cfg.iterations) as progress:
-                ctx = RunContext(cfg, backend, sandbox, store, progress)
+                ctx = RunContext(cfg, backend, sandbox, store, progress, executor)
                 try:
                     run_stop(ctx, start_improver, run_dir, resume=resume)
                     status = "finished"

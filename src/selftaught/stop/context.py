@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 
 from selftaught.config import RunConfig
+from selftaught.executors import Executor, LocalExecutor
 from selftaught.lm.base import Backend, Usage
 from selftaught.lm.session import ModelCall
 from selftaught.sandbox.runner import Sandbox
@@ -49,6 +50,13 @@ class RunContext:
     sandbox: Sandbox
     store: Store
     progress: Progress = field(default_factory=Progress)
+    executor: Executor | None = None
+    """Where independent work runs; None: threads on this machine, `config.parallel` wide.
+    `sandbox` should come from `executor.sandbox(...)`."""
+
+    def __post_init__(self) -> None:
+        if self.executor is None:
+            self.executor = LocalExecutor(max_workers=self.config.parallel)
 
     def record_model_call(self, iteration: int, call: ModelCall) -> None:
         self.store.add_model_call(

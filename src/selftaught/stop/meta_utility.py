@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import statistics
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from selftaught.stop.context import RunContext, Scope
@@ -131,13 +130,10 @@ class MetaUtility:
 
     def evaluate(self, improver_src: str, scope: Scope, *, heldout: bool) -> MetaEvaluation:
         jobs = [(task, r) for task in self.tasks for r in range(self.ctx.config.runs)]
-        workers = max(1, min(self.ctx.config.parallel, len(jobs)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="improver-run") as pool:
-            futures = [
-                pool.submit(self._one_run, improver_src, task, r, scope, heldout)
-                for task, r in jobs
-            ]
-            result = MetaEvaluation([f.result() for f in futures])
+        executor = self.ctx.executor
+        assert executor is not None
+        runs = executor.map(lambda job: self._one_run(improver_src, *job, scope, heldout), jobs)
+        result = MetaEvaluation(runs)
         self._record(improver_src, scope, result, heldout)
         return result
 
