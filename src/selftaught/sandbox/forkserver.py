@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -48,7 +50,20 @@ PRELOAD = [
 """Imported once in the fork server, so workers start with them loaded."""
 
 
-def _child(job_fd: int, header: dict, keep: set[int]) -> None:
+CONFINE_FAILED = 70
+"""Exit code of a worker that could not apply the confinement the server promised."""
+
+
+def _close_all_but(keep: set[int]) -> None:
+    low = 3
+    for fd in sorted(keep):
+        if fd > low:
+            os.closerange(low, fd)
+        low = max(low, fd + 1)
+    os.closerange(low, 65536)
+
+
+def _child(job_fd: int, header: dict, scratch: str, scratch_fd: int, modes: dict) -> None:
     from selftaught.sandbox import limits, worker
 
     os.setsid()
@@ -58,25 +73,33 @@ def _child(job_fd: int, header: dict, keep: set[int]) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    for fd in range(3, 1024):
-        if fd != job_fd and fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-    os.chdir(header["scratch"])
-    limits.apply(limits.Limits(**header["limits"]), drop_to=header.get("uid"))
-    worker.install_guards(header.get("network", "none"))
+    _close_all_but({job_fd, scratch_fd})
+    os.chdir(scratch)
+    try:
+        limits.apply(
+            limits.Limits(**header["limits"]),
+            drop_to=header.get("uid"),
+            scratch_fd=scratch_fd,
+            devnull_fd=0,
+            landlock_abi=modes["landlock"],
+            use_seccomp=modes["seccomp"],
+        )
+    except OSError:
+        os._exit(CONFINE_FAILED)
+    os.close(scratch_fd)
+    worker.install_guards(modes["network"], enabled=modes["audit_hooks"])
     worker.serve(job_fd)
 
 
 def main() -> None:
     ctrl = socket.socket(fileno=int(sys.argv[1]))
     settings = json.loads(ctrl.recv(65536))
+    base = os.getcwd()
 
-    from selftaught.sandbox import limits
+    from selftaught.sandbox import limits, seccomp
 
     network = limits.isolate_network() if settings.get("isolate_network", True) else "none"
+    scratch_mode = limits.private_scratch(base) if settings.get("confine", True) else "dir"
 
     import importlib
 
@@ -86,13 +109,21 @@ def main() -> None:
         except ImportError:
             pass
 
+    confine = settings.get("confine", True)
+    modes = {
+        "network": network,
+        "scratch": scratch_mode,
+        "landlock": limits.confine_server(base) if confine else 0,
+        "seccomp": confine and seccomp.supported(),
+        "audit_hooks": settings.get("audit_hooks", True),
+    }
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    ctrl.send(json.dumps({"op": "hello", "pid": os.getpid(), "network": network}).encode())
-    children: set[int] = set()
+    ctrl.send(json.dumps({"op": "hello", "pid": os.getpid(), **modes}).encode())
+    children: dict[int, str] = {}
     try:
         while True:
             ready, _, _ = select.select([ctrl, wake_r], [], [])
@@ -108,30 +139,41 @@ def main() -> None:
                         break
                     if pid == 0:
                         break
-                    children.discard(pid)
+                    scratch = children.pop(pid, None)
                     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
                     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
                     ctrl.send(
                         json.dumps({"op": "exit", "pid": pid, "code": code, "signal": sig}).encode()
                     )
+                    if scratch:
+                        shutil.rmtree(scratch, ignore_errors=True)
             if ctrl in ready:
                 data, fds, _, _ = socket.recv_fds(ctrl, 65536, 1)
                 if not data:
                     break
                 header = json.loads(data)
-                header["network"] = network
                 if not fds:
                     continue
                 job_fd = fds[0]
+                scratch = os.path.join(base, secrets.token_hex(16))
+                os.mkdir(scratch, 0o700)
+                if header.get("uid") is not None:
+                    os.chown(scratch, header["uid"], header["uid"])
+                scratch_fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
                 pid = os.fork()
                 if pid == 0:
                     try:
-                        _child(job_fd, header, keep=set())
+                        _child(job_fd, header, scratch, scratch_fd, modes)
                     finally:
                         os._exit(0)
                 os.close(job_fd)
-                children.add(pid)
-                ctrl.send(json.dumps({"op": "started", "job": header["job"], "pid": pid}).encode())
+                os.close(scratch_fd)
+                children[pid] = scratch
+                ctrl.send(
+                    json.dumps(
+                        {"op": "started", "job": header["job"], "pid": pid, "scratch": scratch}
+                    ).encode()
+                )
     finally:
         for pid in children:
             try:

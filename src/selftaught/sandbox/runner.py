@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from selftaught.sandbox import protocol
+from selftaught.sandbox.forkserver import CONFINE_FAILED
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.server import Exit, ForkServer, Worker
 
@@ -97,6 +98,8 @@ def check_program(src: str, function: str, arity: int | None = None) -> str | No
 def _outcome_of_exit(status: Exit | None) -> tuple[str, str]:
     if status is None:
         return "killed", "the worker vanished"
+    if status.code == CONFINE_FAILED:
+        return "error", "the sandbox could not confine the worker; the program did not run"
     if status.signal == signal.SIGXCPU:
         return "timeout", "CPU-time limit reached"
     if status.signal == signal.SIGKILL:
@@ -120,8 +123,17 @@ class Sandbox:
         improver_limits: Limits | None = None,
         isolate_network: bool = True,
         drop_privileges: bool = True,
+        confine: bool = True,
+        audit_hooks: bool = True,
     ) -> None:
-        self.server = ForkServer(isolate_network=isolate_network, drop_privileges=drop_privileges)
+        """`confine=False` skips Landlock, seccomp and the scratch tmpfs; `audit_hooks=False`
+        leaves only the kernel's confinement (to test that it holds on its own)."""
+        self.server = ForkServer(
+            isolate_network=isolate_network,
+            drop_privileges=drop_privileges,
+            confine=confine,
+            audit_hooks=audit_hooks,
+        )
         self.solution_limits = solution_limits or Limits(cpu_seconds=60)
         self.improver_limits = improver_limits or Limits(cpu_seconds=300)
 
@@ -134,6 +146,24 @@ class Sandbox:
     def privileges(self) -> str:
         """Who workers run as: `nobody`, `root` (could not drop) or `user`."""
         return self.server.privileges
+
+    @property
+    def containment(self) -> dict[str, str]:
+        """What confines workers on this machine, to record with a run (docs/security.md)."""
+        server = self.server
+        return {
+            "network": server.network,
+            "filesystem": f"landlock-abi{server.landlock}" if server.landlock else "audit-hooks",
+            "scratch": server.scratch_mode,
+            "syscalls": "seccomp" if server.seccomp else "none",
+            "processes": "single-process" if server.seccomp else "rlimit-nproc",
+            "privileges": server.privileges + ("-nocaps" if server.privileges == "root" else ""),
+        }
+
+    @property
+    def containment_summary(self) -> str:
+        """`containment` as one line, e.g. `network=netns filesystem=landlock-abi7 ...`."""
+        return " ".join(f"{k}={v}" for k, v in self.containment.items())
 
     def close(self) -> None:
         self.server.close()
@@ -178,8 +208,10 @@ class Sandbox:
                     instance_timeout=instance_timeout,
                     load_timeout=load_timeout,
                 )
-            finally:
-                status = worker.close()
+            except BaseException:
+                worker.close()
+                raise
+            status = worker.close(need_status=failure is not None)
             pending = [i for i in pending if i not in results]
             if failure is None:
                 continue
@@ -251,6 +283,11 @@ class Sandbox:
                 return "skipped", "timeout", ""
             if msg == "eof":
                 return "died", "exit", ""
+            if msg.get("op") == "error":
+                results[expected] = InstanceResult(
+                    "error", seconds=waited, message=str(msg.get("message", ""))
+                )
+                return "skipped", "error", ""
             if msg.get("op") != "instance" or msg.get("i") != expected:
                 return "died", "error", "the worker broke the protocol"
             results[expected] = self._instance(msg, instance_timeout, waited)
@@ -279,6 +316,9 @@ class Sandbox:
             msg = protocol.recv(worker.sock)
         except TimeoutError:
             return None
+        except protocol.TooLarge as exc:
+            events.append({"kind": "oversized_message", "detail": str(exc)})
+            return {"op": "error", "outcome": "error", "message": f"output too large: {exc}"}
         except (protocol.ProtocolError, OSError):
             return "eof"
         if not isinstance(msg, dict):
@@ -360,13 +400,20 @@ class Sandbox:
                         0.7 if temperature is None else temperature,
                     )
                     protocol.send(worker.sock, reply)
-                elif op != "event":
+                elif op == "event":
+                    events.append(
+                        {
+                            "kind": str(msg.get("kind", "event")),
+                            "detail": str(msg.get("detail", "")),
+                        }
+                    )
+                else:
                     result = ImproveResult("error", "the worker broke the protocol")
                     break
         except OSError as exc:
             result = ImproveResult("killed", f"lost the worker: {exc}")
         finally:
-            worker.close()
+            worker.close(need_status=False)
         result.seconds = time.perf_counter() - start
         result.events = events
         return result

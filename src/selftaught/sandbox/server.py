@@ -87,16 +87,21 @@ class Worker:
     def kill(self) -> None:
         self.server.kill(self.pid)
 
-    def close(self) -> Exit | None:
-        """Kill whatever is left of the worker's process group and clean up."""
+    def close(self, *, need_status: bool = True) -> Exit | None:
+        """Kill whatever is left of the worker; the fork server removes its scratch dir.
+
+        Without `need_status` (the worker already reported its result) this does not wait
+        for the worker's exit: the SIGKILL is enough, as a worker cannot start processes.
+        """
         if self._done:
             return None
         self._done = True
         self.sock.close()
         self.server.kill(self.pid)
-        status = self.server.wait(self.pid, timeout=5.0)
-        shutil.rmtree(self.scratch, ignore_errors=True)
-        return status
+        if not need_status:
+            self.server.forget(self.pid)
+            return None
+        return self.server.wait(self.pid, timeout=5.0)
 
 
 class ForkServer:
@@ -108,10 +113,11 @@ class ForkServer:
         isolate_network: bool = True,
         drop_privileges: bool = True,
         preload: list[str] | None = None,
+        confine: bool = True,
+        audit_hooks: bool = True,
     ) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._base = tempfile.mkdtemp(prefix="selftaught-sandbox-")
-        os.chmod(self._base, 0o711)
         # Workers run as `nobody` only if it can still import the Python installation
         # (here it may live under /root, which nobody else can enter).
         can_drop = drop_privileges and os.geteuid() == 0 and python_readable_by_others()
@@ -131,13 +137,21 @@ class ForkServer:
         self._ctrl = ours
         self._send_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._started: dict[int, Future[int]] = {}
+        self._started: dict[int, Future[tuple[int, str]]] = {}
         self._exits: dict[int, Exit] = {}
         self._live: set[int] = set()
+        self._forgotten: set[int] = set()
         self._ids = itertools.count(1)
         self._closed = False
         ours.send(
-            json.dumps({"isolate_network": isolate_network, "preload": preload or []}).encode()
+            json.dumps(
+                {
+                    "isolate_network": isolate_network,
+                    "preload": preload or [],
+                    "confine": confine,
+                    "audit_hooks": audit_hooks,
+                }
+            ).encode()
         )
         ours.settimeout(60)
         hello = json.loads(ours.recv(65536) or b"{}")
@@ -145,6 +159,9 @@ class ForkServer:
         if hello.get("op") != "hello":
             raise RuntimeError("the sandbox fork server did not start")
         self.network: str = hello["network"]
+        self.scratch_mode: str = hello.get("scratch", "dir")
+        self.landlock: int = int(hello.get("landlock", 0))
+        self.seccomp: bool = bool(hello.get("seccomp", False))
         self.pid: int = hello["pid"]
         self._reader = threading.Thread(target=self._read, name="forkserver-reader", daemon=True)
         self._reader.start()
@@ -167,22 +184,21 @@ class ForkServer:
             with self._cond:
                 if msg["op"] == "started":
                     self._live.add(msg["pid"])
-                    self._started.pop(msg["job"]).set_result(msg["pid"])
+                    self._started.pop(msg["job"]).set_result((msg["pid"], msg["scratch"]))
                 elif msg["op"] == "exit":
                     self._live.discard(msg["pid"])
+                    if msg["pid"] in self._forgotten:
+                        self._forgotten.discard(msg["pid"])
+                        continue
                     self._exits[msg["pid"]] = Exit(msg["code"], msg["signal"])
                     self._cond.notify_all()
 
     def spawn(self, limits: Limits) -> Worker:
         """A fresh worker with its own scratch directory, waiting for its job."""
         job = next(self._ids)
-        scratch = os.path.join(self._base, f"job-{job}")
-        os.mkdir(scratch, 0o700)
-        if self.uid is not None:
-            os.chown(scratch, self.uid, self.uid)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fut: Future[int] = Future()
-        header = {"job": job, "scratch": scratch, "limits": limits.to_dict(), "uid": self.uid}
+        fut: Future[tuple[int, str]] = Future()
+        header = {"job": job, "limits": limits.to_dict(), "uid": self.uid}
         with self._cond:
             if self._closed:
                 raise RuntimeError("the sandbox fork server stopped")
@@ -190,7 +206,7 @@ class ForkServer:
         with self._send_lock:
             socket.send_fds(self._ctrl, [json.dumps(header).encode()], [theirs.fileno()])
         theirs.close()
-        pid = fut.result(timeout=30)
+        pid, scratch = fut.result(timeout=30)
         return Worker(sock=ours, pid=pid, scratch=scratch, server=self)
 
     def kill(self, pid: int) -> None:
@@ -199,6 +215,12 @@ class ForkServer:
             os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+
+    def forget(self, pid: int) -> None:
+        """Nobody will wait for this worker's exit status."""
+        with self._cond:
+            if self._exits.pop(pid, None) is None:
+                self._forgotten.add(pid)
 
     def wait(self, pid: int, *, timeout: float) -> Exit | None:
         with self._cond:
@@ -213,4 +235,8 @@ class ForkServer:
                 self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+            try:
+                os.chmod(self._base, 0o700)
+            except OSError:
+                pass
             shutil.rmtree(self._base, ignore_errors=True)

