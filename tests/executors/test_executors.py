@@ -1,0 +1,125 @@
+"""The executor interface without Ray: ordered parallel map, choice and errors, replay."""
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from selftaught.config import load_config
+from selftaught.errors import UserError
+from selftaught.executors import LocalExecutor, check_executor, make_executor, thread_map
+from selftaught.executors.ray_executor import _Replay
+from selftaught.lm import ScriptedBackend
+from selftaught.stop import RunContext
+
+
+def test_map_keeps_item_order_and_runs_items_at_once():
+    def slow_square(x):
+        time.sleep(0.2 if x == 0 else 0.01)
+        return x * x
+
+    start = time.perf_counter()
+    assert LocalExecutor(max_workers=4).map(slow_square, range(4)) == [0, 1, 4, 9]
+    assert time.perf_counter() - start < 0.35
+
+
+def test_map_width_is_bounded():
+    running, peak, lock = 0, 0, threading.Lock()
+
+    def work(_):
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+
+    LocalExecutor(max_workers=8).map(work, range(12), max_workers=3)
+    assert peak == 3
+
+
+def test_nested_maps_do_not_starve_each_other():
+    ex = LocalExecutor(max_workers=2)
+    assert ex.map(lambda i: sum(ex.map(lambda j: i * j, range(3))), range(3)) == [0, 3, 6]
+
+
+def test_map_raises_the_first_error():
+    def fail_on_two(x):
+        if x == 2:
+            raise ValueError("two")
+        return x
+
+    with pytest.raises(ValueError, match="two"):
+        thread_map(fail_on_two, range(4), max_workers=2)
+    assert thread_map(fail_on_two, [], max_workers=2) == []
+
+
+def test_run_context_defaults_to_the_local_executor(sandbox, tmp_path):
+    cfg = load_config(overrides={"model": "scripted:unused", "parallel": 3})
+    ctx = RunContext(cfg, ScriptedBackend([]), sandbox, store=None)  # type: ignore[arg-type]
+    assert isinstance(ctx.executor, LocalExecutor) and ctx.executor.max_workers == 3
+
+
+def test_executor_choice_errors_are_user_errors(monkeypatch):
+    with pytest.raises(UserError, match="unknown executor 'dask'"):
+        make_executor("dask")
+    with pytest.raises(UserError, match="only used with --executor ray"):
+        check_executor("local", "auto")
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(UserError, match=r"pip install 'selftaught\[ray\]'"):
+        check_executor("ray")
+
+
+def test_missing_ray_is_one_line_and_exit_code_2(tmp_path):
+    code = (
+        "import sys; sys.modules['ray'] = None\n"
+        "from selftaught.cli import main\n"
+        "main(['run', '--executor', 'ray', '--model', 'scripted:x.json'])\n"
+    )
+    (tmp_path / "x.json").write_text('["no code"]')
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "pip install 'selftaught[ray]'" in lines[0], result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+class CountingBroker:
+    def __init__(self):
+        self.calls = []
+
+    def utility(self, src):
+        self.calls.append(("utility", src))
+        return float(len(src))
+
+    def language_model(self, system, messages, temperature):
+        self.calls.append(("lm", messages[0]))
+        return {"ok": True, "responses": [m.upper() for m in messages]}
+
+
+def test_a_retried_attempt_replays_what_the_lost_one_was_served():
+    broker, log = CountingBroker(), []
+    first = _Replay(broker, log)
+    assert first.serve("lm", {"system": "s", "messages": ["a"], "temperature": 0.7})["ok"]
+    assert first.serve("utility", {"src": "xyz"}) == 3.0
+    assert len(broker.calls) == 2
+    # The host died; the next attempt asks the same things, then something new.
+    second = _Replay(broker, log)
+    assert second.serve("lm", {"system": "s", "messages": ["a"], "temperature": 0.7}) == {
+        "ok": True,
+        "responses": ["A"],
+    }
+    assert second.serve("utility", {"src": "xyz"}) == 3.0
+    assert second.serve("utility", {"src": "four"}) == 4.0
+    assert second.replayed == 2 and len(broker.calls) == 3
+    # An attempt that goes another way is served live from where it diverges.
+    third = _Replay(broker, log)
+    third.serve("lm", {"system": "s", "messages": ["a"], "temperature": 0.7})
+    assert third.serve("utility", {"src": "other"}) == 5.0
+    assert third.replayed == 1 and len(broker.calls) == 4
+    assert len(log) == 2
