@@ -5,6 +5,7 @@ The Messages API returns one sample per request; `Samples` asks for several conc
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from typing import Any
@@ -73,6 +74,13 @@ class AnthropicBackend:
         except self._sdk.APIError:
             return
 
+    def _temperature(self, value: float) -> dict[str, Any]:
+        """Newer clients dropped the `temperature` argument; the API still takes it."""
+        t = min(value, 1.0)
+        if "temperature" in inspect.signature(self.client.messages.create).parameters:
+            return {"temperature": t}
+        return {"extra_body": {"temperature": t}}
+
     def complete(self, request: Request) -> Reply:
         start = time.perf_counter()
         completions = []
@@ -83,7 +91,7 @@ class AnthropicBackend:
                     system=request.system,
                     messages=[{"role": "user", "content": request.user}],
                     max_tokens=request.max_tokens,
-                    temperature=min(request.temperature, 1.0),
+                    **self._temperature(request.temperature),
                 )
             except Exception as exc:  # noqa: BLE001 - translated into our kinds of failure
                 raise translate(self._sdk, exc, timeout=self.timeout) from exc
