@@ -1,0 +1,187 @@
+"""How a meta-utility evaluation scales with parallel improver runs, locally and on Ray.
+
+Two measurements, printed (no timed asserts; the machine may be shared):
+
+1. Model-bound: one meta-utility evaluation of the seed improver (one task, `--runs`
+   improver runs) against a simulated model that answers each call after a fixed
+   latency, at 1, 2, 4 and 8 improver runs at once. Waiting for the model does not use
+   a core, so this should scale well past the core count.
+2. CPU-bound: `--programs` distinct solutions that each burn CPU, scored through the
+   executor at 1, 2 and 4 at once. This should scale to the number of cores.
+
+    python bench/scaling.py                       # local and a local Ray (2 CPUs)
+    python bench/scaling.py --executors local --latency 1
+
+The simulated model is `SleepyBackend` below: a `selftaught.lm.base.Backend` that sleeps
+`latency` seconds per request and answers with a distinct, valid LPN solution per sample
+(distinct, so the solution cache does not hide evaluation work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from selftaught.config import load_config
+from selftaught.executors import Executor, make_executor
+from selftaught.lm.base import Completion, Reply, Request
+from selftaught.stop import RunContext, seed_improver
+from selftaught.stop.context import Scope
+from selftaught.stop.meta_utility import MetaUtility
+from selftaught.stop.solutions import SolutionScorer
+from selftaught.store import RunDir
+from selftaught.tasks import get_task
+
+SOLUTION = """import numpy as np
+
+
+def algorithm(train_samples, train_parity, test_samples):
+    # variant {variant}
+    rng = np.random.default_rng({variant})
+    return rng.integers(0, 2, size=len(test_samples))
+"""
+
+CPU_SOLUTION = """def algorithm(train_samples, train_parity, test_samples):
+    # program {variant}
+    total = 0
+    for i in range({loops}):
+        total += i * i % 7
+    return [total % 2 for _ in range(len(test_samples))]
+"""
+
+
+class SleepyBackend:
+    """A model that takes `latency` seconds per request, whatever is asked."""
+
+    def __init__(self, latency: float) -> None:
+        self.name = f"sleepy:{latency:g}s"
+        self.latency = latency
+
+    def complete(self, request: Request) -> Reply:
+        time.sleep(self.latency)
+        texts = [
+            f"```python\n{SOLUTION.format(variant=(request.seed or 0) + i)}```"
+            for i in range(request.n)
+        ]
+        return Reply(
+            completions=[Completion(t, prompt_tokens=100, completion_tokens=60) for t in texts],
+            seconds=self.latency,
+        )
+
+
+def _context(executor: Executor, sandbox, backend, root: Path, **overrides) -> RunContext:
+    cfg = load_config(overrides={"model": "scripted:unused", **overrides})
+    run_dir = RunDir.create(root, "bench")
+    return RunContext(cfg, backend, sandbox, run_dir.open_store(), executor=executor)
+
+
+def model_bound(executor: Executor, sandbox, *, latency: float, runs: int, widths, root: Path):
+    task = get_task("lpn")
+    times = {}
+    for width in widths:
+        executor.max_workers = width
+        ctx = _context(
+            executor, sandbox, SleepyBackend(latency), root, runs=runs, parallel=width, seed=width
+        )
+        meta = MetaUtility(ctx, [task], SolutionScorer(ctx))
+        start = time.perf_counter()
+        ev = meta.evaluate(seed_improver(), Scope(0, f"bench/p{width}"), heldout=False)
+        times[width] = time.perf_counter() - start
+        calls = ctx.store.query("SELECT COUNT(*) n FROM model_calls")[0]["n"]
+        evals = ctx.store.query(
+            "SELECT COUNT(*) n FROM evaluations WHERE kind='solution' AND cache_hit=0"
+        )[0]["n"]
+        ctx.store.close()
+        print(
+            f"  {executor.name:5} {width} at once: {times[width]:6.2f} s  "
+            f"speed-up {times[widths[0]] / times[width]:4.1f}x  "
+            f"({len(ev.runs)} runs, {calls} model calls, {evals} solution evaluations)",
+            flush=True,
+        )
+    return times
+
+
+def cpu_bound(executor: Executor, sandbox, *, programs: int, loops: int, widths, root: Path):
+    task = get_task("lpn")
+    times = {}
+    warm = _context(executor, sandbox, SleepyBackend(0), root)
+    executor.map(
+        lambda k: SolutionScorer(warm).evaluate(
+            CPU_SOLUTION.format(variant=f"warm-{k}", loops=1000), task, "validation", Scope(0, "w")
+        ),
+        range(4),
+        max_workers=4,
+    )
+    warm.store.close()
+    for width in widths:
+        ctx = _context(executor, sandbox, SleepyBackend(0), root, parallel=width)
+        scorer = SolutionScorer(ctx)
+        srcs = [CPU_SOLUTION.format(variant=f"{width}-{k}", loops=loops) for k in range(programs)]
+        scope = Scope(0, f"bench/cpu{width}")
+        start = time.perf_counter()
+        results = executor.map(
+            lambda src, s=scorer, sc=scope: s.evaluate(src, task, "validation", sc),
+            srcs,
+            max_workers=width,
+        )
+        times[width] = time.perf_counter() - start
+        ctx.store.close()
+        bad = sum(r.outcome != "ok" or r.timed_out for r in results)
+        print(
+            f"  {executor.name:5} {width} at once: {times[width]:6.2f} s  "
+            f"speed-up {times[widths[0]] / times[width]:4.1f}x  "
+            f"({programs} programs x {task.n_validation} instances"
+            + (f"; {bad} not ok" if bad else "")
+            + ")",
+            flush=True,
+        )
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--executors", default="local,ray")
+    parser.add_argument("--latency", type=float, default=2.0, help="seconds per model call")
+    parser.add_argument("--runs", type=int, default=8, help="improver runs per evaluation")
+    parser.add_argument("--widths", default="1,2,4,8")
+    parser.add_argument("--programs", type=int, default=8, help="CPU-bound solutions")
+    parser.add_argument("--loops", type=int, default=300_000, help="CPU work per instance")
+    parser.add_argument("--cpu-widths", default="1,2,4")
+    args = parser.parse_args()
+    widths = [int(w) for w in args.widths.split(",")]
+    cpu_widths = [int(w) for w in args.cpu_widths.split(",")]
+    root = Path(tempfile.mkdtemp(prefix="selftaught-bench-"))
+    for name in args.executors.split(","):
+        start = time.perf_counter()
+        if name == "ray":
+            from selftaught.executors.ray_executor import RayExecutor, init_local_ray
+
+            init_local_ray(num_cpus=2)
+            executor: Executor = RayExecutor(max_workers=1)
+            executor._owns_ray = True  # type: ignore[attr-defined]
+        else:
+            executor = make_executor(name)
+        with executor, executor.sandbox() as sandbox:
+            print(f"{name}: ready in {time.perf_counter() - start:.1f} s", flush=True)
+            print(
+                f" model-bound: one meta-utility evaluation, {args.runs} runs of the seed "
+                f"improver, model latency {args.latency:g} s"
+            )
+            model_bound(
+                executor, sandbox, latency=args.latency, runs=args.runs, widths=widths, root=root
+            )
+            print(f" CPU-bound: {args.programs} solutions scored through executor.map")
+            cpu_bound(
+                executor,
+                sandbox,
+                programs=args.programs,
+                loops=args.loops,
+                widths=cpu_widths,
+                root=root,
+            )
+
+
+if __name__ == "__main__":
+    main()
