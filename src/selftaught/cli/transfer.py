@@ -72,7 +72,8 @@ def transfer_command(
         raise UserError("--runs must be at least 1")
     names = [n for item in (task or TRANSFER_TASKS) for n in item.split(",") if n.strip()]
     tasks = [get_task(n.strip()) for n in names]
-    overrides = {k: v for k, v in {"model": model, "seed": seed, "output": output}.items() if v is not None}
+    flags = {"model": model, "seed": seed, "output": output}
+    overrides = {k: v for k, v in flags.items() if v is not None}
     cfg = load_config(preset=preset, overrides=overrides)
     cfg = cfg.model_copy(update={"runs": runs, "tasks": [t.name for t in tasks]})
     check_model_string(cfg.model)
