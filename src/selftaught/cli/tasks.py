@@ -59,7 +59,7 @@ def one_off_context(cfg: RunConfig, *, record: str | None) -> Iterator[tuple[Run
         store = run_dir.open_store()
         stack.callback(store.close)
         store.set_meta("config", cfg.model_dump(mode="json"))
-        backend = make_backend(cfg.model) if record is not None else _NoModel()
+        backend = make_backend(cfg.model, cfg.lm) if record is not None else _NoModel()
         sandbox = stack.enter_context(open_sandbox(cfg))
         yield RunContext(cfg, backend, sandbox, store), run_dir.path
 
@@ -198,7 +198,7 @@ def improve_command(
     src = read_program(solution, "solution")
     cfg = load_config(preset=preset, overrides=_overrides(model, seed, output))
     cfg = cfg.model_copy(update={"tasks": [the_task.name], "runs": 1})
-    check_model_string(cfg.model)
+    check_model_string(cfg.model, cfg.lm)
     improver_src = resolve_improver(improver, keep_input=cfg.keep_input)
     target = out or solution.with_name(f"{solution.stem}.improved.py")
     err = Console(stderr=True, highlight=False)

@@ -76,7 +76,7 @@ def transfer_command(
     overrides = {k: v for k, v in flags.items() if v is not None}
     cfg = load_config(preset=preset, overrides=overrides)
     cfg = cfg.model_copy(update={"runs": runs, "tasks": [t.name for t in tasks]})
-    check_model_string(cfg.model)
+    check_model_string(cfg.model, cfg.lm)
     improvers: dict[str, str] = {}
     for spec in improver:
         label = improver_label(spec)
