@@ -121,6 +121,7 @@ def unified_diff(
 ) -> str:
     if parent is None or child is None or parent == child:
         return ""
+    parent, child = parent.rstrip("\n") + "\n", child.rstrip("\n") + "\n"
     return "".join(
         difflib.unified_diff(
             parent.splitlines(keepends=True),
@@ -236,9 +237,36 @@ def transfer_table(data: Any) -> tuple[list[str], list[list[Any]]] | None:
         rows = [{"task": k, **v} for k, v in data.items()]
     if not rows:
         return None
+    flat = [_flatten(row) for row in rows]
     columns: list[str] = []
-    for row in rows:
-        for k, v in row.items():
-            if k not in columns and not isinstance(v, dict | list):
+    for row in flat:
+        for k in row:
+            if k not in columns:
                 columns.append(k)
-    return columns, [[row.get(c) for c in columns] for row in rows]
+    return columns, [[row.get(c) for c in columns] for row in flat]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict) and "mean" in value:
+        mean, se = value.get("mean"), value.get("se")
+        if isinstance(mean, int | float):
+            return f"{mean:.3f}±{se:.3f}" if isinstance(se, int | float) else f"{mean:.3f}"
+    return value
+
+
+def _flatten(row: dict[str, Any]) -> dict[str, Any]:
+    """Scalars as they are; `{mean, se}` cells as `mean±se`; a dict of such cells (one per
+    improver, as `selftaught transfer` writes) as one column each."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, dict) and "mean" in v:
+            out[k] = _cell(v)
+        elif (
+            isinstance(v, dict)
+            and v
+            and all(isinstance(x, dict) and "mean" in x for x in v.values())
+        ):
+            out.update({name: _cell(cell) for name, cell in v.items()})
+        elif not isinstance(v, dict | list):
+            out[k] = v
+    return out

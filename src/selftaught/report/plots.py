@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import random
+import re
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -26,6 +27,7 @@ def _svg(fig: Figure) -> str:
     with matplotlib.rc_context(_RC):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buf.getvalue()
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     return text[text.index("<svg") :]
 
 
@@ -140,7 +142,7 @@ def candidates_svg(run: RunContent) -> str:
         ax.set_xlabel("iteration")
         ax.set_ylabel("meta-utility (validation)")
         ax.set_xticks(its)
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8, loc="best")
         ax.grid(axis="y", alpha=0.3)
         return _svg(fig)
 
