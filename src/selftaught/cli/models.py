@@ -1,0 +1,39 @@
+"""`selftaught models`: the model backends, the default, and whether each is usable here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from selftaught.cli import app
+from selftaught.lm.options import ModelOptions
+from selftaught.lm.registry import BACKENDS, DEFAULT_MODEL
+from selftaught.lm.status import backend_status
+
+
+@app.command()
+def models(
+    base_url: Annotated[
+        str | None, typer.Option(help="Also probe this OpenAI-compatible server.")
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Variable holding the API key to look for.")
+    ] = None,
+) -> None:
+    """List the model backends, the default, and whether each is usable here."""
+    options = ModelOptions(base_url=base_url, api_key_env=api_key_env)
+    table = Table(title="model backends", caption=f"default: {DEFAULT_MODEL}")
+    for column in ("backend", "usable", "example", "what it is", "here"):
+        table.add_column(column)
+    for row in backend_status(options):
+        description = BACKENDS[row.backend].rsplit(": ", 1)[0]
+        table.add_row(
+            row.backend, "yes" if row.usable else "no", row.example, description, row.detail
+        )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    console.print(table)

@@ -1,0 +1,75 @@
+"""Record a short run, replay it: the same improvers and the same scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from selftaught.lm import ScriptedBackend
+from selftaught.lm.base import Request
+from selftaught.lm.errors import SpendingCapReached, UnrecordedRequest
+from selftaught.lm.options import ModelOptions
+from selftaught.lm.registry import make_backend, wrap
+from selftaught.stop import run_stop, seed_improver
+
+IMPROVER = '''from helpers import extract_code
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    """REPLAYED: two different prompts, so one call makes two requests."""
+    responses = language_model.batch_prompt(
+        "expert", ["A\\n" + initial_solution, "B\\n" + initial_solution, "A\\n" + initial_solution]
+    )
+    candidates = [initial_solution] + [c for c in extract_code(responses) if c]
+    return max(candidates, key=utility)
+'''
+
+
+def seeded(request: Request, index: int) -> str:
+    """Answers depend on the request's seed, so only a faithful replay matches."""
+    if "meta_utility" in request.user:
+        return f"```python\n{IMPROVER}```"
+    bit = (request.seed + index) % 2
+    return (
+        "```python\ndef algorithm(train_samples, train_parity, test_samples):\n"
+        f"    return [{bit}] * len(test_samples)\n```"
+    )
+
+
+def summary(ctx):
+    rows = ctx.store.iterations()
+    return [(r["improver_hash"], r["validation"], r["heldout"], r["adopted"]) for r in rows]
+
+
+def test_a_replayed_run_has_the_same_improvers_and_scores(make_ctx):
+    original = make_ctx(wrap(ScriptedBackend(seeded)), iterations=1, runs=2, parallel=2)
+    run_stop(original, seed_improver(), original.run_dir)
+    recorded = summary(original)
+
+    replay = make_backend(f"replay:{original.run_dir.path}")
+    again = make_ctx(replay, iterations=1, runs=2, parallel=2)
+    run_stop(again, seed_improver(), again.run_dir)
+    assert summary(again) == recorded
+    responses = lambda ctx: sorted(  # noqa: E731
+        (r["scope"], r["responses"]) for r in ctx.store.query("SELECT * FROM model_calls")
+    )
+    assert responses(again) == responses(original)
+
+
+def test_replay_fails_loudly_on_an_unrecorded_request(make_ctx):
+    original = make_ctx(wrap(ScriptedBackend(seeded)), iterations=0, runs=1)
+    run_stop(original, seed_improver(), original.run_dir)
+    replay = make_backend(f"replay:{original.run_dir.path}")
+    with pytest.raises(UnrecordedRequest, match="never asked"):
+        replay.complete(Request("expert", "something else", seed=1))
+    other_seed = make_ctx(replay, iterations=0, runs=1, seed=99)
+    with pytest.raises(UnrecordedRequest):
+        run_stop(other_seed, seed_improver(), other_seed.run_dir)
+
+
+def test_a_token_cap_stops_the_run_and_keeps_what_it_recorded(make_ctx):
+    capped = wrap(ScriptedBackend(seeded, name="openai:m"), ModelOptions(max_run_tokens=50))
+    ctx = make_ctx(capped, iterations=2, runs=2, parallel=1)
+    with pytest.raises(SpendingCapReached):
+        run_stop(ctx, seed_improver(), ctx.run_dir)
+    calls = ctx.store.query("SELECT * FROM model_calls")
+    assert len(calls) >= 1 and all(c["error"] is None for c in calls)
