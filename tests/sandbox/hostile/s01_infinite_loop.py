@@ -1,0 +1,5 @@
+# kind: solution
+# expect: timeout
+def algorithm(train_samples, train_parity, test_samples):
+    while True:
+        pass

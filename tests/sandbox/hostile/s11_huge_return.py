@@ -1,0 +1,4 @@
+# kind: solution
+# expect: error
+def algorithm(train_samples, train_parity, test_samples):
+    return list(range(5_000_000))

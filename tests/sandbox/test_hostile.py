@@ -1,0 +1,200 @@
+"""The hostile corpus: every program in hostile/ runs through the real sandbox.
+
+Each file starts with a header: `# kind:` (solution or improver), `# expect:` (the outcome,
+or alternatives separated by `|`), optionally `# events:` (audit event kinds that must be
+recorded) and `# score_below:` (the real score of a solution must stay below it). For each
+program the test asserts: it was contained (no file outside scratch changed, the listener
+on 127.0.0.1 received nothing, no budget was exceeded), the orchestrator and its sandbox are
+alive, the run's records are intact, and the outcome and events were recorded.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from selftaught.lm import ScriptedBackend
+from selftaught.stop import Scope
+from selftaught.stop.improver_run import run_improver
+from selftaught.stop.solutions import SolutionScorer
+from selftaught.store.db import program_hash
+from selftaught.tasks.lpn import LearningParityWithNoise
+
+CORPUS = Path(__file__).parent / "hostile"
+PROGRAMS = sorted(CORPUS.glob("*.py"))
+SECRET = "sk-hostile-corpus-secret"
+LM_BUDGET, UTILITY_BUDGET = 2, 5
+
+
+class SmallLPN(LearningParityWithNoise):
+    """Three validation instances and a short time limit, so timeouts stay cheap."""
+
+    n_validation = 3
+    instance_timeout = 0.4
+
+
+def header(path: Path) -> dict[str, str]:
+    fields = {}
+    for line in path.read_text().splitlines():
+        if not line.startswith("# ") or ":" not in line:
+            break
+        key, _, value = line[2:].partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+class Listener:
+    """A real TCP listener on 127.0.0.1 that records anything that reaches it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.received: list[object] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                continue
+            self.received.append(addr)
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def listener():
+    lst = Listener()
+    yield lst
+    lst.close()
+    assert not lst.received, "a sandboxed program reached the listener on 127.0.0.1"
+
+
+class RecordingSandbox:
+    """The session sandbox, keeping the last raw result so the test can inspect outputs."""
+
+    def __init__(self, sandbox) -> None:
+        self._sandbox = sandbox
+        self.last = None
+
+    def solve(self, *args, **kwargs):
+        self.last = self._sandbox.solve(*args, **kwargs)
+        return self.last
+
+    def improve(self, *args, **kwargs):
+        self.last = self._sandbox.improve(*args, **kwargs)
+        return self.last
+
+
+def test_corpus_is_large_enough():
+    kinds = [header(p)["kind"] for p in PROGRAMS]
+    assert len(PROGRAMS) >= 25 and kinds.count("improver") >= 5
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=[p.stem for p in PROGRAMS])
+def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    fields = header(path)
+    outside = tmp_path / "outside" / "escaped.txt"
+    outside.parent.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    other_run = tmp_path / "other-run" / "records.sqlite"
+    other_run.parent.mkdir()
+    other_run.write_bytes(b"SQLite format 3\0 answers of another run")
+    src = path.read_text()
+    for key, value in {
+        "{OUTSIDE}": str(outside),
+        "{VICTIM}": str(victim),
+        "{OTHER_RUN}": str(other_run),
+        "{PORT}": str(listener.port),
+        "{ORCH_PID}": str(os.getpid()),
+        "{UNDER}": str(SmallLPN.instance_timeout * 0.4),
+        "{OVER}": str(SmallLPN.instance_timeout + 0.3),
+    }.items():
+        src = src.replace(key, value)
+
+    evaluated: list[str] = []
+
+    def responder(request, index):
+        return "```python\ndef algorithm(a, b, c):\n    return [0] * len(c)\n```"
+
+    backend = ScriptedBackend(responder)
+    ctx = make_ctx(
+        backend,
+        budgets={"lm_calls": LM_BUDGET, "utility_calls": UTILITY_BUDGET, "samples_per_call": 2},
+        sandbox={"improver_timeout": 2.0},
+    )
+    recorder = RecordingSandbox(sandbox)
+    ctx.sandbox = recorder
+    scope = Scope(0, f"hostile/{path.stem}")
+    task = SmallLPN()
+    digest = program_hash(src)
+
+    if fields["kind"] == "solution":
+        ev = SolutionScorer(ctx).evaluate(src, task, "validation", scope)
+        result = recorder.last
+        if ev.outcome != "ok" or result is None:
+            outcome = ev.outcome
+        else:
+            outcomes = {i.outcome for i in result.instances}
+            outcome = outcomes.pop() if len(outcomes) == 1 else "mixed"
+        rows = ctx.store.query(
+            "SELECT outcome, score FROM evaluations WHERE program_hash = ?", (digest,)
+        )
+        assert [r["outcome"] for r in rows] == [ev.outcome], "the evaluation was not recorded"
+        if "score_below" in fields:
+            assert ev.score < float(fields["score_below"]), f"scored {ev.score}"
+        if result is not None:
+            assert SECRET not in repr([i.output for i in result.instances])
+    else:
+
+        def utility(candidate: str, k: int) -> float:
+            evaluated.append(candidate)
+            return 0.5
+
+        run = run_improver(
+            ctx,
+            src,
+            initial_solution=task.seed_solution,
+            utility=utility,
+            utility_str=task.utility_text,
+            required_function="algorithm",
+            scope=scope,
+        )
+        outcome = run.outcome
+        assert len(backend.requests) <= LM_BUDGET
+        assert sum(r.n for r in backend.requests) <= LM_BUDGET * 2
+        assert len(evaluated) <= UTILITY_BUDGET
+        if run.returned is not None:
+            assert SECRET not in run.returned
+
+    assert outcome in fields["expect"].split("|"), f"{outcome}: {recorder.last}"
+    recorded = {r["kind"] for r in ctx.store.query("SELECT kind FROM events")}
+    for kind in filter(None, fields.get("events", "").split(",")):
+        assert kind in recorded, f"event {kind} not recorded (got {sorted(recorded)})"
+    # Contained: nothing outside scratch changed, and the orchestrator is still in charge.
+    assert not outside.exists()
+    assert victim.read_text() == "keep me"
+    assert ctx.store.query("PRAGMA integrity_check")[0][0] == "ok"
+    alive = sandbox.solve(
+        "def algorithm(a, b, c):\n    return [0] * len(c)\n",
+        function="algorithm",
+        instances=[inst.inputs for inst in task.instances("validation")[:1]],
+        instance_timeout=1.0,
+    )
+    assert alive.outcome == "ok" and alive.instances[0].outcome == "ok"
