@@ -86,12 +86,19 @@ def check_program(src: str, function: str, arity: int | None = None) -> str | No
         )
         return None if bound else f"the program does not define {function}()"
     fn = defs[-1]
+    if isinstance(fn, ast.AsyncFunctionDef):
+        return f"{function}() is async; it must be a plain function"
     if arity is not None:
         args = fn.args
         positional = len(args.posonlyargs) + len(args.args)
         required = positional - len(args.defaults)
         if args.vararg is None and positional < arity or required > arity:
             return f"{function}() takes {positional} arguments; it must accept {arity}"
+        missing = [
+            a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None
+        ]
+        if missing:
+            return f"{function}() requires keyword-only arguments {', '.join(missing)}"
     return None
 
 
