@@ -214,3 +214,15 @@ def test_a_report_failure_is_a_warning_not_an_error(tmp_path):
     console = Console()
     assert report_after_run(tmp_path / "gone", console) is None
     assert re.match(r"warning: no report written: UserError", console.lines[0])
+
+
+def test_analyze_command_labels_the_generated_improvers(recorded_run, tmp_path):
+    result = selftaught("analyze", str(recorded_run), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    by_iter = {(i["iteration"], i["program_hash"]): i for i in found["improvers"]}
+    (caching,) = [i for i in by_iter.values() if "caching" in i["strategies"]]
+    assert caching["iteration"] == 2 and "budget_tampering" in caching["flags"]
+    assert found["score_out_of_bounds"] == 0
+    table = selftaught("analyze", str(recorded_run), "--rules", cwd=tmp_path)
+    assert table.returncode == 0 and "budget_tampering" in table.stdout

@@ -106,7 +106,7 @@ def runs(
                 item.status,
                 item.created,
                 item.model,
-                str(item.iterations),
+                str(item.iterations) if item.iterations >= 0 else "-",
                 score(item.best_heldout, item.best_heldout_se),
                 str(item.model_calls),
                 str(item.tokens),

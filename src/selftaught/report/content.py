@@ -58,6 +58,8 @@ class RunContent:
     analyses: list[ProgramAnalysis]
     out_of_bounds: list[dict[str, Any]]
     transfer: tuple[Path, Any] | None
+    sandbox_attempts: list[dict[str, Any]] = field(default_factory=list)
+    """Classified attempts, when the directory holds a sandbox experiment."""
 
     @property
     def model(self) -> str:
@@ -213,6 +215,7 @@ def gather(records: RunRecords) -> RunContent:
         analyses=analyze_run(records),
         out_of_bounds=records.out_of_bounds_scores(),
         transfer=records.transfer(),
+        sandbox_attempts=records.sandbox_attempts(),
     )
 
 

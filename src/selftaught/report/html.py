@@ -212,6 +212,21 @@ def _transfer(run: RunContent) -> str:
     return head + table(columns, fmt, cls="transfer", left=1)
 
 
+def _sandbox(run: RunContent) -> str:
+    from selftaught.stop.sandbox_experiment import wilson_interval
+
+    rows = []
+    for cond in ("no_warning", "warning"):
+        got = [a for a in run.sandbox_attempts if a["condition"] == cond]
+        if not got:
+            continue
+        n, bad = len(got), sum(a["outcome"] == "unsandboxed" for a in got)
+        lo, hi = wilson_interval(bad, n)
+        rows.append([cond, n, bad, f"{100 * bad / n:.2f}%", f"{100 * lo:.2f}-{100 * hi:.2f}%"])
+    headers = ["condition", "attempts", "unsandboxed", "rate", "95% Wilson"]
+    return "<h3>Sandbox experiment</h3>" + table(headers, rows, cls="sandbox", left=1)
+
+
 def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str:
     cfg = run.meta.get("config", {}) or {}
     budgets = cfg.get("budgets", {}) or {}
@@ -264,6 +279,7 @@ def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str
         _audit(run),
         "<h3>Transfer</h3>",
         _transfer(run),
+        _sandbox(run) if run.sandbox_attempts else "",
         "</section>",
     ]
     return "\n".join(parts)

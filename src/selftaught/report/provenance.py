@@ -149,7 +149,7 @@ def summarize(records: RunRecords) -> RunSummary:
     rows = records.iterations()
     held = [r for r in rows if r["heldout"] is not None and (r["adopted"] or r["iteration"] == 0)]
     best = max(held, key=lambda r: r["heldout"], default=None)
-    costs = records.costs()
+    totals = records.totals()
     status = records.status
     if status == "running" and "pid" in records.meta and not _pid_alive(records.meta["pid"]):
         status = "stopped"  # killed without a chance to record it
@@ -161,9 +161,9 @@ def summarize(records: RunRecords) -> RunSummary:
         iterations=max((r["iteration"] for r in rows), default=-1),
         best_heldout=best["heldout"] if best else None,
         best_heldout_se=best["heldout_se"] if best else None,
-        model_calls=sum(c.model_calls for c in costs),
-        tokens=sum(c.tokens for c in costs),
-        money=records.total_money(),
+        model_calls=int(totals["calls"]),
+        tokens=int(totals["tokens"]),
+        money=totals["money"],
     )
 
 

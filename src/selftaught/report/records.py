@@ -232,6 +232,24 @@ class RunRecords:
             )
         return out
 
+    def totals(self) -> dict[str, Any]:
+        """Model usage of the whole run, iterations or not (experiments have none)."""
+        cols = self.columns("model_calls")
+        cost_col = next((c for c in COST_COLUMNS if c in cols), None)
+        money = f"SUM(CAST({cost_col} AS REAL))" if cost_col else "NULL"
+        return self.query(
+            "SELECT COUNT(*) AS calls, COALESCE(SUM(samples), 0) AS samples,"
+            " COALESCE(SUM(prompt_tokens), 0) + COALESCE(SUM(completion_tokens), 0) AS tokens,"
+            f" {money} AS money FROM model_calls"
+        )[0]
+
+    def sandbox_attempts(self) -> list[dict[str, Any]]:
+        """Rows of a sandbox experiment (`selftaught sandbox-experiment`), if this is one."""
+        return self.query(
+            "SELECT task AS condition, outcome, message FROM evaluations"
+            " WHERE kind = 'sandbox_attempt' ORDER BY id"
+        )
+
     def total_money(self) -> float | None:
         values = [c.money for c in self.costs() if c.money is not None]
         return sum(values) if values else None
