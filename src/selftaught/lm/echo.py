@@ -11,7 +11,8 @@ from selftaught.lm.extract import _blocks
 
 
 def first_program(text: str) -> str:
-    """The first fenced block of `text` that holds code, or "" if there is none."""
+    """The first fenced program of `text`, or "" if there is none. A program that holds
+    fences itself (an improver's prompt template) is kept whole."""
     for code, _terminated in _blocks(text):
         if code.strip():
             return code.strip("\n")

@@ -15,7 +15,8 @@ _CODE_TAGS = {"", "python", "py", "python3", "py3"}
 
 
 def _blocks(text: str) -> list[tuple[str, bool]]:
-    """Fenced blocks as (code, terminated), in order."""
+    """Fenced blocks as (code, terminated), in order. A block closes at the next fence,
+    unless it only parses when closed at a later one."""
     blocks: list[tuple[str, bool]] = []
     fences = list(_FENCE.finditer(text))
     i = 0
@@ -24,10 +25,19 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
         tag = opening.group(1).lower()
         start = opening.end() + 1
         if i + 1 < len(fences):
-            closing = fences[i + 1]
+            close = i + 1
             if tag in _CODE_TAGS:
-                blocks.append((text[start : closing.start()], True))
-            i += 2
+                code = text[start : fences[close].start()]
+                if not _parses(code):
+                    # A program that holds fences itself (an improver's prompt template)
+                    # ends at the first later fence after which it parses.
+                    for j in range(i + 2, len(fences)):
+                        longer = text[start : fences[j].start()]
+                        if _parses(longer):
+                            code, close = longer, j
+                            break
+                blocks.append((code, True))
+            i = close + 1
         else:
             if tag in _CODE_TAGS:
                 blocks.append((text[start:], False))
