@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import importlib.util
 import os
 import resource
@@ -48,8 +47,15 @@ class Limits:
         return asdict(self)
 
 
+_LIBC: list[ctypes.CDLL] = []
+
+
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    # The process's own symbols include libc's; ctypes.util.find_library would spawn
+    # ldconfig, which costs milliseconds and which a confined worker may not do.
+    if not _LIBC:
+        _LIBC.append(ctypes.CDLL(None, use_errno=True))
+    return _LIBC[0]
 
 
 def isolate_network() -> str:

@@ -135,6 +135,9 @@ def build(pid: int) -> bytes:
     return b"".join(prog)
 
 
+libc = ctypes.CDLL(None, use_errno=True)
+
+
 class _Fprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
@@ -144,7 +147,6 @@ def install() -> None:
     code = build(os.getpid())
     buf = ctypes.create_string_buffer(code, len(code))
     prog = _Fprog(len(code) // 8, ctypes.addressof(buf))
-    libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"seccomp: {os.strerror(err)}")
