@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 
 _FENCE = re.compile(r"^[ \t]*```[ \t]*([A-Za-z0-9_+.-]*)[ \t]*$", re.MULTILINE)
 _CODE_TAGS = {"", "python", "py", "python3", "py3"}
+# CPython 3.11's ast.parse is not thread-safe ("AST constructor recursion depth
+# mismatch", gh-106905) and responses are parsed from many broker threads at once.
+PARSE_LOCK = threading.Lock()
+
+
+def parse(code: str) -> ast.Module:
+    """`ast.parse`, one thread at a time."""
+    with PARSE_LOCK:
+        return ast.parse(code)
 
 
 def _blocks(text: str) -> list[tuple[str, bool]]:
@@ -47,7 +57,7 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
 
 def _parses(code: str) -> bool:
     try:
-        ast.parse(code)
+        parse(code)
     except (SyntaxError, ValueError):
         return False
     return True
@@ -64,7 +74,7 @@ def _trim_to_parse(code: str) -> str:
 def defines(code: str, function: str) -> bool:
     """Whether `code` parses and defines `function` at module level."""
     try:
-        tree = ast.parse(code)
+        tree = parse(code)
     except (SyntaxError, ValueError):
         return False
     return any(
