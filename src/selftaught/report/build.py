@@ -53,9 +53,9 @@ def write_report(run_dirs: list[Path | str], out_dir: Path | str | None = None) 
     plot_dir = out / PLOTS_DIR
     plot_dir.mkdir(exist_ok=True)
     svgs = {"meta-utility": plots.meta_utility_svg(runs, across)}
-    for run in runs:
-        svgs[f"cost-{run.name}"] = plots.cost_svg(run)
-        svgs[f"candidates-{run.name}"] = plots.candidates_svg(run)
+    for i, run in enumerate(runs):  # numbered: two runs may share a folder name
+        svgs[f"cost-{i}"] = plots.cost_svg(run)
+        svgs[f"candidates-{i}"] = plots.candidates_svg(run)
     plot_files = {}
     for key, svg in svgs.items():
         _write(plot_dir / f"{key}.svg", svg)

@@ -23,7 +23,7 @@ def md_table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _run(run: RunContent, plot_files: dict[str, str]) -> list[str]:
+def _run(run: RunContent, index: int, plot_files: dict[str, str]) -> list[str]:
     out = [
         f"## Run {run.name}",
         "",
@@ -38,8 +38,8 @@ def _run(run: RunContent, plot_files: dict[str, str]) -> list[str]:
     ]
     out += ["### Cost per iteration", "", md_table(COST_HEADERS, cost_rows(run)), ""]
     for key, label in [("cost", "cost per iteration"), ("candidates", "candidates")]:
-        if f"{key}-{run.name}" in plot_files:
-            out += [f"![{label}]({plot_files[f'{key}-{run.name}']})", ""]
+        if f"{key}-{index}" in plot_files:
+            out += [f"![{label}]({plot_files[f'{key}-{index}']})", ""]
     out += ["### Lineage of improvers", ""]
     out.append(
         md_table(
@@ -139,6 +139,6 @@ def render_markdown(runs: list[RunContent], across: AcrossRuns, plot_files: dict
             )
         )
         out.append("")
-    for run in runs:
-        out += _run(run, plot_files)
+    for index, run in enumerate(runs):
+        out += _run(run, index, plot_files)
     return "\n".join(out) + "\n"
