@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -71,6 +72,7 @@ def sandbox_experiment(
     cfg = load_config(overrides={"name": EXPERIMENT, "model": model, "seed": seed})
     warnings = [False, True] if both else [warning]
     store.set_meta("status", "running")
+    store.set_meta("pid", os.getpid())  # lets `selftaught runs` tell a killed experiment
     status = "failed"
     console.print(f"run directory: {run_dir.path}", highlight=False)
     try:
