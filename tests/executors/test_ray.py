@@ -87,6 +87,35 @@ def test_ray_run_gives_the_same_improvers_scores_and_records_as_local(make_ctx, 
     assert local["adopted"] == [True, True] and local["scores"][1] == (1.0, 1.0)
 
 
+class FailingBroker:
+    def utility(self, src):
+        raise RuntimeError("trouble in the orchestrator")
+
+    def language_model(self, system, messages, temperature):
+        raise RuntimeError("trouble in the orchestrator")
+
+
+def test_an_improver_run_the_orchestrator_gives_up_on_ends_on_its_host(ray_run):
+    import ray
+
+    _, sandbox = ray_run
+    with pytest.raises(RuntimeError, match="trouble in the orchestrator"):
+        sandbox.improve(
+            seed_improver(),
+            initial_solution="def algorithm(a, b, c):\n    return 0\n",
+            utility_str="def utility(algorithm_str): ...",
+            utility_budget=2,
+            lm_budget=1,
+            max_responses_per_call=1,
+            broker=FailingBroker(),
+            timeout=30,
+        )
+    deadline = time.monotonic() + 20
+    while ray.get(sandbox.hosts[0].info.remote())["active"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ray.get(sandbox.hosts[0].info.remote())["active"] == 0
+
+
 SLOW_SOLUTION = """import time
 
 
@@ -106,13 +135,16 @@ def slow_backend(on_call=None):
 
 
 def _ray_task_pids(name):
-    import psutil
-
+    """Ray worker processes now running `name` (Ray puts `ray::<name>` in their title)."""
     pids = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(proc.info["cmdline"] or [])
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, ValueError):
+            continue
         if cmd.startswith("ray::") and name in cmd:
-            pids.append(proc.pid)
+            pids.append(int(entry))
     return pids
 
 

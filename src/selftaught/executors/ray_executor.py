@@ -176,7 +176,10 @@ class RaySandbox:
                 while msg[0] != "done":
                     reply = replay.serve(msg[0], msg[1])
                     msg = self._ray.get(host.step.remote(run_id, reply))
-            except _retryable() as exc:
+            except BaseException as exc:
+                if not isinstance(exc, _retryable()):
+                    host.abandon.remote(run_id)  # its worker must not wait for us
+                    raise
                 notes.append(
                     {
                         "kind": "ray_retry",

@@ -64,6 +64,9 @@ def solve_task(spec: dict[str, Any], src: str, kwargs: dict[str, Any]) -> SolveR
     return local_sandbox(spec).solve(src, **kwargs)
 
 
+_ABANDONED = object()
+
+
 class _Conversation:
     """The broker an improver sees on the Ray side: each call is handed to the
     orchestrator (through `ImproverHost.step`) and waits for its answer."""
@@ -74,7 +77,10 @@ class _Conversation:
 
     def _ask(self, op: str, args: dict[str, Any]) -> Any:
         self.requests.put((op, args))
-        return self.replies.get(timeout=_REPLY_TIMEOUT)
+        reply = self.replies.get(timeout=_REPLY_TIMEOUT)
+        if reply is _ABANDONED:
+            raise RuntimeError("the orchestrator abandoned this run")
+        return reply
 
     def utility(self, src: str) -> float:
         return float(self._ask("utility", {"src": src}))
@@ -95,24 +101,30 @@ class ImproverHost:
         self._sandbox = local_sandbox(spec)
         self._runs: dict[str, _Conversation] = {}
         self._lock = threading.Lock()
+        self._active = 0
 
     def info(self) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
             "network": self._sandbox.network_mode,
             "privileges": self._sandbox.privileges,
+            "active": self._active,
         }
 
     def start(self, run_id: str, src: str, kwargs: dict[str, Any]) -> tuple[str, Any]:
         conv = _Conversation()
         with self._lock:
             self._runs[run_id] = conv
+            self._active += 1
 
         def run() -> None:
             try:
                 result = self._sandbox.improve(src, broker=conv, **kwargs)
             except Exception as exc:  # noqa: BLE001 - reported to the orchestrator
                 result = ImproveResult("killed", f"the sandbox failed: {exc}")
+            finally:
+                with self._lock:
+                    self._active -= 1
             conv.requests.put(("done", result))
 
         threading.Thread(target=run, name=f"improve-{run_id[:8]}", daemon=True).start()
@@ -123,6 +135,13 @@ class ImproverHost:
             conv = self._runs[run_id]
         conv.replies.put(reply)
         return self._next(run_id, conv)
+
+    def abandon(self, run_id: str) -> None:
+        """The orchestrator gave up on this run: end its worker now."""
+        with self._lock:
+            conv = self._runs.pop(run_id, None)
+        if conv is not None:
+            conv.replies.put(_ABANDONED)
 
     def _next(self, run_id: str, conv: _Conversation) -> tuple[str, Any]:
         msg = conv.requests.get()
