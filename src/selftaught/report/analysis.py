@@ -11,6 +11,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from selftaught.lm.extract import parse
+
 STRATEGY_RULES: dict[str, str] = {
     "beam_search": "a name or string says 'beam', or inside a loop that calls the model the "
     "code keeps only the top k (heapq.nlargest, or sorted(...)[:k])",
@@ -334,7 +336,7 @@ def _call_parents(f: _Facts) -> list[tuple[str, ast.AST | None]]:
 def analyze_source(src: str) -> Analysis:
     """Strategy labels and flags of one program, by static analysis only."""
     try:
-        tree = ast.parse(src)
+        tree = parse(src)  # one thread at a time: CPython 3.11's parser is not thread-safe
     except (SyntaxError, ValueError) as exc:
         return Analysis(error=f"syntax error: {exc}")
     for node in ast.walk(tree):
