@@ -53,13 +53,21 @@ def _count(run_dir: Path, table: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> list[tuple]:
+def reference(tmp_path_factory) -> tuple[list[tuple], int, int]:
     folder = tmp_path_factory.mktemp("reference")
     _setup(folder)
     result = selftaught("run", "--config", "run.toml", cwd=folder)
     assert result.returncode == 0, result.stderr
     (run_dir,) = (folder / "runs").iterdir()
-    return _outcome(run_dir)
+    return _outcome(run_dir), _cached_samples(run_dir), _count(run_dir, "model_calls")
+
+
+def _cached_samples(run_dir: Path) -> int:
+    db = sqlite3.connect(f"file:{run_dir / 'cache.sqlite'}?mode=ro", uri=True)
+    n, paid = db.execute("SELECT COUNT(*), SUM(writes) FROM samples").fetchone()
+    assert n == paid, "a sample was paid for twice"
+    db.close()
+    return n
 
 
 @pytest.mark.parametrize(
@@ -88,7 +96,11 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path, reference, kill
         pytest.skip("the run finished before the kill point")
     result = selftaught("resume", str(run_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert _outcome(run_dir) == reference
+    assert _outcome(run_dir) == reference[0]
+    # every sample ever asked of the model is asked once: the cache holds exactly the
+    # samples of an uninterrupted run, and the records count each call once
+    assert _cached_samples(run_dir) == reference[1]
+    assert _count(run_dir, "model_calls") == reference[2]
 
 
 def test_resume_refuses_a_directory_that_is_not_a_run(tmp_path):

@@ -48,11 +48,22 @@ def check_run_dir(path: Path) -> dict:
 
 
 @app.command()
-def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory to continue.")]) -> None:
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run directory to continue.")],
+    max_run_tokens: Annotated[int | None, typer.Option(help="Raise the run's token cap.")] = None,
+    max_run_cost: Annotated[
+        str | None, typer.Option(help="Raise the run's money cap (USD).")
+    ] = None,
+) -> None:
     """Continue a stopped, killed or crashed run from its last completed iteration."""
     meta = check_run_dir(run_dir)
-    cfg = load_config(file=run_dir / RunDir.CONFIG)
-    check_model_string(cfg.model)
+    caps = {
+        k: v
+        for k, v in {"max_run_tokens": max_run_tokens, "max_run_cost": max_run_cost}.items()
+        if v is not None
+    }
+    cfg = load_config(file=run_dir / RunDir.CONFIG, overrides={"lm": caps} if caps else None)
+    check_model_string(cfg.model, cfg.lm)
     console = Console(stderr=True)
     if meta.get("status") == "finished":
         console.print(f"{run_dir} has already finished; nothing to do.", highlight=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,12 +20,12 @@ from selftaught.lm.cache import CACHE_FILE
 from selftaught.lm.errors import RunHalted
 from selftaught.lm.registry import check_model_string, make_backend
 from selftaught.report.table import iteration_table
-from selftaught.sandbox import Limits
+from selftaught.sandbox import Limits, Sandbox
 from selftaught.stop import RunContext, run_stop
 from selftaught.stop.improvers import resolve_improver
 from selftaught.stop.resume import ResumeState
 from selftaught.store import SCHEMA_VERSION, RunDir
-from selftaught.tasks import get_task
+from selftaught.tasks import check_seed, get_task
 
 
 def _git_commit() -> str | None:
@@ -144,8 +145,11 @@ def run(
     )
     check_model_string(cfg.model, cfg.lm)
     check_executor(cfg.executor, cfg.ray_address)
-    for name_ in cfg.tasks:
-        get_task(name_)
+    user_tasks = [t for t in (get_task(n) for n in cfg.tasks) if getattr(t, "origin", None)]
+    if user_tasks:  # a user's task file must score its own seed solution before work starts
+        with Sandbox() as sandbox:
+            for t in user_tasks:
+                check_seed(t, sandbox)
     start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
     execute(cfg, start_improver, Console(stderr=True))
 
@@ -171,6 +175,7 @@ def execute(
     else:
         store = run_dir.open_store()
     store.set_meta("status", "running")
+    store.set_meta("pid", os.getpid())
     console.print(f"run directory: {run_dir.path}", highlight=False)
     console.print(f"loading model {cfg.model} ...", highlight=False)
     backend = make_backend(cfg.model, cfg.lm, cache_path=run_dir.path / CACHE_FILE)
@@ -193,6 +198,7 @@ def execute(
         ):
             store.set_meta("sandbox_network", sandbox.network_mode)
             store.set_meta("sandbox_privileges", sandbox.privileges)
+            store.set_meta("sandbox_containment", getattr(sandbox, "containment", None))
             if sandbox.network_mode == "none":
                 console.print(
                     "warning: no network namespace on this platform; network access from "
@@ -234,4 +240,8 @@ def execute(
         from selftaught.report.build import report_after_run
 
         report_after_run(run_dir.path, console)
+    if status == "stopped":
+        console.print(f"continue with: selftaught resume {run_dir.path}", highlight=False)
+    if status == "failed":
+        raise typer.Exit(1)
     return run_dir

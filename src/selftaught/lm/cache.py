@@ -56,7 +56,7 @@ class ResponseCache:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS samples (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
             " prompt_tokens INTEGER, completion_tokens INTEGER, finish_reason TEXT,"
-            " created REAL)"
+            " created REAL, writes INTEGER NOT NULL DEFAULT 1)"
         )
 
     def get(self, key: str) -> Completion | None:
@@ -73,7 +73,14 @@ class ResponseCache:
     def put(self, key: str, completion: Completion) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO samples VALUES (?, ?, ?, ?, ?, ?)",
+                # `writes` counts how often a sample was paid for: 1 unless asked twice
+                "INSERT INTO samples (key, text, prompt_tokens, completion_tokens,"
+                " finish_reason, created) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET text = excluded.text,"
+                " prompt_tokens = excluded.prompt_tokens,"
+                " completion_tokens = excluded.completion_tokens,"
+                " finish_reason = excluded.finish_reason, created = excluded.created,"
+                " writes = writes + 1",
                 (
                     key,
                     completion.text,

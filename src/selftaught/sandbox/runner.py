@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import ast
 import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from selftaught.lm.extract import parse
 from selftaught.sandbox import protocol
 from selftaught.sandbox.forkserver import CONFINE_FAILED
 from selftaught.sandbox.limits import Limits
@@ -61,9 +61,6 @@ class Broker(Protocol):
     def language_model(self, system: str, messages: list[str], temperature: float) -> dict: ...
 
 
-_PARSE_LOCK = threading.Lock()
-
-
 def check_program(src: str, function: str, arity: int | None = None) -> str | None:
     """Why `src` cannot be run as a program defining `function`, or None if it can.
 
@@ -72,8 +69,7 @@ def check_program(src: str, function: str, arity: int | None = None) -> str | No
     if not isinstance(src, str) or not src.strip():
         return "empty program"
     try:
-        with _PARSE_LOCK:  # CPython 3.11's parser is not thread-safe (recursion bookkeeping)
-            tree = ast.parse(src)
+        tree = parse(src)  # one process-wide lock: 3.11's parser is not thread-safe
     except SyntaxError as exc:
         return f"syntax error: {exc.msg} (line {exc.lineno})"
     except ValueError as exc:

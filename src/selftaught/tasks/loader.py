@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from selftaught.errors import UserError
+from selftaught.lm.extract import parse
 from selftaught.sandbox import protocol
 from selftaught.sandbox.runner import check_program
 from selftaught.tasks.base import Task
@@ -105,7 +106,7 @@ def _task_from_parts(parts: dict[str, Any], default_name: str) -> Task:
 
 def _arity_of(src: Any, function: str) -> int:
     try:
-        tree = ast.parse(src)
+        tree = parse(src)
     except (SyntaxError, ValueError, TypeError):
         return 0  # check_task reports the seed's problem
     for node in tree.body:
