@@ -103,18 +103,24 @@ def model_bound(executor: Executor, sandbox, *, latency: float, runs: int, width
     return times
 
 
+def warm_up(executor: Executor, sandbox, root: Path) -> None:
+    """Start the workers (and, on Ray, their fork servers) before anything is timed."""
+    task = get_task("lpn")
+    ctx = _context(executor, sandbox, SleepyBackend(0), root)
+    scorer = SolutionScorer(ctx)
+    executor.map(
+        lambda k: scorer.evaluate(
+            CPU_SOLUTION.format(variant=f"warm-{k}", loops=1000), task, "validation", Scope(0, "w")
+        ),
+        range(8),
+        max_workers=8,
+    )
+    ctx.store.close()
+
+
 def cpu_bound(executor: Executor, sandbox, *, programs: int, loops: int, widths, root: Path):
     task = get_task("lpn")
     times = {}
-    warm = _context(executor, sandbox, SleepyBackend(0), root)
-    executor.map(
-        lambda k: SolutionScorer(warm).evaluate(
-            CPU_SOLUTION.format(variant=f"warm-{k}", loops=1000), task, "validation", Scope(0, "w")
-        ),
-        range(4),
-        max_workers=4,
-    )
-    warm.store.close()
     for width in widths:
         ctx = _context(executor, sandbox, SleepyBackend(0), root, parallel=width)
         scorer = SolutionScorer(ctx)
@@ -147,7 +153,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8, help="improver runs per evaluation")
     parser.add_argument("--widths", default="1,2,4,8")
     parser.add_argument("--programs", type=int, default=8, help="CPU-bound solutions")
-    parser.add_argument("--loops", type=int, default=300_000, help="CPU work per instance")
+    parser.add_argument("--loops", type=int, default=600_000, help="CPU work per instance")
     parser.add_argument("--cpu-widths", default="1,2,4")
     args = parser.parse_args()
     widths = [int(w) for w in args.widths.split(",")]
@@ -156,14 +162,13 @@ def main() -> None:
     for name in args.executors.split(","):
         start = time.perf_counter()
         if name == "ray":
-            from selftaught.executors.ray_executor import RayExecutor, init_local_ray
+            from selftaught.executors.ray_executor import RayExecutor
 
-            init_local_ray(num_cpus=2)
-            executor: Executor = RayExecutor(max_workers=1)
-            executor._owns_ray = True  # type: ignore[attr-defined]
+            executor: Executor = RayExecutor(max_workers=1, num_cpus=2)
         else:
             executor = make_executor(name)
         with executor, executor.sandbox() as sandbox:
+            warm_up(executor, sandbox, root)
             print(f"{name}: ready in {time.perf_counter() - start:.1f} s", flush=True)
             print(
                 f" model-bound: one meta-utility evaluation, {args.runs} runs of the seed "
