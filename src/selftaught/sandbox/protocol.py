@@ -1,13 +1,16 @@
 """Messages between the orchestrator, the fork server and workers.
 
-Length-prefixed JSON over a stream socket. Nothing here unpickles: what a worker sends is
-untrusted, so the orchestrator only ever parses JSON, with a size cap.
+Length-prefixed JSON over a stream socket. What a worker sends is untrusted, so the
+orchestrator only ever parses JSON, with a size cap. The one message that goes the other
+way with data in it, the job, is pickled (`send_job` / `recv_job`): the worker trusts its
+parent, and numpy inputs cross without a round trip through lists.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import pickle
 import socket
 import struct
 from typing import Any
@@ -57,6 +60,18 @@ def decode(data: bytes, *, arrays: bool = False) -> Any:
 def send(sock: socket.socket, obj: Any) -> None:
     data = encode(obj)
     sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def send_job(sock: socket.socket, job: dict) -> None:
+    """Orchestrator -> worker only: the job, numpy arrays and all."""
+    data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def recv_job(sock: socket.socket) -> dict:
+    """Worker side only: the job its trusted parent sent. Never use in the orchestrator."""
+    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+    return pickle.loads(_recv_exact(sock, size))
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

@@ -254,14 +254,14 @@ class Sandbox:
         """Feed pending instances to one worker. None when all were answered, else
         (stage, outcome, message): stage `load`, `died` (mid-instance) or `skipped`
         (an instance timed out and was recorded; the rest need a new worker)."""
-        protocol.send(
+        protocol.send_job(
             worker.sock,
             {
                 "kind": "solve",
                 "src": src,
                 "function": function,
                 "indices": pending,
-                "instances": [list(instances[i]) for i in pending],
+                "instances": [tuple(instances[i]) for i in pending],
                 "instance_timeout": instance_timeout,
                 "load_timeout": load_timeout,
             },
@@ -357,7 +357,7 @@ class Sandbox:
         events: list[dict] = []
         worker = self.server.spawn(self.improver_limits)
         try:
-            protocol.send(
+            protocol.send_job(
                 worker.sock,
                 {
                     "kind": "improve",

@@ -397,7 +397,7 @@ def serve(fd: int) -> None:
     """Run the one job that arrives on socket `fd`."""
     sock = socket.socket(fileno=fd)
     channel = _Channel(sock)
-    job = protocol.recv(sock, arrays=True)
+    job = protocol.recv_job(sock)
     _armed[0] = True
     if job["kind"] == "solve":
         _solve(channel, job)
