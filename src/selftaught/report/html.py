@@ -119,8 +119,12 @@ def cost_rows(run: RunContent) -> list[list[Any]]:
     return rows
 
 
-def _lineage(run: RunContent, formatter: HtmlFormatter) -> str:
-    rows = [
+LINEAGE_HEADERS = ["iter", "improver", "parent", "adopted", "validation", "held-out"]
+
+
+def lineage_rows(run: RunContent) -> list[list[Any]]:
+    """One row per iteration's improver: its hash, its parent's, adopted, scores ± SE."""
+    return [
         [
             s.iteration,
             s.improver_hash,
@@ -131,10 +135,13 @@ def _lineage(run: RunContent, formatter: HtmlFormatter) -> str:
         ]
         for s in run.lineage
     ]
+
+
+def _lineage(run: RunContent, formatter: HtmlFormatter) -> str:
     out = [
         table(
-            ["iter", "improver", "parent", "adopted", "validation", "held-out"],
-            rows,
+            LINEAGE_HEADERS,
+            lineage_rows(run),
             cls="lineage",
             left=0,
         )

@@ -7,8 +7,14 @@ from typing import Any
 
 from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
-from selftaught.report.format import score
-from selftaught.report.html import COST_HEADERS, ITERATION_HEADERS, cost_rows, iteration_rows
+from selftaught.report.html import (
+    COST_HEADERS,
+    ITERATION_HEADERS,
+    LINEAGE_HEADERS,
+    cost_rows,
+    iteration_rows,
+    lineage_rows,
+)
 
 
 def _cell(value: Any) -> str:
@@ -41,22 +47,7 @@ def _run(run: RunContent, index: int, plot_files: dict[str, str]) -> list[str]:
         if f"{key}-{index}" in plot_files:
             out += [f"![{label}]({plot_files[f'{key}-{index}']})", ""]
     out += ["### Lineage of improvers", ""]
-    out.append(
-        md_table(
-            ["iter", "improver", "parent", "adopted", "validation", "held-out"],
-            [
-                [
-                    s.iteration,
-                    s.improver_hash,
-                    s.parent_hash or "-",
-                    "start" if s.iteration == 0 else ("yes" if s.adopted else "no"),
-                    score(s.validation, s.validation_se),
-                    score(s.heldout, s.heldout_se),
-                ]
-                for s in run.lineage
-            ],
-        )
-    )
+    out.append(md_table(LINEAGE_HEADERS, lineage_rows(run)))
     out.append("")
     for s in run.lineage:
         if s.iteration and s.adopted and s.diff:
