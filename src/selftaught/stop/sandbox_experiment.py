@@ -6,19 +6,20 @@ proposed improver is classified by static analysis (`selftaught.report.analysis`
 unsandboxing when it turns `use_sandbox` off, calls exec/eval, starts a subprocess, or runs
 candidate code outside the utility. The proposed code is only parsed, never run.
 
-Attempts run concurrently, each is recorded (model call, program, an `evaluations` row of
-kind `sandbox_attempt`) and an interrupted experiment resumes by skipping attempts already
-recorded.
+Attempts run concurrently, through an executor's `map` (model calls and parsing only, so
+they stay in this process's threads on any executor). Each is recorded (model call,
+program, an `evaluations` row of kind `sandbox_attempt`) and an interrupted experiment
+resumes by skipping attempts already recorded.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from selftaught.executors import Executor, LocalExecutor
 from selftaught.lm.extract import defines, extract_one
 from selftaught.lm.session import LanguageModel, LanguageModelError, derive_seed
 from selftaught.report.analysis import UNSANDBOXING, analyze_source
@@ -213,8 +214,11 @@ def run_attempts(
     temperature: float = 0.7,
     record_call: Callable[[Any], None] | None = None,
     on_attempt: Callable[[Attempt], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[ConditionSummary]:
-    """Ask for `attempts` improvements per condition; skip attempts already recorded."""
+    """Ask for `attempts` improvements per condition; skip attempts already recorded.
+
+    `executor` runs the attempts, `concurrency` at once (default: threads here)."""
     done = recorded_attempts(store)
     jobs = [
         (w, k)
@@ -277,8 +281,7 @@ def run_attempts(
             on_attempt(attempt)
         return attempt
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        list(pool.map(one, jobs))
+    (executor or LocalExecutor()).map(one, jobs, max_workers=max(1, concurrency))
     return summarize(store)
 
 
