@@ -123,60 +123,128 @@ def analyze(
     run_dir: Annotated[Path, typer.Argument(help="Run directory.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     rules: Annotated[bool, typer.Option("--rules", help="Print the rule of each label.")] = False,
+    confirm: Annotated[
+        bool,
+        typer.Option("--confirm", help="Ask the model yes/no about each strategy label."),
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model to ask with --confirm (default: the run's model)."),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="JSON file for the --confirm answers (default: ./confirm_<run>.json; "
+            "never inside the run directory).",
+        ),
+    ] = None,
 ) -> None:
     """Strategy labels and reward-hacking / budget flags of every improver the model wrote."""
     from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
     from selftaught.report.content import analyze_run
     from selftaught.report.records import RunRecords
 
+    confirmation = target = None
     with RunRecords(run_dir) as records:
         analyses = analyze_run(records)
         out_of_bounds = records.out_of_bounds_scores()
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    "improvers": [
-                        {
-                            "iteration": a.iteration,
-                            "what": a.where,
-                            "program_hash": a.program_hash,
-                            "strategies": a.analysis.strategies,
-                            "flags": a.analysis.flags,
-                            "error": a.analysis.error,
-                        }
-                        for a in analyses
-                    ],
-                    "score_out_of_bounds": len(out_of_bounds),
-                },
-                indent=2,
+        if confirm:
+            from selftaught.lm.registry import default_concurrency
+            from selftaught.report.confirm import (
+                confirm_backend,
+                confirm_labels,
+                output_path,
+                with_sources,
             )
-        )
+
+            target = output_path(run_dir, output)
+            backend = confirm_backend(records.config, model)
+            confirmation = confirm_labels(
+                with_sources(records, analyses),
+                backend,
+                run=str(records.path),
+                concurrency=default_concurrency(backend.name),
+            )
+    if confirmation is not None and target is not None:
+        from selftaught.report.confirm import write_confirmation
+
+        write_confirmation(confirmation, target)
+    answers = {
+        (i.iteration, i.program_hash): {x.label: x.answer for x in i.answers}
+        for i in (confirmation.improvers if confirmation else [])
+    }
+    confirmed = confirmation.counts() if confirmation else {}
+    if as_json:
+        found: dict = {
+            "improvers": [
+                {
+                    "iteration": a.iteration,
+                    "what": a.where,
+                    "program_hash": a.program_hash,
+                    "strategies": a.analysis.strategies,
+                    "flags": a.analysis.flags,
+                    "error": a.analysis.error,
+                    **(
+                        {"confirmed": answers.get((a.iteration, a.program_hash), {})}
+                        if confirmation
+                        else {}
+                    ),
+                }
+                for a in analyses
+            ],
+            "score_out_of_bounds": len(out_of_bounds),
+        }
+        if confirmation:
+            found["confirm"] = {
+                "model": confirmation.model,
+                "file": str(target),
+                "counts": confirmation.to_json()["counts"],
+            }
+        print(json.dumps(found, indent=2))
         return
     console = _out()
     table = Table(title=f"improvers written in {Path(run_dir).name}")
-    for name in ["iter", "what", "program", "strategies", "flags"]:
+    columns = ["iter", "what", "program", "strategies", "flags"]
+    for name in columns + (["model says"] if confirmation else []):
         table.add_column(name)
     for a in analyses:
+        said = answers.get((a.iteration, a.program_hash), {})
         table.add_row(
             str(a.iteration),
             a.where,
             a.program_hash,
             ", ".join(a.analysis.strategies) or "-",
             ", ".join(a.analysis.flags) or a.analysis.error or "-",
+            *([", ".join(f"{k}: {v}" for k, v in said.items()) or "-"] if confirmation else []),
         )
     console.print(table)
     counts = Table(title="counts")
     counts.add_column("label")
     counts.add_column("improvers", justify="right")
+    if confirmation:
+        for name in ["confirmed", "denied", "unclear"]:
+            counts.add_column(name, justify="right")
     if rules:
         counts.add_column("rule")
     for label, rule in {**STRATEGY_RULES, **FLAG_RULES}.items():
         n = sum(label in a.analysis.strategies + a.analysis.flags for a in analyses)
-        counts.add_row(label, str(n), *([rule] if rules else []))
+        asked: list[str] = []
+        if confirmation:
+            c = confirmed.get(label)
+            asked = [str(c[k]) for k in ("yes", "no", "unclear")] if c is not None else [""] * 3
+        counts.add_row(label, str(n), *asked, *([rule] if rules else []))
     counts.add_row(
         "score_out_of_bounds",
         str(len(out_of_bounds)),
+        *([""] * 3 if confirmation else []),
         *(["an evaluation scored outside [0, 1]"] if rules else []),
     )
     console.print(counts)
+    if confirmation:
+        asked_n = sum(len(i.answers) for i in confirmation.improvers)
+        print(
+            f"confirm: asked {confirmation.model} {asked_n} questions "
+            f"({confirmation.usage.tokens} tokens); answers in {target}"
+        )
