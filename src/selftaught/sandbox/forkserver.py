@@ -4,7 +4,9 @@ It is started with a scrubbed environment, imports numpy and the worker code, mo
 itself into a network namespace with nothing in it, and never runs untrusted code
 itself. Each job's worker is forked from it (warm, and fresh: it shares nothing with
 earlier jobs), becomes a session leader so its whole process group can be killed, gets
-its limits, drops privileges, and talks to the orchestrator over its own socket.
+its limits, drops privileges, and talks to the orchestrator over its own socket. The
+orchestrator asks for workers ahead of need (spares), so a worker may wait, confined and
+idle, for its job; it has run nothing until the job arrives.
 
 Control messages (SOCK_SEQPACKET, one JSON object per packet):
   orchestrator -> server: {"job": id, "scratch": path, "limits": {...}} with one fd
@@ -14,6 +16,7 @@ Control messages (SOCK_SEQPACKET, one JSON object per packet):
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
@@ -22,6 +25,7 @@ import shutil
 import signal
 import socket
 import sys
+import time
 
 PRELOAD = [
     "numpy",
@@ -109,6 +113,10 @@ def main() -> None:
         except ImportError:
             pass
 
+    # Workers then never write to (so never copy) the pages of what was preloaded.
+    gc.collect()
+    gc.freeze()
+
     confine = settings.get("confine", True)
     modes = {
         "network": network,
@@ -146,7 +154,7 @@ def main() -> None:
                         json.dumps({"op": "exit", "pid": pid, "code": code, "signal": sig}).encode()
                     )
                     if scratch:
-                        shutil.rmtree(scratch, ignore_errors=True)
+                        _remove(scratch)
             if ctrl in ready:
                 data, fds, _, _ = socket.recv_fds(ctrl, 65536, 1)
                 if not data:
@@ -180,6 +188,29 @@ def main() -> None:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
+        _reap(children)
+
+
+def _remove(scratch: str) -> None:
+    try:
+        os.rmdir(scratch)  # most workers leave their directory empty
+    except OSError:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _reap(children: dict[int, str], timeout: float = 5.0) -> None:
+    """Wait for killed workers, so none outlives the server (a worker cannot fork)."""
+    deadline = time.monotonic() + timeout
+    while children and time.monotonic() < deadline:
+        for pid in list(children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                children.pop(pid)
+        if children:
+            time.sleep(0.001)
 
 
 if __name__ == "__main__":

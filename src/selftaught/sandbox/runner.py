@@ -133,17 +133,24 @@ class Sandbox:
         drop_privileges: bool = True,
         confine: bool = True,
         audit_hooks: bool = True,
+        spares: int = 2,
     ) -> None:
         """`confine=False` skips Landlock, seccomp and the scratch tmpfs; `audit_hooks=False`
-        leaves only the kernel's confinement (to test that it holds on its own)."""
+        leaves only the kernel's confinement (to test that it holds on its own). `spares`
+        workers per kind (solution, improver) are kept forked and confined ahead of need;
+        0 forks each worker on demand."""
         self.server = ForkServer(
             isolate_network=isolate_network,
             drop_privileges=drop_privileges,
             confine=confine,
             audit_hooks=audit_hooks,
+            spares=spares,
         )
         self.solution_limits = solution_limits or Limits(cpu_seconds=60)
         self.improver_limits = improver_limits or Limits(cpu_seconds=300)
+        self.server.keep_spares(self.solution_limits)
+        # Improvers start rarely and run long: one spare is plenty.
+        self.server.keep_spares(self.improver_limits, min(spares, 1))
 
     @property
     def network_mode(self) -> str:

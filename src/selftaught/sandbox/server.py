@@ -1,10 +1,18 @@
-"""The orchestrator's handle on the fork server: start it, ask it for workers, kill them."""
+"""The orchestrator's handle on the fork server: start it, ask it for workers, kill them.
+
+Workers are forked ahead of need: for each set of limits the client keeps a few spares
+that are already confined and waiting for their job, and asks for a replacement as soon
+as one is handed out. A spare has run nothing (its job has not been sent), so it is as
+fresh as a worker forked on demand; what it saves is the fork and the confinement on the
+caller's clock.
+"""
 
 from __future__ import annotations
 
 import itertools
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -12,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import threading
-from concurrent.futures import Future
+import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from selftaught.sandbox.limits import NOBODY, Limits
@@ -115,7 +124,10 @@ class ForkServer:
         preload: list[str] | None = None,
         confine: bool = True,
         audit_hooks: bool = True,
+        spares: int = 2,
     ) -> None:
+        """`spares`: workers kept forked and confined, per set of limits, ahead of need."""
+        self.spares = max(0, spares)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._base = tempfile.mkdtemp(prefix="selftaught-sandbox-")
         # Workers run as `nobody` only if it can still import the Python installation
@@ -137,12 +149,21 @@ class ForkServer:
         self._ctrl = ours
         self._send_lock = threading.Lock()
         self._cond = threading.Condition()
-        self._started: dict[int, Future[tuple[int, str]]] = {}
         self._exits: dict[int, Exit] = {}
         self._live: set[int] = set()
         self._forgotten: set[int] = set()
         self._ids = itertools.count(1)
         self._closed = False
+        # Per limits key: its limits, how many spares to keep, the ready spares, the
+        # workers requested but not started, and the callers waiting in spawn().
+        self._limits: dict[str, Limits] = {}
+        self._targets: dict[str, int] = {}
+        self._spares: dict[str, deque[Worker]] = {}
+        self._inflight: dict[str, int] = {}
+        self._waiting: dict[str, int] = {}
+        self._requests: dict[int, tuple[str, socket.socket]] = {}
+        self._idle: dict[int, str] = {}
+        self._confine_failed: set[int] = set()
         ours.send(
             json.dumps(
                 {
@@ -165,8 +186,14 @@ class ForkServer:
         self.pid: int = hello["pid"]
         self._reader = threading.Thread(target=self._read, name="forkserver-reader", daemon=True)
         self._reader.start()
+        self._refiller = threading.Thread(
+            target=self._refill, name="forkserver-refill", daemon=True
+        )
+        self._refiller.start()
 
     def _read(self) -> None:
+        from selftaught.sandbox.forkserver import CONFINE_FAILED
+
         while True:
             try:
                 data = self._ctrl.recv(65536)
@@ -174,40 +201,162 @@ class ForkServer:
                 data = b""
             if not data:
                 with self._cond:
-                    self._closed = True
-                    for fut in self._started.values():
-                        if not fut.done():
-                            fut.set_exception(RuntimeError("the sandbox fork server stopped"))
-                    self._cond.notify_all()
+                    self._stopped()
                 return
             msg = json.loads(data)
             with self._cond:
+                pid = msg["pid"]
                 if msg["op"] == "started":
-                    self._live.add(msg["pid"])
-                    self._started.pop(msg["job"]).set_result((msg["pid"], msg["scratch"]))
+                    self._live.add(pid)
+                    key, sock = self._requests.pop(msg["job"])
+                    self._inflight[key] -= 1
+                    worker = Worker(sock=sock, pid=pid, scratch=msg["scratch"], server=self)
+                    self._spares[key].append(worker)
+                    self._idle[pid] = key
+                    self._cond.notify_all()
                 elif msg["op"] == "exit":
-                    self._live.discard(msg["pid"])
-                    if msg["pid"] in self._forgotten:
-                        self._forgotten.discard(msg["pid"])
+                    self._live.discard(pid)
+                    key = self._idle.get(pid)
+                    if key is not None and msg["code"] == CONFINE_FAILED:
+                        # Handed out as it is, so the caller's job gets the error outcome
+                        # (as with a worker forked on demand) instead of a fork loop here.
+                        self._confine_failed.add(pid)
+                    elif key is not None:
+                        self._drop_spare(key, pid)
+                        self._cond.notify_all()
                         continue
-                    self._exits[msg["pid"]] = Exit(msg["code"], msg["signal"])
+                    if pid in self._forgotten:
+                        self._forgotten.discard(pid)
+                        continue
+                    self._exits[pid] = Exit(msg["code"], msg["signal"])
                     self._cond.notify_all()
 
-    def spawn(self, limits: Limits) -> Worker:
-        """A fresh worker with its own scratch directory, waiting for its job."""
-        job = next(self._ids)
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        fut: Future[tuple[int, str]] = Future()
-        header = {"job": job, "limits": limits.to_dict(), "uid": self.uid}
+    def _stopped(self) -> None:
+        """The fork server is gone (or closing): no worker will start, spares are killed."""
+        self._closed = True
+        for spares in self._spares.values():
+            for worker in spares:
+                worker.sock.close()
+                self.kill(worker.pid)
+            spares.clear()
+        self._idle.clear()
+        for _, sock in self._requests.values():
+            sock.close()
+        self._requests.clear()
+        self._cond.notify_all()
+
+    def _drop_spare(self, key: str, pid: int) -> None:
+        """An idle spare died or is unusable: never hand it out (the refill replaces it)."""
+        self._idle.pop(pid, None)
+        spares = self._spares[key]
+        for worker in spares:
+            if worker.pid == pid:
+                spares.remove(worker)
+                worker.sock.close()
+                break
+
+    def _deficits(self) -> dict[str, int]:
+        return {
+            key: n
+            for key, target in self._targets.items()
+            if (n := target + self._waiting[key] - len(self._spares[key]) - self._inflight[key]) > 0
+        }
+
+    def _refill(self) -> None:
+        """Keep each key's spares (plus one per waiting caller) requested from the server."""
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._closed or self._deficits())
+                if self._closed:
+                    return
+                requests = []
+                for key, n in self._deficits().items():
+                    self._inflight[key] += n
+                    for _ in range(n):
+                        job = next(self._ids)
+                        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                        self._requests[job] = (key, ours)
+                        requests.append((job, key, theirs))
+            for job, key, theirs in requests:
+                header = {"job": job, "limits": self._limits[key].to_dict(), "uid": self.uid}
+                try:
+                    with self._send_lock:
+                        socket.send_fds(
+                            self._ctrl, [json.dumps(header).encode()], [theirs.fileno()]
+                        )
+                except OSError:
+                    with self._cond:
+                        self._stopped()
+                finally:
+                    theirs.close()
+
+    def _key(self, limits: Limits) -> str:
+        key = json.dumps(limits.to_dict(), sort_keys=True)
+        if key not in self._targets:
+            self._limits[key] = limits
+            self._targets[key] = self.spares
+            self._spares[key] = deque()
+            self._inflight[key] = 0
+            self._waiting[key] = 0
+        return key
+
+    def keep_spares(self, limits: Limits, count: int | None = None) -> None:
+        """Keep `count` (default: `spares`) workers with these limits ready from now on."""
+        with self._cond:
+            key = self._key(limits)
+            self._targets[key] = self.spares if count is None else max(0, count)
+            self._cond.notify_all()
+
+    def _usable(self, worker: Worker) -> bool:
+        if worker.pid in self._confine_failed:
+            return True
+        if worker.pid not in self._live:
+            return False
+        # A spare sends nothing before its job: anything readable means it died or hung up.
+        poller = select.poll()
+        poller.register(worker.sock, select.POLLIN | select.POLLHUP | select.POLLERR)
+        return not poller.poll(0)
+
+    def spawn(self, limits: Limits, *, timeout: float = 30.0) -> Worker:
+        """A fresh worker with its own scratch directory, waiting for its job.
+
+        A ready spare if there is one (a replacement is forked at once), else the next
+        worker the fork server starts for these limits.
+        """
+        deadline = time.monotonic() + timeout
         with self._cond:
             if self._closed:
                 raise RuntimeError("the sandbox fork server stopped")
-            self._started[job] = fut
-        with self._send_lock:
-            socket.send_fds(self._ctrl, [json.dumps(header).encode()], [theirs.fileno()])
-        theirs.close()
-        pid, scratch = fut.result(timeout=30)
-        return Worker(sock=ours, pid=pid, scratch=scratch, server=self)
+            key = self._key(limits)
+            self._waiting[key] += 1
+            try:
+                while True:
+                    if self._closed:
+                        raise RuntimeError("the sandbox fork server stopped")
+                    spares = self._spares[key]
+                    if spares:
+                        worker = spares.popleft()
+                        self._idle.pop(worker.pid, None)
+                        if self._usable(worker):
+                            return worker
+                        worker.sock.close()
+                        self.kill(worker.pid)
+                        if self._exits.pop(worker.pid, None) is None:
+                            self._forgotten.add(worker.pid)
+                        continue
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise RuntimeError("the sandbox fork server started no worker in time")
+                    self._cond.notify_all()
+                    self._cond.wait(left)
+            finally:
+                self._waiting[key] -= 1
+                self._cond.notify_all()
+
+    def idle_spares(self) -> dict[str, list[int]]:
+        """Pids of the spares ready now, per limits key (for tests and diagnostics)."""
+        with self._cond:
+            return {key: [w.pid for w in spares] for key, spares in self._spares.items()}
 
     def kill(self, pid: int) -> None:
         """SIGKILL the worker's whole process group (it is a session leader)."""
@@ -228,7 +377,14 @@ class ForkServer:
             return self._exits.pop(pid, None)
 
     def close(self) -> None:
+        """Kill the spares, stop the fork server (it kills and reaps its workers)."""
+        with self._cond:
+            self._stopped()
         try:
+            try:
+                self._ctrl.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             self._ctrl.close()
         finally:
             try:
