@@ -95,6 +95,7 @@ def sandbox_experiment(
             max_tokens=max_tokens,
             record_call=lambda call: ctx.record_model_call(0, call),
             on_attempt=progress,
+            executor=ctx.executor,
         )
         status = "finished"
     except KeyboardInterrupt:

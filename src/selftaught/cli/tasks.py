@@ -23,8 +23,9 @@ from rich.console import Console
 from selftaught.cli import app
 from selftaught.config import RunConfig, load_config
 from selftaught.errors import UserError
+from selftaught.executors import Executor, LocalExecutor, SandboxLike, check_executor, make_executor
 from selftaught.lm.registry import check_model_string, make_backend
-from selftaught.sandbox import Limits, Sandbox
+from selftaught.sandbox import Limits
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.improvers import resolve_improver
@@ -34,10 +35,10 @@ from selftaught.store import RunDir
 from selftaught.tasks import SPLITS, Task, all_tasks, check_seed, get_task
 
 
-def open_sandbox(cfg: RunConfig) -> Sandbox:
-    """A sandbox with the limits of `cfg`."""
+def open_sandbox(cfg: RunConfig, executor: Executor | None = None) -> SandboxLike:
+    """A sandbox with the limits of `cfg`, where `executor` runs work (default: here)."""
     sb = cfg.sandbox
-    return Sandbox(
+    return (executor or LocalExecutor()).sandbox(
         solution_limits=Limits(cpu_seconds=sb.solution_cpu_seconds, memory_mb=sb.memory_mb),
         improver_limits=Limits(cpu_seconds=sb.improver_cpu_seconds, memory_mb=sb.memory_mb),
         isolate_network=sb.isolate_network,
@@ -46,10 +47,20 @@ def open_sandbox(cfg: RunConfig) -> Sandbox:
 
 
 @contextlib.contextmanager
-def one_off_context(cfg: RunConfig, *, record: str | None) -> Iterator[tuple[RunContext, Path]]:
-    """A run context for one command. With `record`, a run directory of that name under
-    `cfg.output` keeps the records; without, a temporary directory that is removed."""
+def one_off_context(
+    cfg: RunConfig, *, record: str | None, console: Console | None = None
+) -> Iterator[tuple[RunContext, Path]]:
+    """A run context for one command, on the executor of `cfg` (`parallel` wide). With
+    `record`, a run directory of that name under `cfg.output` keeps the records; without,
+    a temporary directory that is removed."""
+    check_executor(cfg.executor, cfg.ray_address)
     with contextlib.ExitStack() as stack:
+        if cfg.executor != "local" and console is not None:
+            console.print(f"starting the {cfg.executor} executor ...")
+        executor = stack.enter_context(
+            make_executor(cfg.executor, max_workers=cfg.parallel, address=cfg.ray_address)
+        )
+        sandbox = stack.enter_context(open_sandbox(cfg, executor))
         if record is None:
             parent = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="selftaught-")))
             run_dir = RunDir.create(parent, "oneoff")
@@ -60,8 +71,7 @@ def one_off_context(cfg: RunConfig, *, record: str | None) -> Iterator[tuple[Run
         stack.callback(store.close)
         store.set_meta("config", cfg.model_dump(mode="json"))
         backend = make_backend(cfg.model, cfg.lm) if record is not None else _NoModel()
-        sandbox = stack.enter_context(open_sandbox(cfg))
-        yield RunContext(cfg, backend, sandbox, store), run_dir.path
+        yield RunContext(cfg, backend, sandbox, store, executor=executor), run_dir.path
 
 
 class _NoModel:
@@ -148,9 +158,12 @@ def score_command(
     print(f"{the_task.name} ({split}): score {describe(ev)}")
 
 
-def _overrides(model: str | None, seed: int | None, output: str | None) -> dict:
-    flags = {"model": model, "seed": seed, "output": output}
+def _overrides(**flags: object) -> dict:
     return {k: v for k, v in flags.items() if v is not None}
+
+
+EXECUTOR_HELP = "Where sandboxed work runs: local or ray."
+RAY_ADDRESS_HELP = "Ray cluster: auto or ray://host:port (default: start a local Ray)."
 
 
 def improve_once(
@@ -192,17 +205,23 @@ def improve_command(
     preset: Annotated[str | None, typer.Option(help="Budgets preset: default or paper.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
     output: Annotated[str | None, typer.Option(help="Folder of run directories.")] = None,
+    executor: Annotated[str | None, typer.Option(help=EXECUTOR_HELP)] = None,
+    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Run one improver once on a solution; write the result, show scores and a diff."""
     the_task = get_task(task)
     src = read_program(solution, "solution")
-    cfg = load_config(preset=preset, overrides=_overrides(model, seed, output))
+    flags = _overrides(
+        model=model, seed=seed, output=output, executor=executor, ray_address=ray_address
+    )
+    cfg = load_config(preset=preset, overrides=flags)
     cfg = cfg.model_copy(update={"tasks": [the_task.name], "runs": 1})
     check_model_string(cfg.model, cfg.lm)
+    check_executor(cfg.executor, cfg.ray_address)
     improver_src = resolve_improver(improver, keep_input=cfg.keep_input)
     target = out or solution.with_name(f"{solution.stem}.improved.py")
     err = Console(stderr=True, highlight=False)
-    with one_off_context(cfg, record=f"improve-{the_task.name}") as (ctx, run_path):
+    with one_off_context(cfg, record=f"improve-{the_task.name}", console=err) as (ctx, run_path):
         err.print(f"records: {run_path}")
         check_seed(the_task, ctx.sandbox)
         before, after, returned, message = improve_once(ctx, the_task, improver_src, src)

@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from selftaught.cli import app
-from selftaught.cli.tasks import one_off_context
+from selftaught.cli.tasks import EXECUTOR_HELP, RAY_ADDRESS_HELP, one_off_context
 from selftaught.config import load_config
 from selftaught.errors import UserError
+from selftaught.executors import check_executor
 from selftaught.lm.registry import check_model_string
 from selftaught.stop.improvers import improver_label, resolve_improver
 from selftaught.stop.transfer import TransferResult, run_transfer
@@ -66,17 +67,30 @@ def transfer_command(
     preset: Annotated[str | None, typer.Option(help="Budgets preset: default or paper.")] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
     output: Annotated[str | None, typer.Option(help="Folder of run directories.")] = None,
+    parallel: Annotated[
+        int | None, typer.Option(min=1, help="Improver runs at once, over all tasks and improvers.")
+    ] = None,
+    executor: Annotated[str | None, typer.Option(help=EXECUTOR_HELP)] = None,
+    ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Table 1: seed solution, seed improver and the given improvers on transfer tasks."""
     if runs < 1:
         raise UserError("--runs must be at least 1")
     names = [n for item in (task or TRANSFER_TASKS) for n in item.split(",") if n.strip()]
     tasks = [get_task(n.strip()) for n in names]
-    flags = {"model": model, "seed": seed, "output": output}
+    flags = {
+        "model": model,
+        "seed": seed,
+        "output": output,
+        "parallel": parallel,
+        "executor": executor,
+        "ray_address": ray_address,
+    }
     overrides = {k: v for k, v in flags.items() if v is not None}
     cfg = load_config(preset=preset, overrides=overrides)
     cfg = cfg.model_copy(update={"runs": runs, "tasks": [t.name for t in tasks]})
     check_model_string(cfg.model, cfg.lm)
+    check_executor(cfg.executor, cfg.ray_address)
     improvers: dict[str, str] = {}
     for spec in improver:
         label = improver_label(spec)
@@ -84,7 +98,7 @@ def transfer_command(
             label += "'"
         improvers[label] = resolve_improver(spec, keep_input=cfg.keep_input)
     err = Console(stderr=True, highlight=False)
-    with one_off_context(cfg, record="transfer") as (ctx, run_path):
+    with one_off_context(cfg, record="transfer", console=err) as (ctx, run_path):
         err.print(f"records: {run_path}")
         for t in tasks:
             check_seed(t, ctx.sandbox)
