@@ -261,18 +261,19 @@ class Sandbox:
         """Feed pending instances to one worker. None when all were answered, else
         (stage, outcome, message): stage `load`, `died` (mid-instance) or `skipped`
         (an instance timed out and was recorded; the rest need a new worker)."""
-        protocol.send_job(
-            worker.sock,
-            {
-                "kind": "solve",
-                "src": src,
-                "function": function,
-                "indices": pending,
-                "instances": [tuple(instances[i]) for i in pending],
-                "instance_timeout": instance_timeout,
-                "load_timeout": load_timeout,
-            },
-        )
+        job = {
+            "kind": "solve",
+            "src": src,
+            "function": function,
+            "indices": pending,
+            "instances": [tuple(instances[i]) for i in pending],
+            "instance_timeout": instance_timeout,
+            "load_timeout": load_timeout,
+        }
+        try:
+            protocol.send_job(worker.sock, job)
+        except OSError:  # the worker is already gone (e.g. it could not be confined)
+            return "load", "exit", ""
         msg = self._recv(worker, load_timeout + GRACE, events)
         if msg is None:
             return "load", "timeout", "loading the program took too long"
@@ -364,18 +365,19 @@ class Sandbox:
         events: list[dict] = []
         worker = self.server.spawn(self.improver_limits)
         try:
-            protocol.send_job(
-                worker.sock,
-                {
-                    "kind": "improve",
-                    "src": src,
-                    "initial_solution": initial_solution,
-                    "utility_str": utility_str,
-                    "utility_budget": utility_budget,
-                    "lm_budget": lm_budget,
-                    "max_responses_per_call": max_responses_per_call,
-                },
-            )
+            job = {
+                "kind": "improve",
+                "src": src,
+                "initial_solution": initial_solution,
+                "utility_str": utility_str,
+                "utility_budget": utility_budget,
+                "lm_budget": lm_budget,
+                "max_responses_per_call": max_responses_per_call,
+            }
+            try:
+                protocol.send_job(worker.sock, job)
+            except OSError:
+                pass  # the worker is already gone; the next read reports how it ended
             remaining = timeout
             while True:
                 t0 = time.perf_counter()

@@ -24,6 +24,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from selftaught.sandbox.forkserver import CONFINE_FAILED
 from selftaught.sandbox.limits import NOBODY, Limits
 
 # Variables a worker may see. Everything else (API keys, tokens, proxies) stays out.
@@ -192,8 +193,6 @@ class ForkServer:
         self._refiller.start()
 
     def _read(self) -> None:
-        from selftaught.sandbox.forkserver import CONFINE_FAILED
-
         while True:
             try:
                 data = self._ctrl.recv(65536)
@@ -208,7 +207,12 @@ class ForkServer:
                 pid = msg["pid"]
                 if msg["op"] == "started":
                     self._live.add(pid)
-                    key, sock = self._requests.pop(msg["job"])
+                    request = self._requests.pop(msg["job"], None)
+                    if request is None:  # started after close()
+                        self.kill(pid)
+                        self._forgotten.add(pid)
+                        continue
+                    key, sock = request
                     self._inflight[key] -= 1
                     worker = Worker(sock=sock, pid=pid, scratch=msg["scratch"], server=self)
                     self._spares[key].append(worker)
@@ -338,6 +342,7 @@ class ForkServer:
                         worker = spares.popleft()
                         self._idle.pop(worker.pid, None)
                         if self._usable(worker):
+                            self._confine_failed.discard(worker.pid)
                             return worker
                         worker.sock.close()
                         self.kill(worker.pid)
