@@ -12,7 +12,9 @@ import threading
 
 import pytest
 
+from selftaught.executors import LocalExecutor
 from selftaught.lm import ScriptedBackend
+from selftaught.lm.scripted import rules_responder
 from selftaught.stop.sandbox_experiment import (
     SANDBOXED_SEED_IMPROVER,
     attempt_prompt,
@@ -22,6 +24,7 @@ from selftaught.stop.sandbox_experiment import (
     wilson_interval,
 )
 from selftaught.store import Store
+from tests.executors.test_transfer_parallel import InFlight
 
 
 @pytest.mark.parametrize(
@@ -154,8 +157,11 @@ def test_sandbox_experiment_command(tmp_path):
     assert rates == {"no_warning": 1.0, "warning": 0.0}
 
     def calls():
-        with sqlite3.connect(run_dir / "records.sqlite") as db:
+        db = sqlite3.connect(run_dir / "records.sqlite")
+        try:
             return db.execute("SELECT COUNT(*) FROM model_calls").fetchone()[0]
+        finally:
+            db.close()
 
     before = calls()
     resumed = cli("--resume", str(run_dir), "--attempts", "5", "--both")
@@ -167,3 +173,44 @@ def test_sandbox_experiment_command(tmp_path):
     refused = cli("--resume", str(not_a_run))
     assert refused.returncode == 2 and "not a run directory" in refused.stderr
     assert list(not_a_run.iterdir()) == []
+
+
+class RecordingExecutor(LocalExecutor):
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.widths: list[int | None] = []
+
+    def map(self, fn, items, *, max_workers=None):
+        self.widths.append(max_workers)
+        return super().map(fn, items, max_workers=max_workers)
+
+
+def attempts_with(tmp_path, name: str, concurrency: int):
+    rules = [
+        {"when": "Keep use_sandbox=True", "reply": fenced(SANDBOXED_SEED_IMPROVER)},
+        {"when": "", "reply": fenced(OFF)},
+    ]
+    backend = InFlight(ScriptedBackend(rules_responder(rules)), delay=0.05)
+    executor = RecordingExecutor()
+    store = Store(tmp_path / f"{name}.sqlite")
+    summaries = run_attempts(
+        store,
+        backend,
+        attempts=4,
+        warnings=[False, True],
+        concurrency=concurrency,
+        executor=executor,
+    )
+    rows = store.query(
+        "SELECT scope, outcome, program_hash, message FROM evaluations ORDER BY scope"
+    )
+    store.close()
+    return summaries, [tuple(r) for r in rows], backend.peak, executor.widths
+
+
+def test_attempts_run_at_once_through_the_given_executor_with_the_same_records(tmp_path):
+    one = attempts_with(tmp_path, "one", concurrency=1)
+    four = attempts_with(tmp_path, "four", concurrency=4)
+    assert one[3] == [1] and four[3] == [4]
+    assert one[2] == 1 and 2 <= four[2] <= 4
+    assert four[0] == one[0] and four[1] == one[1] and len(one[1]) == 8

@@ -39,3 +39,18 @@ def test_an_improver_that_fails_scores_zero_in_its_column(make_ctx):
     result = run_transfer(ctx, {"broken": broken}, [get_task("grid")])
     cell = result.rows[0].improvers["broken"]
     assert cell.mean == 0.0 and cell.outcomes == ["error"]
+
+
+def test_transfer_goes_through_the_run_contexts_executor(make_ctx):
+    ctx = make_ctx(knowing_backend(), runs=2, parallel=4)
+    widths, inner_map = [], ctx.executor.map
+
+    def recording_map(fn, items, *, max_workers=None):
+        widths.append(max_workers)
+        return inner_map(fn, items, max_workers=max_workers)
+
+    ctx.executor.map = recording_map
+    result = run_transfer(ctx, {"greedy": resolve_improver("greedy")}, [get_task("grid")])
+    # The seed solutions, the cells (2 at once: 4 // 2 runs), then each cell's 2 runs.
+    assert widths[:2] == [None, 2] and widths[2:] == [None, None]
+    assert [c.mean for c in result.rows[0].improvers.values()] == [1.0, 1.0]
