@@ -11,6 +11,7 @@ from selftaught.lm import ScriptedBackend
 from selftaught.report.analysis import STRATEGY_RULES
 from selftaught.report.confirm import (
     DESCRIPTIONS,
+    confirm_backend,
     confirm_labels,
     output_path,
     parse_answer,
@@ -152,3 +153,10 @@ def test_confirm_command_refuses_to_write_into_the_run(recorded_run, tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "inside the run directory" in result.stderr
     assert snapshot(recorded_run) == before
+
+
+def test_a_replayed_model_cannot_confirm(recorded_run):
+    with pytest.raises(UserError, match="can answer questions"):
+        confirm_backend({"model": f"replay:{recorded_run}"}, None)
+    with pytest.raises(UserError, match="names no model"):
+        confirm_backend({}, None)

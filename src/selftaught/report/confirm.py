@@ -205,6 +205,10 @@ def confirm_backend(config: dict[str, Any], model: str | None) -> Backend:
     chosen = model or run_model
     if not isinstance(chosen, str) or not chosen:
         raise UserError("the run's config names no model: pass --model")
+    if chosen.startswith("replay:"):
+        # a recording holds no answers to these questions (and opening it read-only
+        # could add -wal/-shm files to a run directory)
+        raise UserError(f"--confirm needs a model that can answer questions, not {chosen}")
     options = None
     if chosen == run_model and isinstance(config.get("lm"), dict):
         try:
