@@ -41,6 +41,7 @@ def test_embedded_model_runs_stop_end_to_end(embedded_run):
     assert all(0.0 <= i[2] <= 1.0 and 0.0 <= i[3] <= 1.0 for i in iterations)
     db = sqlite3.connect(run_dir / "records.sqlite")
     calls = db.execute("SELECT backend, samples, completion_tokens FROM model_calls").fetchall()
+    db.close()
     assert calls and all(c[0] == "local:smollm2" and c[1] == 2 and c[2] > 0 for c in calls)
     assert "usable code" in result.stderr
     assert (run_dir / "improvers" / "iter_001.py").exists()

@@ -45,9 +45,10 @@ def _outcome(run_dir: Path) -> list[tuple]:
 def _count(run_dir: Path, table: str) -> int:
     try:
         db = sqlite3.connect(f"file:{run_dir / 'records.sqlite'}?mode=ro", uri=True, timeout=0.1)
-        n = db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-        db.close()
-        return n
+        try:
+            return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        finally:
+            db.close()
     except sqlite3.Error:
         return 0
 

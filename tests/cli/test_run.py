@@ -72,10 +72,9 @@ def test_scripted_run_writes_run_directory_and_table(tmp_path):
     assert (run_dir / "improvers" / "iter_001.py").read_text().strip() == BETTER_IMPROVER.strip()
     db = sqlite3.connect(run_dir / "records.sqlite")
     rows = db.execute("SELECT iteration, validation, heldout, adopted FROM iterations").fetchall()
+    status = db.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0]
+    db.close()
     assert [r[0] for r in rows] == [0, 1] and rows[1][3] == 1 and rows[1][2] > rows[0][2]
-    assert (
-        json.loads(db.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
-        == "finished"
-    )
+    assert json.loads(status) == "finished"
     for column in ["validation", "held-out", "calls", "samples", "tokens", "adopted"]:
         assert column in result.stdout

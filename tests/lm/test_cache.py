@@ -51,6 +51,7 @@ def test_a_hit_costs_no_money_but_is_still_a_call(tmp_path):
     lm2 = LanguageModel(b, budget=1, max_responses_per_call=2, max_tokens=1024, seed=0, scope="x")
     lm2.prompt("s", "m")  # same scope and seed: served from the cache, still one call
     assert lm2.calls == 1 and lm2.usage.cached == 1 and lm2.usage.cost == 0
+    b.cache.close()
 
 
 def test_only_missing_samples_are_asked_for(tmp_path):
@@ -61,6 +62,7 @@ def test_only_missing_samples_are_asked_for(tmp_path):
     assert three.completions[0].text == one.completions[0].text
     assert inner.requests[-1].n == 2 and inner.requests[-1].seed == 11
     assert "1 of 3 samples from the cache" in three.notes[0]
+    b.cache.close()
 
 
 def test_a_rerun_in_the_same_directory_is_answered_from_the_cache(tmp_path):
@@ -71,6 +73,8 @@ def test_a_rerun_in_the_same_directory_is_answered_from_the_cache(tmp_path):
     second_backend = counting()
     second = wrap(second_backend, None, cache_path=path)
     again = [second.complete(Request("s", f"m{i}", n=2, seed=i)) for i in range(3)]
+    first.cache.close()
+    second.cache.close()
     assert second_backend.requests == []
     assert [[c.text for c in r.completions] for r in again] == [
         [c.text for c in r.completions] for r in answers

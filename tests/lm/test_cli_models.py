@@ -64,6 +64,7 @@ def test_a_run_against_a_server_records_cost_and_its_cache(tmp_path):
     assert (run_dir / "cache.sqlite").is_file()
     db = sqlite3.connect(run_dir / "records.sqlite")
     meta = dict(db.execute("SELECT key, value FROM meta"))
+    db.close()
     usage = json.loads(meta["usage"])
     assert usage["calls"] > 0 and float(usage["cost"]) > 0
     assert json.loads(meta["status"]) == "finished"
@@ -79,4 +80,6 @@ def test_a_money_cap_stops_the_run_cleanly(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "money cap is reached" in out.stderr
     db = sqlite3.connect(next(tmp_path.glob("*-cap")) / "records.sqlite")
-    assert json.loads(dict(db.execute("SELECT key, value FROM meta"))["status"]) == "stopped"
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    db.close()
+    assert json.loads(meta["status"]) == "stopped"

@@ -59,3 +59,4 @@ def test_a_short_stop_iteration_through_the_server(server_url, make_ctx, tmp_pat
     assert calls and all(c["error"] is None and c["samples"] == 2 for c in calls)
     assert all(c["backend"] == "openai:smollm2" and c["completion_tokens"] > 0 for c in calls)
     assert {c["priced"] for c in calls} == {0}
+    backend.cache.close()
