@@ -327,9 +327,8 @@ class Sandbox:
     @staticmethod
     def _recv(worker: Worker, timeout: float, events: list[dict]) -> dict | str | None:
         """The next message, "eof" if the worker died, None on timeout."""
-        worker.sock.settimeout(max(timeout, 0.001))
         try:
-            msg = protocol.recv(worker.sock)
+            msg = worker.inbox.recv(timeout=max(timeout, 0.001))
         except TimeoutError:
             return None
         except protocol.TooLarge as exc:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from selftaught.sandbox.forkserver import CONFINE_FAILED
 from selftaught.sandbox.limits import NOBODY, Limits
+from selftaught.sandbox.protocol import Inbox
 
 # Variables a worker may see. Everything else (API keys, tokens, proxies) stays out.
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
@@ -93,6 +94,11 @@ class Worker:
     scratch: str
     server: ForkServer
     _done: bool = field(default=False, repr=False)
+    inbox: Inbox = field(init=False, repr=False)
+    """What the worker sent, read in chunks (use this, not `sock`, to receive)."""
+
+    def __post_init__(self) -> None:
+        self.inbox = Inbox(self.sock)
 
     def kill(self) -> None:
         self.server.kill(self.pid)

@@ -1,0 +1,134 @@
+"""Spare workers: forked and confined ahead of need, handed out once, never after dying."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from selftaught.sandbox import Limits, Sandbox
+
+TRIVIAL = "def algorithm(a):\n    return a + 1\n"
+
+
+def _solve(sb: Sandbox, x: int = 1):
+    return sb.solve(TRIVIAL, function="algorithm", instances=[(x,)], instance_timeout=2.0)
+
+
+def _spares(sb: Sandbox, limits: Limits) -> list[int]:
+    key = next(k for k in sb.server.idle_spares() if f'"cpu_seconds": {limits.cpu_seconds}' in k)
+    return sb.server.idle_spares()[key]
+
+
+def _wait_for(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise AssertionError("timed out waiting")
+
+
+def _gone(pid: int) -> bool:
+    """No such process, or only a zombie (it runs nothing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.fixture
+def sb():
+    with Sandbox(spares=1) as sandbox:
+        yield sandbox
+
+
+def test_a_ready_spare_is_handed_out_and_replaced(sb):
+    spare = _wait_for(lambda: _spares(sb, sb.solution_limits))[0]
+    worker = sb.server.spawn(sb.solution_limits)
+    assert worker.pid == spare
+    worker.close()
+    replacement = _wait_for(lambda: _spares(sb, sb.solution_limits))[0]
+    assert replacement != spare
+    result = _solve(sb)
+    assert result.outcome == "ok" and result.instances[0].output == 2
+
+
+def test_improver_limits_have_their_own_spare(sb):
+    improver = _wait_for(lambda: _spares(sb, sb.improver_limits))
+    solution = _wait_for(lambda: _spares(sb, sb.solution_limits))
+    assert set(improver).isdisjoint(solution)
+
+
+def test_a_spare_killed_while_idle_is_replaced_and_never_handed_out(sb):
+    victim = _wait_for(lambda: _spares(sb, sb.solution_limits))[0]
+    os.kill(victim, signal.SIGKILL)
+    _wait_for(lambda: _gone(victim))
+    # Whether or not the fork server has reported the exit yet, the dead spare is skipped.
+    worker = sb.server.spawn(sb.solution_limits)
+    assert worker.pid != victim
+    worker.close()
+    _wait_for(lambda: [p for p in _spares(sb, sb.solution_limits) if p != victim])
+    assert victim not in _spares(sb, sb.solution_limits)
+    result = _solve(sb)
+    assert result.outcome == "ok" and result.instances[0].output == 2
+
+
+def test_every_job_gets_its_own_worker_under_concurrent_spawns():
+    with Sandbox(spares=2) as sandbox:
+        pids: list[int] = []
+        spawn = sandbox.server.spawn
+
+        def recording_spawn(limits, **kwargs):
+            worker = spawn(limits, **kwargs)
+            pids.append(worker.pid)
+            return worker
+
+        sandbox.server.spawn = recording_spawn
+        outputs: list[object] = []
+
+        def run(i: int) -> None:
+            for j in range(4):
+                r = _solve(sandbox, 10 * i + j)
+                outputs.append((r.outcome, r.instances[0].output == 10 * i + j + 1))
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert outputs == [("ok", True)] * 24
+        assert len(pids) == len(set(pids)) == 24
+
+
+def test_shutdown_leaves_no_processes():
+    sandbox = Sandbox(spares=2)
+    spares = _wait_for(lambda: len(_spares(sandbox, sandbox.solution_limits)) == 2 and sandbox)
+    pids = [p for ps in spares.server.idle_spares().values() for p in ps]
+    busy = sandbox.server.spawn(sandbox.solution_limits)  # handed out, never closed
+    pids += [busy.pid, sandbox.server.pid]
+    sandbox.close()
+    assert all(_gone(pid) for pid in pids), [p for p in pids if not _gone(p)]
+
+
+def test_fork_server_death_kills_the_spares_and_spawn_fails_cleanly():
+    with Sandbox(spares=2) as sandbox:
+        spares = _wait_for(lambda: _spares(sandbox, sandbox.solution_limits))
+        os.kill(sandbox.server.pid, signal.SIGKILL)
+        _wait_for(lambda: all(_gone(p) for p in spares))
+        with pytest.raises(RuntimeError, match="fork server stopped"):
+            sandbox.server.spawn(sandbox.solution_limits)
+
+
+def test_without_spares_workers_are_forked_on_demand():
+    with Sandbox(spares=0) as sandbox:
+        time.sleep(0.2)
+        assert not any(sandbox.server.idle_spares().values())
+        result = _solve(sandbox)
+        assert result.outcome == "ok" and result.instances[0].output == 2
+        assert not any(sandbox.server.idle_spares().values())
