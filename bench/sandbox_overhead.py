@@ -127,10 +127,10 @@ def main() -> None:
     print(f"  sandbox overhead over in-process for this job (b - a): {mb - ma:.2f} ms")
     print(
         f"  Reading b/a: (a) is only {ma:.2f} ms of work, less than it costs any process\n"
-        f"  boundary to take a job in and send 20 results back, so b/a cannot come near\n"
-        f"  1.5 for this job; the ratio mostly restates the fixed overhead. b/a <= 1.5\n"
-        f"  holds once a call does at least 2 x (b - a) = {2 * (mb - ma):.1f} ms of work of\n"
-        f"  its own (about {2 * (mb - ma) / ma:.0f}x this instance set).\n"
+        f"  boundary to take a job in and send {len(instances)} results back, so b/a cannot\n"
+        f"  come near 1.5 for this job; the ratio mostly restates the fixed overhead.\n"
+        f"  b/a <= 1.5 holds once a call does at least 2 x (b - a) = {2 * (mb - ma):.1f} ms\n"
+        f"  of work of its own (about {2 * (mb - ma) / ma:.0f}x this instance set)."
     )
 
 
