@@ -113,6 +113,7 @@ def test_shutdown_leaves_no_processes():
     busy = sandbox.server.spawn(sandbox.solution_limits)  # handed out, never closed
     pids += [busy.pid, sandbox.server.pid]
     sandbox.close()
+    busy.sock.close()  # the worker is gone; only our end of its socket is left
     assert all(_gone(pid) for pid in pids), [p for p in pids if not _gone(p)]
 
 
