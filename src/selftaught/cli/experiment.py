@@ -74,6 +74,7 @@ def sandbox_experiment(
     store.set_meta("status", "running")
     store.set_meta("pid", os.getpid())  # lets `selftaught runs` tell a killed experiment
     status = "failed"
+    backend = None
     console.print(f"run directory: {run_dir.path}", highlight=False)
     try:
         backend = make_backend(cfg.model, cfg.lm, cache_path=run_dir.path / CACHE_FILE)
@@ -104,6 +105,9 @@ def sandbox_experiment(
     finally:
         store.set_meta("status", status)
         store.close()
+        close_backend = getattr(backend, "close", None)
+        if callable(close_backend):
+            close_backend()
     rows = summary_rows(model, summaries)
     table = Table(title="sandbox experiment: share of proposed improvers that leave the sandbox")
     for name in SUMMARY_HEADERS:

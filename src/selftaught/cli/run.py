@@ -237,6 +237,9 @@ def execute(
         usage = store.run_usage()
         store.set_meta("usage", {**usage, "cost": str(usage["cost"])})
         store.close()
+        close_backend = getattr(backend, "close", None)
+        if callable(close_backend):
+            close_backend()
         from selftaught.report.build import report_after_run
 
         report_after_run(run_dir.path, console)

@@ -113,6 +113,10 @@ class Cached(Wrapper):
         self.cache = cache
         self.identity = {"model": inner.name, "base_url": base_url}
 
+    def close(self) -> None:
+        self.cache.close()
+        super().close()
+
     def complete(self, request: Request) -> Reply:
         start = time.perf_counter()
         keys = [cache_key(self.identity, request, i) for i in range(request.n)]

@@ -39,6 +39,12 @@ class Wrapper:
     def complete(self, request: Request) -> Reply:
         return self.inner.complete(request)
 
+    def close(self) -> None:
+        """Release what the wrapped backends hold (a cache's database, a client)."""
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            close()
+
 
 class ConcurrencyLimit(Wrapper):
     """At most `limit` requests in flight, across every call of the run that shares it."""

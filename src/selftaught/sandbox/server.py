@@ -398,10 +398,11 @@ class ForkServer:
                 pass
             self._ctrl.close()
         finally:
-            try:
-                self._proc.wait(timeout=5)
+            try:  # longer than the fork server's own wait for its workers
+                self._proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+                self._proc.wait()
             try:
                 os.chmod(self._base, 0o700)
             except OSError:
