@@ -1,4 +1,4 @@
 # kind: solution
-# expect: error|timeout
+# expect: error|timeout|mixed
 def algorithm(train_samples, train_parity, test_samples):
-    return list(range(5_000_000))
+    return list(range(2_000_000))
