@@ -1,25 +1,14 @@
 """`selftaught tasks`, `score`, `improve` and `transfer` as a user runs them."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli.test_run import selftaught
 from tests.tasks.helpers import MARKERS, TASK_DATA, good
 
 REPO = Path(__file__).parent.parent.parent
-
-
-def selftaught(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "selftaught", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
 
 
 def rules_file(tmp_path: Path) -> Path:
