@@ -22,9 +22,11 @@ def _register_commands() -> None:
     import importlib
     import pkgutil
 
-    for module in pkgutil.iter_modules(__path__):
-        if not module.name.startswith("_") and module.name != "progress":
-            importlib.import_module(f"{__name__}.{module.name}")
+    first = ["run", "resume", "tasks", "transfer", "report"]  # the order `--help` shows
+    names = [m.name for m in pkgutil.iter_modules(__path__)]
+    for name in first + sorted(set(names) - set(first)):
+        if name in names and not name.startswith("_") and name != "progress":
+            importlib.import_module(f"{__name__}.{name}")
 
 
 _register_commands()
