@@ -1,9 +1,11 @@
 """`selftaught run` as a user runs it: the installed command, real processes."""
 
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -78,3 +80,77 @@ def test_scripted_run_writes_run_directory_and_table(tmp_path):
     assert json.loads(status) == "finished"
     for column in ["validation", "held-out", "calls", "samples", "tokens", "adopted"]:
         assert column in result.stdout
+
+
+def _status(run_dir: Path) -> str:
+    db = sqlite3.connect(f"file:{run_dir / 'records.sqlite'}?mode=ro", uri=True)
+    try:
+        return json.loads(db.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_a_failed_run_exits_non_zero(tmp_path):
+    (tmp_path / "replies.json").write_text(json.dumps(["```python\nx = 1\n```"] * 20))
+    first = selftaught(
+        "run",
+        "--model",
+        "scripted:replies.json",
+        "--iterations",
+        "0",
+        "--runs",
+        "1",
+        "--name",
+        "recorded",
+        cwd=tmp_path,
+    )
+    assert first.returncode == 0, first.stderr
+    (recorded,) = (tmp_path / "runs").iterdir()
+    # another seed asks for samples the recording never had: the replay fails the run
+    result = selftaught(
+        "run",
+        "--model",
+        f"replay:{recorded}",
+        "--iterations",
+        "0",
+        "--runs",
+        "1",
+        "--seed",
+        "7",
+        "--name",
+        "replayed",
+        "--output",
+        "replays",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stderr
+    (replayed,) = (tmp_path / "replays").iterdir()
+    assert _status(replayed) == "failed"
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_stops_the_run_keeps_its_records_and_exits_130(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "selftaught", "run", "--model", "echo", "--iterations", "500"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    run_dir = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        dirs = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
+        if dirs and (dirs[0] / "improvers" / "iter_002.py").exists():
+            run_dir = dirs[0]
+            break
+        time.sleep(0.05)
+    assert run_dir is not None, "the run did not get going"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-1000:]
+    assert _status(run_dir) == "stopped"
+    assert f"selftaught resume runs/{run_dir.name}" in err and "interrupted" in err
+    db = sqlite3.connect(f"file:{run_dir / 'records.sqlite'}?mode=ro", uri=True)
+    assert db.execute("SELECT COUNT(*) FROM iterations").fetchone()[0] >= 2
+    db.close()

@@ -41,7 +41,13 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input is one line on stderr and exit code 2, never a traceback."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        app(args=args, prog_name="selftaught", standalone_mode=False)
+        # Without standalone mode typer *returns* the code of a `typer.Exit` (and turns
+        # Ctrl-C into Exit(130)) instead of raising it.
+        code = app(args=args, prog_name="selftaught", standalone_mode=False)
+        if code == 130:
+            print("selftaught: interrupted", file=sys.stderr)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         _fail(str(exc))
     except typer.Exit as exc:

@@ -243,8 +243,8 @@ def execute(
         from selftaught.report.build import report_after_run
 
         report_after_run(run_dir.path, console)
-    if status == "stopped":
-        console.print(f"continue with: selftaught resume {run_dir.path}", highlight=False)
+        if status != "finished":  # also on Ctrl-C, which leaves through here
+            console.print(f"continue with: selftaught resume {run_dir.path}", highlight=False)
     if status == "failed":
         raise typer.Exit(1)
     return run_dir
