@@ -126,3 +126,16 @@ def test_transfer_prints_and_stores_the_table(tmp_path):
 def test_unknown_improver_exits_2(tmp_path):
     out = selftaught("transfer", "--improver", "nope.py", "--tasks", "grid", cwd=tmp_path)
     assert out.returncode == 2 and "improver file not found" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "program, reason",
+    [("def algorithm(:\n", "syntax error"), ("def other():\n    pass\n", "does not define")],
+)
+def test_score_of_a_program_that_cannot_run_is_one_line_and_exit_2(tmp_path, program, reason):
+    (tmp_path / "broken.py").write_text(program)
+    result = selftaught("score", "broken.py", "--task", "qap", "--json", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and reason in lines[0] and "broken.py" in lines[0]
+    assert result.stdout == ""

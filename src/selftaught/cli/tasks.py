@@ -25,7 +25,7 @@ from selftaught.config import RunConfig, load_config
 from selftaught.errors import UserError
 from selftaught.executors import Executor, LocalExecutor, SandboxLike, check_executor, make_executor
 from selftaught.lm.registry import check_model_string, make_backend
-from selftaught.sandbox import Limits
+from selftaught.sandbox import Limits, check_program
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.improvers import resolve_improver
@@ -146,6 +146,9 @@ def score_command(
     _check_split(split)
     the_task = get_task(task)
     src = read_program(solution, "solution")
+    problem = check_program(src, the_task.function, the_task.arity)
+    if problem is not None:  # nothing to score: bad input, before any work starts
+        raise UserError(f"{solution}: {problem}")
     cfg = load_config(overrides={"tasks": [the_task.name]})
     with one_off_context(cfg, record=None) as (ctx, _):
         check_seed(the_task, ctx.sandbox)
