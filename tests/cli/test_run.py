@@ -39,12 +39,14 @@ def selftaught(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Comple
         (["run", "--config", "bad.toml"], "not valid TOML"),
         (["run", "--config", "typo.toml"], "iteratons"),
         (["run", "--preset", "fast"], "unknown preset"),
+        (["run", "--model", "echo", "--output", "afile"], "cannot create a run directory"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, args, message):
     (tmp_path / "broken.py").write_text("def improve_algorithm(:\n")
     (tmp_path / "bad.toml").write_text("x = [")
     (tmp_path / "typo.toml").write_text("iteratons = 3\n")
+    (tmp_path / "afile").write_text("a file where a folder should be")
     result = selftaught(*args, cwd=tmp_path, timeout=60)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()

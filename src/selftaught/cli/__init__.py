@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
@@ -55,11 +56,23 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, typer.Abort):
         print("selftaught: interrupted", file=sys.stderr)
         sys.exit(130)
+    except OSError as exc:  # a file or folder the user named cannot be used
+        where = f" {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}:{where}")
     except typer.TyperException as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":
             sys.exit(0)  # typer has printed the help
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         _fail(f"{message} (see selftaught --help)")
+    except Exception as exc:  # a bug of ours: one line, the traceback on request
+        if os.environ.get("SELFTAUGHT_DEBUG"):
+            raise
+        print(
+            f"selftaught: internal error: {type(exc).__name__}: {exc} "
+            "(records are kept; SELFTAUGHT_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 def _fail(message: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import tomli_w
 
+from selftaught.errors import UserError
 from selftaught.store.db import Store
 
 
@@ -27,15 +28,19 @@ class RunDir:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "run"
         parent = Path(parent)
-        parent.mkdir(parents=True, exist_ok=True)
-        path = parent / f"{stamp}-{slug}"
-        n = 1
-        while path.exists():
-            n += 1
-            path = parent / f"{stamp}-{slug}-{n}"
-        # Owner-only: sandbox workers run as another user and must not read the records.
-        path.mkdir(mode=0o700)
-        (path / "improvers").mkdir(mode=0o700)
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            path = parent / f"{stamp}-{slug}"
+            n = 1
+            while path.exists():
+                n += 1
+                path = parent / f"{stamp}-{slug}-{n}"
+            # Owner-only: sandbox workers run as another user and must not read the records.
+            path.mkdir(mode=0o700)
+            (path / "improvers").mkdir(mode=0o700)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise UserError(f"cannot create a run directory in {parent}: {reason}") from None
         return cls(path)
 
     def write_config(self, config: dict[str, Any]) -> None:
