@@ -135,3 +135,16 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path):
     result = selftaught("resume", str(run_dir), cwd=tmp_path)
     assert result.returncode == 0 and "already finished" in result.stderr
     assert _outcome(run_dir) == before
+
+
+def test_refusing_a_run_creates_no_files_beside_its_records(tmp_path):
+    _setup(tmp_path)
+    assert selftaught("run", "--config", "run.toml", cwd=tmp_path).returncode == 0
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    db = sqlite3.connect(run_dir / "records.sqlite")
+    db.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    before = sorted(p.name for p in run_dir.iterdir())
+    assert selftaught("resume", str(run_dir), cwd=tmp_path).returncode == 2
+    assert sorted(p.name for p in run_dir.iterdir()) == before

@@ -15,6 +15,7 @@ from selftaught.cli.run import execute
 from selftaught.config import load_config
 from selftaught.errors import UserError
 from selftaught.lm.registry import check_model_string
+from selftaught.report.records import connect_readonly
 from selftaught.stop.improvers import resolve_improver
 from selftaught.stop.resume import discard_from, load_state
 from selftaught.store import SCHEMA_VERSION, RunDir
@@ -31,7 +32,7 @@ def check_run_dir(path: Path) -> dict:
     if not records.is_file() or not (path / RunDir.CONFIG).is_file():
         raise UserError(f"not a run directory (no {RunDir.RECORDS} and {RunDir.CONFIG}): {path}")
     try:
-        db = sqlite3.connect(f"file:{records}?mode=ro", uri=True)
+        db = connect_readonly(records)  # creates no -wal/-shm files beside a closed run
         try:
             meta = {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
         finally:
