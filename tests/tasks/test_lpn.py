@@ -7,6 +7,7 @@ from selftaught.stop import Scope, SolutionScorer
 from selftaught.tasks import LearningParityWithNoise, get_task
 from selftaught.tasks.lpn import parity_accuracy
 from tests.conftest import data
+from tests.tasks.helpers import good
 
 
 class Noiseless(LearningParityWithNoise):
@@ -40,7 +41,7 @@ def test_instances_are_reproducible():
 
 
 def test_gaussian_elimination_scores_near_one_without_noise(make_ctx):
-    ev = _score(make_ctx, Noiseless(), data("lpn_gauss.py"))
+    ev = _score(make_ctx, Noiseless(), good("parity"))
     assert ev.score > 0.95 and ev.solved == 20
 
 
