@@ -31,10 +31,8 @@ class TooLarge(ProtocolError):
 def _default(obj: Any) -> Any:
     import numpy as np
 
-    if isinstance(obj, np.ndarray):
-        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype)}
-    if isinstance(obj, np.generic):
-        return obj.item()
+    if isinstance(obj, np.ndarray | np.generic):
+        return obj.tolist()
     raise TypeError(f"cannot send a {type(obj).__name__}")
 
 
@@ -42,18 +40,10 @@ def encode(obj: Any) -> bytes:
     return json.dumps(obj, default=_default, separators=(",", ":")).encode()
 
 
-def _arrays_hook(d: dict) -> Any:
-    if "__ndarray__" in d:
-        import numpy as np
-
-        return np.asarray(d["__ndarray__"], dtype=d.get("dtype"))
-    return d
-
-
-def decode(data: bytes, *, arrays: bool = False) -> Any:
-    """Parse a message; with `arrays`, tagged lists become numpy arrays (worker side only)."""
+def decode(data: bytes) -> Any:
+    """Parse a JSON message (never anything that could run code)."""
     try:
-        return json.loads(data, object_hook=_arrays_hook if arrays else None)
+        return json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"malformed message: {exc}") from None
 
@@ -86,11 +76,11 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def recv(sock: socket.socket, *, arrays: bool = False, limit: int = MAX_MESSAGE) -> Any:
+def recv(sock: socket.socket, *, limit: int = MAX_MESSAGE) -> Any:
     (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
     if size > limit:
         raise TooLarge(f"message of {size} bytes exceeds the {limit}-byte limit")
-    return decode(_recv_exact(sock, size), arrays=arrays)
+    return decode(_recv_exact(sock, size))
 
 
 class Inbox:
