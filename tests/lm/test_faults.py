@@ -43,6 +43,20 @@ def test_a_transient_fault_is_retried_and_recorded(fake_api: FakeAPI, no_sleep, 
     assert call.usage.calls == 1 and lm.calls == 1
 
 
+def test_a_truncated_reply_costs_one_retry_however_late_the_server_closes(
+    fake_api: FakeAPI, no_sleep
+):
+    # The server closes after the cut-off body; were the connection reused before it
+    # closed, the next request would fail too and count a third attempt (as under load).
+    fake_api.plan = ["truncated"]
+    fake_api.close_delay = 0.3
+    records = []
+    lm = session(backend(fake_api.url, no_sleep), records)
+    lm.prompt("s", PROGRAM, n_responses=2)
+    assert fake_api.outcomes == ["truncated", "ok"]
+    assert records[0].attempts == 2 and len(no_sleep) == 1
+
+
 def test_retry_after_is_honoured(fake_api: FakeAPI, no_sleep):
     fake_api.plan = ["429"]
     fake_api.retry_after = "7"

@@ -4,6 +4,8 @@ and Anthropic messages APIs, and fails on demand.
 `FakeAPI.plan` is a list of behaviours used one per request, then `default`:
 "ok", "429" (with Retry-After), "400", "500", "slow" (sleeps `slow_seconds` before answering),
 "truncated" (half a JSON body), "drop" (closes the connection without answering).
+A reply after which the server closes the connection says so (`Connection: close`), as real
+servers do; `close_delay` holds such a connection open a while first, as a loaded server may.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class FakeAPI:
         self.default = "ok"
         self.slow_seconds = 2.0
         self.retry_after = "0.05"
+        self.close_delay = 0.0
         self.requests: list[dict[str, Any]] = []
         self.outcomes: list[str] = []
         self._lock = threading.Lock()
@@ -130,9 +133,12 @@ class FakeAPI:
                     self.send_response(200)
                     self.send_header("content-type", "application/json")
                     self.send_header("content-length", str(len(raw) // 2))
+                    self.send_header("connection", "close")
                     self.end_headers()
                     self.wfile.write(raw[: len(raw) // 2])
+                    self.wfile.flush()
                     self.close_connection = True
+                    time.sleep(api.close_delay)
                     return
                 self._json(200, payload)
 
