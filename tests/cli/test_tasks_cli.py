@@ -1,6 +1,8 @@
 """`selftaught tasks`, `score`, `improve` and `transfer` as a user runs them."""
 
+import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -97,7 +99,11 @@ def test_improve_writes_the_improved_solution_and_shows_a_diff(tmp_path):
     assert "before: 0.0000" in out.stdout and "after:  1.0000" in out.stdout
     assert "+++ better.py" in out.stdout
     assert (tmp_path / "better.py").read_text().strip() == good("maxcut").strip()
-    assert list((tmp_path / "runs").glob("*-improve-maxcut/records.sqlite"))
+    (records,) = (tmp_path / "runs").glob("*-improve-maxcut/records.sqlite")
+    with contextlib.closing(sqlite3.connect(records)) as db:
+        meta = dict(db.execute("SELECT key, value FROM meta"))
+    containment = json.loads(meta["sandbox_containment"])
+    assert containment["network"] and containment["privileges"]
 
 
 def test_transfer_prints_and_stores_the_table(tmp_path):

@@ -70,6 +70,9 @@ def one_off_context(
         store = run_dir.open_store()
         stack.callback(store.close)
         store.set_meta("config", cfg.model_dump(mode="json"))
+        store.set_meta("sandbox_network", sandbox.network_mode)
+        store.set_meta("sandbox_privileges", sandbox.privileges)
+        store.set_meta("sandbox_containment", getattr(sandbox, "containment", None))
         backend = make_backend(cfg.model, cfg.lm) if record is not None else _NoModel()
         yield RunContext(cfg, backend, sandbox, store, executor=executor), run_dir.path
 
