@@ -11,5 +11,20 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 pip install -q -e '.[test,ray]'
+# The sandbox tests also run with workers as `nobody` and with the fork server started as
+# an unprivileged user (tests/sandbox/test_modes.py). Neither can enter /root, where this
+# Python may live, so as root they get a Python that others can read: Debian's, in a
+# virtualenv outside any home, with what a worker imports (same versions as here).
+if [ "$(id -u)" = 0 ]; then
+  others="${SELFTAUGHT_OTHERS_PYTHON:-/opt/selftaught-others-python}"
+  if ! [ -x "$others/bin/python" ]; then
+    if ! /usr/bin/python3 -c "import ensurepip" 2>/dev/null && command -v apt-get >/dev/null; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    fi
+    /usr/bin/python3 -m venv "$others"
+  fi
+  "$others/bin/pip" install -q $(python -c 'from importlib.metadata import version as v
+print(" ".join(f"{p}=={v(p)}" for p in ("numpy", "pydantic", "certifi")))')
+fi
 ruff check src tests bench
 python -m pytest "$@"

@@ -50,6 +50,9 @@ PRELOAD = [
     "string",
     "json",
     "concurrent.futures",
+    # Lazily imported by socket.getaddrinfo (host names are IDNA-encoded) before its audit
+    # event: were it not loaded, a failed import could hide a connection attempt.
+    "encodings.idna",
 ]
 """Imported once in the fork server, so workers start with them loaded."""
 
@@ -101,7 +104,13 @@ def main() -> None:
     base = os.getcwd()
 
     from selftaught.sandbox import limits, seccomp
+    from selftaught.sandbox.server import python_readable_by_others
 
+    # Workers run as `nobody` only if it can still import this Python installation (it
+    # may live under /root, which nobody else can enter).
+    root = os.geteuid() == 0
+    drop = settings.get("drop_privileges", True) and root and python_readable_by_others()
+    privileges = "nobody" if drop else ("root" if root else "user")
     network = limits.isolate_network() if settings.get("isolate_network", True) else "none"
     scratch_mode = limits.private_scratch(base) if settings.get("confine", True) else "dir"
 
@@ -130,7 +139,9 @@ def main() -> None:
     os.set_blocking(wake_r, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    ctrl.send(json.dumps({"op": "hello", "pid": os.getpid(), **modes}).encode())
+    hello = {"op": "hello", "pid": os.getpid(), "privileges": privileges, **modes}
+    hello["uid"] = limits.NOBODY if drop else None
+    ctrl.send(json.dumps(hello).encode())
     children: dict[int, str] = {}
     try:
         while True:

@@ -134,17 +134,24 @@ class Sandbox:
         confine: bool = True,
         audit_hooks: bool = True,
         spares: int = 2,
+        python: str | None = None,
+        python_path: list[str] | None = None,
+        user: int | None = None,
     ) -> None:
         """`confine=False` skips Landlock, seccomp and the scratch tmpfs; `audit_hooks=False`
         leaves only the kernel's confinement (to test that it holds on its own). `spares`
         workers per kind (solution, improver) are kept forked and confined ahead of need;
-        0 forks each worker on demand."""
+        0 forks each worker on demand. `python`, `python_path` and `user`: see
+        `ForkServer` (for tests of the other modes)."""
         self.server = ForkServer(
             isolate_network=isolate_network,
             drop_privileges=drop_privileges,
             confine=confine,
             audit_hooks=audit_hooks,
             spares=spares,
+            python=python,
+            python_path=python_path,
+            user=user,
         )
         self.solution_limits = solution_limits or Limits(cpu_seconds=60)
         self.improver_limits = improver_limits or Limits(cpu_seconds=300)

@@ -25,7 +25,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from selftaught.sandbox.forkserver import CONFINE_FAILED
-from selftaught.sandbox.limits import NOBODY, Limits
+from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.protocol import Inbox
 
 # Variables a worker may see. Everything else (API keys, tokens, proxies) stays out.
@@ -51,24 +51,38 @@ def readable_by_others(path: str) -> bool:
         current = parent
 
 
-def python_readable_by_others() -> bool:
-    """Whether an unprivileged worker could import what this Python can."""
+def python_roots() -> list[str]:
+    """What a worker imports from: the standard library (a virtualenv's lives in its base
+    installation, e.g. under /root/.pyenv), the environment, numpy and selftaught."""
+    import sysconfig
+
     import numpy
 
-    roots = [sys.prefix, os.path.dirname(os.path.dirname(numpy.__file__))]
+    paths = sysconfig.get_paths()
+    roots = [paths["stdlib"], paths["platstdlib"], sys.base_prefix, sys.prefix]
+    roots.append(os.path.dirname(os.path.dirname(numpy.__file__)))
     roots.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return all(readable_by_others(r) for r in roots)
+    return roots
 
 
-def scrubbed_env() -> dict[str, str]:
+def python_readable_by_others() -> bool:
+    """Whether an unprivileged worker could import what this Python can. A worker that
+    cannot read the standard library fails on every lazy import (e.g. the `idna` codec
+    that `socket.getaddrinfo` loads), so it must not drop to `nobody`."""
+    return all(readable_by_others(r) for r in python_roots())
+
+
+def scrubbed_env(python_path: list[str] | None = None) -> dict[str, str]:
+    """The fork server's environment; `python_path` replaces this process's `sys.path`."""
     env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+    path = sys.path if python_path is None else python_path
     env.update(
         {
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            "PYTHONPATH": os.pathsep.join(p for p in path if p),
         }
     )
     for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -132,25 +146,35 @@ class ForkServer:
         confine: bool = True,
         audit_hooks: bool = True,
         spares: int = 2,
+        python: str | None = None,
+        python_path: list[str] | None = None,
+        user: int | None = None,
     ) -> None:
-        """`spares`: workers kept forked and confined, per set of limits, ahead of need."""
+        """`spares`: workers kept forked and confined, per set of limits, ahead of need.
+
+        To test other modes on one machine: `python` runs the fork server on another
+        interpreter (with `python_path` as its PYTHONPATH instead of this `sys.path`), and
+        `user` (root only) starts it as that unprivileged uid, as a normal user would.
+        """
         self.spares = max(0, spares)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._base = tempfile.mkdtemp(prefix="selftaught-sandbox-")
-        # Workers run as `nobody` only if it can still import the Python installation
-        # (here it may live under /root, which nobody else can enter).
-        can_drop = drop_privileges and os.geteuid() == 0 and python_readable_by_others()
-        self.uid = NOBODY if can_drop else None
-        self.privileges = "nobody" if can_drop else ("root" if os.geteuid() == 0 else "user")
+        as_user: dict = {}
+        if user is not None:
+            os.chown(self._base, user, user)
+            as_user = {"user": user, "group": user, "extra_groups": []}
+        if python is not None and python_path is None:
+            python_path = [os.path.dirname(os.path.dirname(os.path.dirname(__file__)))]
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "selftaught.sandbox.forkserver", str(theirs.fileno())],
+            [python or sys.executable, "-m", "selftaught.sandbox.forkserver", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
-            env=scrubbed_env(),
+            env=scrubbed_env(python_path),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
             cwd=self._base,
+            **as_user,
         )
         theirs.close()
         self._ctrl = ours
@@ -178,6 +202,7 @@ class ForkServer:
                     "preload": preload or [],
                     "confine": confine,
                     "audit_hooks": audit_hooks,
+                    "drop_privileges": drop_privileges,
                 }
             ).encode()
         )
@@ -191,6 +216,9 @@ class ForkServer:
         self.landlock: int = int(hello.get("landlock", 0))
         self.seccomp: bool = bool(hello.get("seccomp", False))
         self.pid: int = hello["pid"]
+        # Decided by the fork server, for the interpreter and user it runs as.
+        self.uid: int | None = hello.get("uid")
+        self.privileges: str = hello.get("privileges", "user")
         self._reader = threading.Thread(target=self._read, name="forkserver-reader", daemon=True)
         self._reader.start()
         self._refiller = threading.Thread(
