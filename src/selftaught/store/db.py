@@ -73,6 +73,12 @@ class Store:
         with self._lock:
             self._db.executescript(_SCHEMA)
             _add_missing_columns(self._db)
+            # Every database this writes says which schema it holds, whatever kind of run
+            # made it; an existing database keeps the version it was created with.
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (json.dumps(SCHEMA_VERSION),),
+            )
 
     def close(self) -> None:
         with self._lock:
