@@ -49,6 +49,13 @@ class SandboxSettings(BaseModel):
     """Put workers in a network namespace with no interfaces (where the platform allows)."""
     drop_privileges: bool = True
     """When running as root, run workers as `nobody`."""
+    run_memory_mb: int | None = Field(None, ge=64)
+    """Memory of all workers of the run together, scratch tmpfs included, enforced by a
+    cgroup where the machine allows it. Default: room for (2 x parallel + 3) workers at
+    memory_mb plus 512 MB of scratch, at most 3/4 of the machine's memory."""
+    run_pids: int | None = Field(None, ge=16)
+    """Processes and threads of all workers of the run together (the same cgroup).
+    Default: 64 per worker, for (2 x parallel + 3) workers."""
 
 
 class RunConfig(BaseModel):

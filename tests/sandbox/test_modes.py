@@ -172,3 +172,32 @@ def test_workers_stay_root_without_capabilities_when_nobody_cannot_read_the_stdl
             )  # fmt: skip
     finally:
         shutil.rmtree(venv)
+
+
+def test_a_normal_users_run_says_once_that_it_is_bounded_per_worker_only(readable_source):
+    """The whole orchestrator as an unprivileged user, without a delegated cgroup."""
+    if not ROOT:
+        pytest.skip("starting a process as another user needs root")
+    script = (
+        "from selftaught.sandbox import Sandbox\n"
+        "for _ in range(2):\n"
+        "    with Sandbox(spares=0) as sb:\n"
+        "        print(sb.containment_summary)\n"
+    )
+    out = subprocess.run(
+        [others_python(), "-c", script],
+        env={"PYTHONPATH": os.pathsep.join(readable_source), "PATH": os.environ["PATH"]},
+        cwd=readable_source[0],
+        user=NOBODY,
+        group=NOBODY,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    summaries = out.stdout.splitlines()
+    assert len(summaries) == 2 and all(s.endswith("privileges=user run=none") for s in summaries)
+    assert "network=userns+netns" in summaries[0] and "scratch=tmpfs" in summaries[0]
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("selftaught: workers are limited one by one, not per run")

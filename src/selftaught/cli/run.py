@@ -14,6 +14,7 @@ from rich.console import Console
 from selftaught import __version__
 from selftaught.cli import app
 from selftaught.cli.progress import LiveProgress
+from selftaught.cli.tasks import run_bounds
 from selftaught.config import RunConfig, load_config
 from selftaught.executors import check_executor, make_executor
 from selftaught.lm.cache import CACHE_FILE
@@ -194,6 +195,7 @@ def execute(
                 improver_limits=Limits(cpu_seconds=sb.improver_cpu_seconds, **limits),
                 isolate_network=sb.isolate_network,
                 drop_privileges=sb.drop_privileges,
+                run_bounds=run_bounds(cfg),
             ) as sandbox,
         ):
             store.set_meta("sandbox_network", sandbox.network_mode)

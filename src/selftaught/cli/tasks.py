@@ -26,6 +26,7 @@ from selftaught.errors import UserError
 from selftaught.executors import Executor, LocalExecutor, SandboxLike, check_executor, make_executor
 from selftaught.lm.registry import check_model_string, make_backend
 from selftaught.sandbox import Limits, check_program
+from selftaught.sandbox.cgroup import RunBounds, bounds_for
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.improvers import resolve_improver
@@ -43,6 +44,18 @@ def open_sandbox(cfg: RunConfig, executor: Executor | None = None) -> SandboxLik
         improver_limits=Limits(cpu_seconds=sb.improver_cpu_seconds, memory_mb=sb.memory_mb),
         isolate_network=sb.isolate_network,
         drop_privileges=sb.drop_privileges,
+        run_bounds=run_bounds(cfg),
+    )
+
+
+def run_bounds(cfg: RunConfig) -> RunBounds:
+    """What all sandboxed workers of a run of `cfg` may use together."""
+    sb = cfg.sandbox
+    return bounds_for(
+        parallel=cfg.parallel,
+        memory_mb=sb.memory_mb,
+        run_memory_mb=sb.run_memory_mb,
+        run_pids=sb.run_pids,
     )
 
 

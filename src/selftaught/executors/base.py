@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from selftaught.errors import UserError
 from selftaught.sandbox import Broker, ImproveResult, Limits, Sandbox, SolveResult
+from selftaught.sandbox.cgroup import RunBounds
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -83,8 +84,10 @@ class Executor(Protocol):
         improver_limits: Limits | None = None,
         isolate_network: bool = True,
         drop_privileges: bool = True,
+        run_bounds: RunBounds | None = None,
     ) -> SandboxLike:
-        """A sandbox whose programs run where this executor runs work."""
+        """A sandbox whose programs run where this executor runs work; `run_bounds` are
+        what its workers may use together (per fork server: under Ray, per Ray worker)."""
         ...
 
     def close(self) -> None:
@@ -131,12 +134,14 @@ class LocalExecutor:
         improver_limits: Limits | None = None,
         isolate_network: bool = True,
         drop_privileges: bool = True,
+        run_bounds: RunBounds | None = None,
     ) -> Sandbox:
         return Sandbox(
             solution_limits=solution_limits,
             improver_limits=improver_limits,
             isolate_network=isolate_network,
             drop_privileges=drop_privileges,
+            run_bounds=run_bounds,
         )
 
     def close(self) -> None:

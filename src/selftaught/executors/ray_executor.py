@@ -31,6 +31,7 @@ from selftaught.errors import UserError
 from selftaught.executors.base import require_ray, thread_map
 from selftaught.executors.remote import ImproverHost, sandbox_spec, solve_task
 from selftaught.sandbox import Broker, ImproveResult, Limits, SolveResult
+from selftaught.sandbox.cgroup import RunBounds
 
 DEFAULT_OBJECT_STORE_MB = 200
 """Object-store size of a local Ray instance: our objects are programs and small inputs."""
@@ -107,6 +108,7 @@ class RaySandbox:
         isolate_network: bool = True,
         drop_privileges: bool = True,
         retries: int = 3,
+        run_bounds: RunBounds | None = None,
     ) -> None:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -118,6 +120,7 @@ class RaySandbox:
             improver_limits=improver_limits,
             isolate_network=isolate_network,
             drop_privileges=drop_privileges,
+            run_bounds=run_bounds,
         )
         self._solve = ray.remote(solve_task).options(num_cpus=1, max_retries=retries)
         host_class = ray.remote(ImproverHost)
@@ -256,6 +259,7 @@ class RayExecutor:
         improver_limits: Limits | None = None,
         isolate_network: bool = True,
         drop_privileges: bool = True,
+        run_bounds: RunBounds | None = None,
     ) -> RaySandbox:
         return RaySandbox(
             solution_limits=solution_limits,
@@ -263,6 +267,7 @@ class RayExecutor:
             isolate_network=isolate_network,
             drop_privileges=drop_privileges,
             retries=self.retries,
+            run_bounds=run_bounds,
         )
 
     def close(self) -> None:

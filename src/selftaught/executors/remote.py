@@ -9,6 +9,7 @@ without it; `ray_executor` wraps these functions and classes with `ray.remote`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import queue
@@ -16,6 +17,7 @@ import threading
 from typing import Any
 
 from selftaught.sandbox import ImproveResult, Limits, Sandbox, SolveResult
+from selftaught.sandbox.cgroup import RunBounds
 
 _REPLY_TIMEOUT = 6 * 3600.0
 """Seconds an improver waits for the orchestrator's answer before giving up on it."""
@@ -30,6 +32,7 @@ def sandbox_spec(
     improver_limits: Limits | None,
     isolate_network: bool,
     drop_privileges: bool,
+    run_bounds: RunBounds | None = None,
 ) -> dict[str, Any]:
     """A plain, picklable description of a sandbox, to build the same one on any node."""
     return {
@@ -37,6 +40,7 @@ def sandbox_spec(
         "improver_limits": (improver_limits or Limits(cpu_seconds=300)).to_dict(),
         "isolate_network": isolate_network,
         "drop_privileges": drop_privileges,
+        "run_bounds": dataclasses.asdict(run_bounds) if run_bounds else None,
     }
 
 
@@ -55,6 +59,7 @@ def local_sandbox(spec: dict[str, Any]) -> Sandbox:
                 improver_limits=Limits(**spec["improver_limits"]),
                 isolate_network=spec["isolate_network"],
                 drop_privileges=spec["drop_privileges"],
+                run_bounds=RunBounds(**spec["run_bounds"]) if spec.get("run_bounds") else None,
             )
         return sb
 

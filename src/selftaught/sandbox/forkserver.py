@@ -70,9 +70,16 @@ def _close_all_but(keep: set[int]) -> None:
     os.closerange(low, 65536)
 
 
-def _child(job_fd: int, header: dict, scratch: str, scratch_fd: int, modes: dict) -> None:
+def _child(
+    job_fd: int, header: dict, scratch: str, scratch_fd: int, modes: dict, cgroup_procs: list[int]
+) -> None:
     from selftaught.sandbox import limits, worker
 
+    try:  # into the run's cgroup before anything is allocated ("0": the writer itself)
+        for fd in cgroup_procs:
+            os.write(fd, b"0")
+    except OSError:
+        os._exit(CONFINE_FAILED)
     os.setsid()
     signal.set_wakeup_fd(-1)
     for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
@@ -134,6 +141,9 @@ def main() -> None:
         "seccomp": confine and seccomp.supported(),
         "audit_hooks": settings.get("audit_hooks", True),
     }
+    cgroup_procs = list(settings.get("cgroup", {}).get("procs", []))
+    cgroup_events = (settings.get("cgroup", {}).get("events") or [None])[0]
+    counted_oom = [_oom_kills(cgroup_events)]
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     os.set_blocking(wake_r, False)
@@ -161,9 +171,12 @@ def main() -> None:
                     scratch = children.pop(pid, None)
                     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
                     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-                    ctrl.send(
-                        json.dumps({"op": "exit", "pid": pid, "code": code, "signal": sig}).encode()
-                    )
+                    oom = False
+                    if sig == signal.SIGKILL and _oom_kills(cgroup_events) > counted_oom[0]:
+                        counted_oom[0] += 1  # the kernel killed it: the run's memory is full
+                        oom = True
+                    exit_msg = {"op": "exit", "pid": pid, "code": code, "signal": sig, "oom": oom}
+                    ctrl.send(json.dumps(exit_msg).encode())
                     if scratch:
                         _remove(scratch)
             if ctrl in ready:
@@ -182,7 +195,7 @@ def main() -> None:
                 pid = os.fork()
                 if pid == 0:
                     try:
-                        _child(job_fd, header, scratch, scratch_fd, modes)
+                        _child(job_fd, header, scratch, scratch_fd, modes, cgroup_procs)
                     finally:
                         os._exit(0)
                 os.close(job_fd)
@@ -200,6 +213,19 @@ def main() -> None:
             except OSError:
                 pass
         _reap(children)
+
+
+def _oom_kills(fd: int | None) -> int:
+    """Workers the kernel has killed for the run's cgroup (read through a descriptor
+    opened before the fork server confined itself)."""
+    if fd is None:
+        return 0
+    from selftaught.sandbox.cgroup import oom_kills
+
+    try:
+        return oom_kills(os.pread(fd, 4096, 0).decode())
+    except OSError:
+        return 0
 
 
 def _remove(scratch: str) -> None:

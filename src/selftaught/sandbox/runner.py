@@ -15,9 +15,14 @@ from typing import Any, Protocol
 
 from selftaught.lm.extract import parse
 from selftaught.sandbox import protocol
+from selftaught.sandbox.cgroup import RunBounds
 from selftaught.sandbox.forkserver import CONFINE_FAILED
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.server import Exit, ForkServer, Worker
+
+DEFAULT_WORKERS = 7
+"""Workers a sandbox's run bounds make room for unless told: two improver runs at once
+(`parallel` = 2), each with a solution worker, plus the spares (two and one)."""
 
 GRACE = 1.0
 """Seconds past a worker's own limit before the orchestrator kills it."""
@@ -106,6 +111,8 @@ def check_program(src: str, function: str, arity: int | None = None) -> str | No
 def _outcome_of_exit(status: Exit | None) -> tuple[str, str]:
     if status is None:
         return "killed", "the worker vanished"
+    if status.oom:
+        return "memory", "killed by the kernel: the run's workers reached their memory limit"
     if status.code == CONFINE_FAILED:
         return "error", "the sandbox could not confine the worker; the program did not run"
     if status.signal == signal.SIGXCPU:
@@ -137,12 +144,24 @@ class Sandbox:
         python: str | None = None,
         python_path: list[str] | None = None,
         user: int | None = None,
+        run_bounds: RunBounds | None = None,
+        run_cgroup: bool = True,
     ) -> None:
         """`confine=False` skips Landlock, seccomp and the scratch tmpfs; `audit_hooks=False`
         leaves only the kernel's confinement (to test that it holds on its own). `spares`
         workers per kind (solution, improver) are kept forked and confined ahead of need;
         0 forks each worker on demand. `python`, `python_path` and `user`: see
-        `ForkServer` (for tests of the other modes)."""
+        `ForkServer` (for tests of the other modes). `run_bounds`: what all workers may
+        use together (default: room for `DEFAULT_WORKERS` at their own limits), enforced
+        by a cgroup where the machine allows it; `run_cgroup=False` makes none."""
+        self.solution_limits = solution_limits or Limits(cpu_seconds=60)
+        self.improver_limits = improver_limits or Limits(cpu_seconds=300)
+        if run_cgroup and run_bounds is None:
+            run_bounds = RunBounds.for_workers(
+                DEFAULT_WORKERS,
+                max(self.solution_limits.memory_mb, self.improver_limits.memory_mb),
+                max(self.solution_limits.processes, self.improver_limits.processes),
+            )
         self.server = ForkServer(
             isolate_network=isolate_network,
             drop_privileges=drop_privileges,
@@ -152,9 +171,8 @@ class Sandbox:
             python=python,
             python_path=python_path,
             user=user,
+            run_bounds=run_bounds if run_cgroup else None,
         )
-        self.solution_limits = solution_limits or Limits(cpu_seconds=60)
-        self.improver_limits = improver_limits or Limits(cpu_seconds=300)
         self.server.keep_spares(self.solution_limits)
         # Improvers start rarely and run long: one spare is plenty.
         self.server.keep_spares(self.improver_limits, min(spares, 1))
@@ -180,6 +198,7 @@ class Sandbox:
             "syscalls": "seccomp" if server.seccomp else "none",
             "processes": "single-process" if server.seccomp else "rlimit-nproc",
             "privileges": server.privileges + ("-nocaps" if server.privileges == "root" else ""),
+            "run": server.run_mode,
         }
 
     @property

@@ -24,6 +24,8 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from selftaught.sandbox import cgroup
+from selftaught.sandbox.cgroup import RunBounds, RunCgroup
 from selftaught.sandbox.forkserver import CONFINE_FAILED
 from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.protocol import Inbox
@@ -97,6 +99,8 @@ class Exit:
 
     code: int | None
     signal: int | None
+    oom: bool = False
+    """Killed by the kernel because the run's cgroup was out of memory."""
 
 
 @dataclass
@@ -149,12 +153,15 @@ class ForkServer:
         python: str | None = None,
         python_path: list[str] | None = None,
         user: int | None = None,
+        run_bounds: RunBounds | None = None,
     ) -> None:
         """`spares`: workers kept forked and confined, per set of limits, ahead of need.
 
         To test other modes on one machine: `python` runs the fork server on another
         interpreter (with `python_path` as its PYTHONPATH instead of this `sys.path`), and
         `user` (root only) starts it as that unprivileged uid, as a normal user would.
+        `run_bounds`: put every worker in one cgroup with these limits, where the machine
+        allows it (`run_mode` says what was obtained).
         """
         self.spares = max(0, spares)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -163,11 +170,22 @@ class ForkServer:
         if user is not None:
             os.chown(self._base, user, user)
             as_user = {"user": user, "group": user, "extra_groups": []}
+        self.cgroup: RunCgroup | None = None
+        self.run_mode = "unbounded"
+        cgroup_fds: dict = {}
+        if run_bounds is not None:
+            made = cgroup.create(run_bounds)
+            if isinstance(made, str):
+                self.run_mode = "none"
+            else:
+                self.cgroup, self.run_mode = made, made.summary
+                procs, events = made.open_for_server()
+                cgroup_fds = {"procs": procs, "events": [events]}
         if python is not None and python_path is None:
             python_path = [os.path.dirname(os.path.dirname(os.path.dirname(__file__)))]
         self._proc = subprocess.Popen(
             [python or sys.executable, "-m", "selftaught.sandbox.forkserver", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()],
+            pass_fds=[theirs.fileno(), *cgroup_fds.get("procs", []), *cgroup_fds.get("events", [])],
             env=scrubbed_env(python_path),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -177,6 +195,8 @@ class ForkServer:
             **as_user,
         )
         theirs.close()
+        if self.cgroup is not None:
+            self.cgroup.close_server_fds()
         self._ctrl = ours
         self._send_lock = threading.Lock()
         self._cond = threading.Condition()
@@ -203,6 +223,7 @@ class ForkServer:
                     "confine": confine,
                     "audit_hooks": audit_hooks,
                     "drop_privileges": drop_privileges,
+                    "cgroup": cgroup_fds,
                 }
             ).encode()
         )
@@ -266,7 +287,7 @@ class ForkServer:
                     if pid in self._forgotten:
                         self._forgotten.discard(pid)
                         continue
-                    self._exits[pid] = Exit(msg["code"], msg["signal"])
+                    self._exits[pid] = Exit(msg["code"], msg["signal"], bool(msg.get("oom")))
                     self._cond.notify_all()
 
     def _stopped(self) -> None:
@@ -431,6 +452,8 @@ class ForkServer:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
+            if self.cgroup is not None:
+                self.cgroup.remove()
             try:
                 os.chmod(self._base, 0o700)
             except OSError:
