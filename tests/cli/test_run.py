@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import data
+from tests.sandbox.test_run_bounds import cgroups_expected
 from tests.stop.test_loop import BETTER_IMPROVER
 
 
@@ -65,6 +66,7 @@ def test_scripted_run_writes_run_directory_and_table(tmp_path):
     (tmp_path / "run.toml").write_text(
         'name = "scripted"\nmodel = "scripted:replies.json"\niterations = 1\nruns = 2\n'
         "[budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n"
+        "[sandbox]\nrun_memory_mb = 3000\nrun_pids = 300\n"
     )
     result = selftaught("run", "--config", "run.toml", cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -77,7 +79,11 @@ def test_scripted_run_writes_run_directory_and_table(tmp_path):
     db = sqlite3.connect(run_dir / "records.sqlite")
     rows = db.execute("SELECT iteration, validation, heldout, adopted FROM iterations").fetchall()
     status = db.execute("SELECT value FROM meta WHERE key='status'").fetchone()[0]
+    meta = db.execute("SELECT value FROM meta WHERE key='sandbox_containment'").fetchone()[0]
     db.close()
+    run_bound = json.loads(meta)["run"]
+    bounded = ["cgroup-v1:memory=3000M,pids=300"]  # the [sandbox] bounds reached the cgroup
+    assert run_bound in (bounded if cgroups_expected() else ["none", "cgroup-v2" + bounded[0][9:]])
     assert [r[0] for r in rows] == [0, 1] and rows[1][3] == 1 and rows[1][2] > rows[0][2]
     assert json.loads(status) == "finished"
     for column in ["validation", "held-out", "calls", "samples", "tokens", "adopted"]:

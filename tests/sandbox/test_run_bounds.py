@@ -145,3 +145,26 @@ def test_the_groups_of_a_crashed_run_are_removed_when_the_next_one_starts():
         mine = list(sb.server.cgroup.dirs)
         assert not any(os.path.exists(g) for g in groups)
     assert not any(os.path.exists(g) for g in mine)  # and its own go when it closes
+
+
+def test_threads_of_the_run_are_bounded_together():
+    if not cgroups_expected():
+        pytest.skip("no cgroup v1 memory and pids controllers for this user")
+    spawner = (
+        "import threading\n"
+        "def f(n):\n"
+        "    stop, started = threading.Event(), 0\n"
+        "    try:\n"
+        "        for _ in range(n):\n"
+        "            threading.Thread(target=stop.wait, daemon=True).start()\n"
+        "            started += 1\n"
+        "    except RuntimeError:\n"
+        "        pass\n"
+        "    stop.set()\n"
+        "    return [started]\n"
+    )
+    with Sandbox(spares=0, run_bounds=RunBounds(memory_mb=1024, pids=16)) as sb:
+        result = sb.solve(spawner, function="f", instances=[(100,)], instance_timeout=20)
+    # root workers are not bound by RLIMIT_NPROC: only the group stops them
+    (started,) = result.instances[0].output
+    assert 0 < started < 16, result
