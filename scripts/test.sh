@@ -25,6 +25,7 @@ if [ "$(id -u)" = 0 ]; then
   fi
   "$others/bin/pip" install -q $(python -c 'from importlib.metadata import version as v
 print(" ".join(f"{p}=={v(p)}" for p in ("numpy", "pydantic", "certifi")))')
+  chmod -R a+rX "$others"  # whatever the umask
 fi
 ruff check src tests bench
 python -m pytest "$@"
