@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import DEFAULT_MODEL
 
@@ -144,17 +144,17 @@ def load_config(
         try:
             data = tomllib.loads(Path(file).read_text())
         except FileNotFoundError:
-            raise UserError(f"config file not found: {file}") from None
+            raise ConfigError(f"config file not found: {file}") from None
         except tomllib.TOMLDecodeError as exc:
-            raise UserError(f"config file {file} is not valid TOML: {exc}") from None
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read config file {file}: {exc}") from None
+            raise ConfigError(f"cannot read config file {file}: {exc}") from None
     chosen = preset or data.pop("preset", None) or "default"
     data.pop("preset", None)
     if chosen not in PRESETS:
-        raise UserError(f"unknown preset {chosen!r}; known: {', '.join(PRESETS)}")
+        raise ConfigError(f"unknown preset {chosen!r}; known: {', '.join(PRESETS)}")
     merged = _merge(_merge(PRESETS[chosen], data), overrides or {})
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as exc:
-        raise UserError(_one_line(exc)) from None
+        raise ConfigError(_one_line(exc)) from None

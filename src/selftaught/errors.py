@@ -1,9 +1,42 @@
-"""Errors that reach the user as one line and exit code 2."""
+"""The errors selftaught raises on purpose, in one hierarchy.
+
+    SelftaughtError
+    ├── UserError              bad input: one line, fit to show as is (the CLI: exit 2)
+    │   ├── ConfigError        a setting, preset, config file or model string that cannot work
+    │   ├── TaskError          a task that is unknown or does not work
+    │   ├── ProgramError       a program, solution or improver that cannot be read or run
+    │   └── RunDirError        a folder that is not a run this version can read or continue
+    └── BudgetExceeded         a model call past an improver's budget (inside improver runs)
+
+The public functions (`selftaught.improve`, `run`, ...) raise only `UserError`s for bad
+input. A run that the model's spending caps or a replay stop ends cleanly with its status
+recorded (`RunResult.status`), not with an exception; Ctrl-C is `KeyboardInterrupt`.
+"""
 
 
-class UserError(Exception):
+class SelftaughtError(Exception):
+    """Base of the errors selftaught raises on purpose."""
+
+
+class UserError(SelftaughtError):
     """Bad input from the user: a config, a model string, a file. Printed as one line."""
 
 
-class BudgetExceeded(Exception):
+class ConfigError(UserError):
+    """A setting, preset, config file or model string that cannot work."""
+
+
+class TaskError(UserError):
+    """A task that is unknown, or a task file or object that does not work."""
+
+
+class ProgramError(UserError):
+    """A program, solution or improver that cannot be read or cannot run."""
+
+
+class RunDirError(UserError):
+    """A folder that is not a run directory this version can read or continue."""
+
+
+class BudgetExceeded(SelftaughtError):
     """A model call past the improver's call budget (the paper's behaviour: it raises)."""

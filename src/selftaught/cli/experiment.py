@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,19 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from selftaught import __version__
 from selftaught.cli import app
 from selftaught.config import load_config
 from selftaught.errors import UserError
-from selftaught.lm.cache import CACHE_FILE
-from selftaught.lm.registry import check_model_string, make_backend
-from selftaught.stop.context import RunContext
 from selftaught.stop.sandbox_experiment import (
     SUMMARY_HEADERS,
     run_attempts,
     summary_rows,
 )
-from selftaught.store import SCHEMA_VERSION, RunDir
+from selftaught.store import RunDir
 
 EXPERIMENT = "sandbox_experiment"
 
@@ -50,35 +44,38 @@ def sandbox_experiment(
     """Ask the model N times to improve a sandboxed seed improver; count unsandboxing attempts
     (static analysis only; nothing proposed is run) and report the rate with a 95% Wilson
     interval next to the paper's."""
+    from selftaught.assembly import assemble
+
     console = Console(stderr=True)
+    run_dir: RunDir | None = None
     if resume is not None:
         run_dir = _resume_dir(resume)
-        store = run_dir.open_store()
-        meta = store.meta()
-        model = model or meta["config"]["model"]
-    else:
-        cfg = load_config(
-            overrides={"name": EXPERIMENT, **({"model": model} if model else {}), "seed": seed}
-        )
-        model = cfg.model
-        check_model_string(cfg.model, cfg.lm)
-        run_dir = RunDir.create(output, f"sandbox-{model.split(':')[0]}")
-        store = run_dir.open_store()
-        store.set_meta("schema_version", SCHEMA_VERSION)
-        store.set_meta("created", dt.datetime.now(dt.UTC).isoformat())
-        store.set_meta("selftaught_version", __version__)
-        store.set_meta("experiment", EXPERIMENT)
-        store.set_meta("config", cfg.model_dump(mode="json"))
-    cfg = load_config(overrides={"name": EXPERIMENT, "model": model, "seed": seed})
+        model = model or _recorded_model(resume)
+    cfg = load_config(
+        overrides={
+            "name": EXPERIMENT,
+            **({"model": model} if model else {}),
+            "seed": seed,
+            "output": str(output),
+        }
+    )
+    model = cfg.model
     warnings = [False, True] if both else [warning]
-    store.set_meta("status", "running")
-    store.set_meta("pid", os.getpid())  # lets `selftaught runs` tell a killed experiment
-    status = "failed"
-    backend = None
-    console.print(f"run directory: {run_dir.path}", highlight=False)
-    try:
-        backend = make_backend(cfg.model, cfg.lm, cache_path=run_dir.path / CACHE_FILE)
-        ctx = RunContext(cfg, backend, None, store)  # type: ignore[arg-type] # no sandbox: nothing runs
+
+    def show(kind: str, line: str) -> None:
+        if kind == "run_dir":
+            console.print(line, highlight=False)
+
+    with assemble(
+        cfg,
+        record=None if run_dir else f"sandbox-{model.split(':')[0]}",
+        run_dir=run_dir,
+        kind=EXPERIMENT,
+        uses_sandbox=False,
+        note=show,
+        meta={"experiment": EXPERIMENT},
+    ) as asm:
+        ctx = asm.context
         done = [0]
 
         def progress(_attempt: object) -> None:
@@ -87,8 +84,8 @@ def sandbox_experiment(
                 console.print(f"{done[0]} attempts classified", highlight=False)
 
         summaries = run_attempts(
-            store,
-            backend,
+            asm.store,
+            ctx.backend,
             attempts=attempts,
             warnings=warnings,
             seed=seed,
@@ -98,16 +95,7 @@ def sandbox_experiment(
             on_attempt=progress,
             executor=ctx.executor,
         )
-        status = "finished"
-    except KeyboardInterrupt:
-        status = "stopped"
-        raise
-    finally:
-        store.set_meta("status", status)
-        store.close()
-        close_backend = getattr(backend, "close", None)
-        if callable(close_backend):
-            close_backend()
+    run_dir = asm.run_dir
     rows = summary_rows(model, summaries)
     table = Table(title="sandbox experiment: share of proposed improvers that leave the sandbox")
     for name in SUMMARY_HEADERS:
@@ -136,6 +124,13 @@ def sandbox_experiment(
         )
     )
     console.print(f"records: {run_dir.path}", highlight=False)
+
+
+def _recorded_model(path: Path) -> str:
+    from selftaught.report.records import RunRecords
+
+    with RunRecords(path) as records:
+        return str(records.meta["config"]["model"])
 
 
 def _resume_dir(path: Path) -> RunDir:

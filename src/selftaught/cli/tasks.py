@@ -7,113 +7,27 @@ directory `<output>/<timestamp>-improve-<task>/` (default `runs/`), whose path i
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import json
 import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from selftaught.cli import app
-from selftaught.config import RunConfig, load_config
-from selftaught.errors import UserError
-from selftaught.executors import Executor, LocalExecutor, SandboxLike, check_executor, make_executor
-from selftaught.lm.registry import check_model_string, make_backend
-from selftaught.sandbox import Limits, check_program
-from selftaught.sandbox.cgroup import RunBounds, bounds_for
-from selftaught.stop.context import RunContext, Scope
-from selftaught.stop.improver_run import run_improver
-from selftaught.stop.improvers import resolve_improver
-from selftaught.stop.meta_utility import MetaUtility
-from selftaught.stop.solutions import Evaluation, SolutionScorer
-from selftaught.store import RunDir
-from selftaught.tasks import SPLITS, Task, all_tasks, check_seed, get_task
+
+if TYPE_CHECKING:
+    from selftaught.api.results import ScoreResult
+    from selftaught.stop.solutions import Evaluation
+
+EXECUTOR_HELP = "Where sandboxed work runs: local or ray."
+RAY_ADDRESS_HELP = "Ray cluster: auto or ray://host:port (default: start a local Ray)."
 
 
-def open_sandbox(cfg: RunConfig, executor: Executor | None = None) -> SandboxLike:
-    """A sandbox with the limits of `cfg`, where `executor` runs work (default: here)."""
-    sb = cfg.sandbox
-    return (executor or LocalExecutor()).sandbox(
-        solution_limits=Limits(cpu_seconds=sb.solution_cpu_seconds, memory_mb=sb.memory_mb),
-        improver_limits=Limits(cpu_seconds=sb.improver_cpu_seconds, memory_mb=sb.memory_mb),
-        isolate_network=sb.isolate_network,
-        drop_privileges=sb.drop_privileges,
-        run_bounds=run_bounds(cfg),
-    )
-
-
-def run_bounds(cfg: RunConfig) -> RunBounds:
-    """What all sandboxed workers of a run of `cfg` may use together."""
-    sb = cfg.sandbox
-    return bounds_for(
-        parallel=cfg.parallel,
-        memory_mb=sb.memory_mb,
-        run_memory_mb=sb.run_memory_mb,
-        run_pids=sb.run_pids,
-    )
-
-
-@contextlib.contextmanager
-def one_off_context(
-    cfg: RunConfig, *, record: str | None, console: Console | None = None
-) -> Iterator[tuple[RunContext, Path]]:
-    """A run context for one command, on the executor of `cfg` (`parallel` wide). With
-    `record`, a run directory of that name under `cfg.output` keeps the records; without,
-    a temporary directory that is removed."""
-    check_executor(cfg.executor, cfg.ray_address)
-    with contextlib.ExitStack() as stack:
-        if cfg.executor != "local" and console is not None:
-            console.print(f"starting the {cfg.executor} executor ...")
-        executor = stack.enter_context(
-            make_executor(cfg.executor, max_workers=cfg.parallel, address=cfg.ray_address)
-        )
-        sandbox = stack.enter_context(open_sandbox(cfg, executor))
-        if record is None:
-            parent = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="selftaught-")))
-            run_dir = RunDir.create(parent, "oneoff")
-        else:
-            run_dir = RunDir.create(Path(cfg.output), record)
-            run_dir.write_config(cfg.model_dump(mode="json"))
-        store = run_dir.open_store()
-        stack.callback(store.close)
-        store.set_meta("config", cfg.model_dump(mode="json"))
-        store.set_meta("sandbox_network", sandbox.network_mode)
-        store.set_meta("sandbox_privileges", sandbox.privileges)
-        store.set_meta("sandbox_containment", getattr(sandbox, "containment", None))
-        backend = make_backend(cfg.model, cfg.lm) if record is not None else _NoModel()
-        yield RunContext(cfg, backend, sandbox, store, executor=executor), run_dir.path
-
-
-class _NoModel:
-    """Backend for commands that never call the model."""
-
-    name = "none"
-
-    def complete(self, request: object) -> object:
-        raise RuntimeError("this command does not call the language model")
-
-
-def read_program(path: Path, what: str) -> str:
-    try:
-        return path.read_text()
-    except FileNotFoundError:
-        raise UserError(f"{what} file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read {what} file {path}: {exc}") from None
-
-
-def _check_split(split: str) -> None:
-    if split not in SPLITS:
-        raise UserError(f"unknown split {split!r}; use {' or '.join(SPLITS)}")
-
-
-def describe(ev: Evaluation) -> str:
+def describe(ev: Evaluation | ScoreResult) -> str:
     parts = [f"{ev.solved} answered", f"{ev.failed} failed", f"{ev.timed_out} timed out"]
     text = f"{ev.score:.4f} on {ev.instances} instances ({', '.join(parts)})"
     if ev.message:
@@ -127,6 +41,8 @@ def tasks_command(
     seed: Annotated[bool, typer.Option("--seed", help="Print only the seed solution.")] = False,
 ) -> None:
     """List the tasks, or show one: description, utility text, seed solution."""
+    from selftaught.tasks import all_tasks, get_task
+
     out = Console(highlight=False, soft_wrap=True)
     if name is None:
         listing = all_tasks()
@@ -159,55 +75,30 @@ def score_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score one solution in the sandbox."""
-    _check_split(split)
-    the_task = get_task(task)
-    src = read_program(solution, "solution")
-    problem = check_program(src, the_task.function, the_task.arity)
-    if problem is not None:  # nothing to score: bad input, before any work starts
-        raise UserError(f"{solution}: {problem}")
-    cfg = load_config(overrides={"tasks": [the_task.name]})
-    with one_off_context(cfg, record=None) as (ctx, _):
-        check_seed(the_task, ctx.sandbox)
-        ev = SolutionScorer(ctx).evaluate(src, the_task, split, Scope(0, "score"))
+    from selftaught.api.solving import score
+
+    result = score(solution, task, split=split)
     if as_json:
-        data = {"task": the_task.name, "split": split, **asdict(ev)}
-        data.pop("cache_hit", None)
+        data = asdict(result)
+        if data["cpu_seconds"] is None:
+            data.pop("cpu_seconds")
         print(json.dumps(data))
         return
-    print(f"{the_task.name} ({split}): score {describe(ev)}")
+    print(f"{result.task} ({split}): score {describe(result)}")
 
 
-def _overrides(**flags: object) -> dict:
-    return {k: v for k, v in flags.items() if v is not None}
+def records_line(console: Console):
+    """A progress that shows the run directory as `records: PATH` and the executor's start."""
+    from selftaught.progress import RichProgress
 
+    class _Records(RichProgress):
+        def note(self, kind: str, line: str) -> None:
+            if kind == "run_dir":
+                self.console.print(line.replace("run directory:", "records:", 1))
+            elif kind == "executor":
+                self.console.print(line)
 
-EXECUTOR_HELP = "Where sandboxed work runs: local or ray."
-RAY_ADDRESS_HELP = "Ray cluster: auto or ray://host:port (default: start a local Ray)."
-
-
-def improve_once(
-    ctx: RunContext, task: Task, improver_src: str, solution: str
-) -> tuple[Evaluation, Evaluation | None, str | None, str]:
-    """Run one improver once on `solution`. Returns the solution's validation score before,
-    the returned program's validation score (None if the run failed), the returned
-    program, and the run's outcome message."""
-    scorer = SolutionScorer(ctx)
-    before = scorer.evaluate(solution, task, "validation", Scope(0, "improve/before"))
-    meta = MetaUtility(ctx, [task], scorer)
-    scope = Scope(0, "improve/run")
-    run = run_improver(
-        ctx,
-        improver_src,
-        initial_solution=solution,
-        utility=meta.task_utility(task, scope),
-        utility_str=task.utility_text,
-        required_function=task.function,
-        scope=scope,
-    )
-    if run.outcome != "ok" or run.returned is None:
-        return before, None, None, f"{run.outcome}: {run.message}".strip()
-    after = scorer.evaluate(run.returned, task, "validation", Scope(0, "improve/after"))
-    return before, after, run.returned, "ok"
+    return _Records(console)
 
 
 @app.command("improve")
@@ -228,32 +119,31 @@ def improve_command(
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Run one improver once on a solution; write the result, show scores and a diff."""
-    the_task = get_task(task)
-    src = read_program(solution, "solution")
-    flags = _overrides(
-        model=model, seed=seed, output=output, executor=executor, ray_address=ray_address
+    from selftaught.api.solving import improve
+
+    result = improve(
+        solution,
+        task,
+        improver=improver,
+        model=model,
+        preset=preset,
+        seed=seed,
+        output=output,
+        executor=executor,
+        ray_address=ray_address,
+        progress=records_line(Console(stderr=True, highlight=False)),
     )
-    cfg = load_config(preset=preset, overrides=flags)
-    cfg = cfg.model_copy(update={"tasks": [the_task.name], "runs": 1})
-    check_model_string(cfg.model, cfg.lm)
-    check_executor(cfg.executor, cfg.ray_address)
-    improver_src = resolve_improver(improver, keep_input=cfg.keep_input)
-    target = out or solution.with_name(f"{solution.stem}.improved.py")
-    err = Console(stderr=True, highlight=False)
-    with one_off_context(cfg, record=f"improve-{the_task.name}", console=err) as (ctx, run_path):
-        err.print(f"records: {run_path}")
-        check_seed(the_task, ctx.sandbox)
-        before, after, returned, message = improve_once(ctx, the_task, improver_src, src)
-    print(f"before: {describe(before)}")
-    if after is None or returned is None:
-        print(f"the improver failed ({message}); nothing written")
+    print(f"before: {describe(result.before)}")
+    if result.after is None or result.program is None:
+        print(f"the improver failed ({result.message}); nothing written")
         raise typer.Exit(1)
-    print(f"after:  {describe(after)}")
-    target.write_text(returned)
+    print(f"after:  {describe(result.after)}")
+    target = out or solution.with_name(f"{solution.stem}.improved.py")
+    target.write_text(result.program)
     print(f"wrote {target}")
     diff = difflib.unified_diff(
-        src.splitlines(keepends=True),
-        returned.splitlines(keepends=True),
+        result.input_program.splitlines(keepends=True),
+        result.program.splitlines(keepends=True),
         fromfile=str(solution),
         tofile=str(target),
     )

@@ -7,22 +7,17 @@ Records and the table land in a run directory `<output>/<timestamp>-transfer/`
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from selftaught.cli import app
-from selftaught.cli.tasks import EXECUTOR_HELP, RAY_ADDRESS_HELP, one_off_context
-from selftaught.config import load_config
-from selftaught.errors import UserError
-from selftaught.executors import check_executor
-from selftaught.lm.registry import check_model_string
-from selftaught.stop.improvers import improver_label, resolve_improver
-from selftaught.stop.transfer import TransferResult, run_transfer
-from selftaught.tasks import TRANSFER_TASKS, check_seed, get_task
+from selftaught.cli.tasks import EXECUTOR_HELP, RAY_ADDRESS_HELP, records_line
+
+if TYPE_CHECKING:
+    from selftaught.stop.transfer import TransferResult
 
 
 def _pct(mean: float, se: float) -> str:
@@ -74,39 +69,26 @@ def transfer_command(
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
 ) -> None:
     """Table 1: seed solution, seed improver and the given improvers on transfer tasks."""
-    if runs < 1:
-        raise UserError("--runs must be at least 1")
-    names = [n for item in (task or TRANSFER_TASKS) for n in item.split(",") if n.strip()]
-    tasks = [get_task(n.strip()) for n in names]
-    flags = {
-        "model": model,
-        "seed": seed,
-        "output": output,
-        "parallel": parallel,
-        "executor": executor,
-        "ray_address": ray_address,
-    }
-    overrides = {k: v for k, v in flags.items() if v is not None}
-    cfg = load_config(preset=preset, overrides=overrides)
-    cfg = cfg.model_copy(update={"runs": runs, "tasks": [t.name for t in tasks]})
-    check_model_string(cfg.model, cfg.lm)
-    check_executor(cfg.executor, cfg.ray_address)
-    improvers: dict[str, str] = {}
-    for spec in improver:
-        label = improver_label(spec)
-        while label in improvers:
-            label += "'"
-        improvers[label] = resolve_improver(spec, keep_input=cfg.keep_input)
+    from selftaught.api.solving import transfer
+    from selftaught.tasks import TRANSFER_TASKS
+
     err = Console(stderr=True, highlight=False)
-    with one_off_context(cfg, record="transfer", console=err) as (ctx, run_path):
-        err.print(f"records: {run_path}")
-        for t in tasks:
-            check_seed(t, ctx.sandbox)
-        result = run_transfer(ctx, improvers, tasks)
-        path = run_path / "transfer.json"
-        path.write_text(json.dumps(result.to_json(), indent=2))
+    names = [n.strip() for item in (task or TRANSFER_TASKS) for n in item.split(",") if n.strip()]
+    result = transfer(
+        improver,
+        names,
+        runs=runs,
+        model=model,
+        preset=preset,
+        seed=seed,
+        output=output,
+        parallel=parallel,
+        executor=executor,
+        ray_address=ray_address,
+        progress=records_line(err),
+    )
     out = Console()
     if not out.is_terminal:
         out = Console(width=140)
     out.print(transfer_table(result))
-    err.print(f"table: {path}")
+    err.print(f"table: {result.run_dir / 'transfer.json'}")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.sandbox import Broker, ImproveResult, Limits, Sandbox, SolveResult
 from selftaught.sandbox.cgroup import RunBounds
 
@@ -158,15 +158,15 @@ def require_ray() -> None:
     """Raise a one-line `UserError` with the install command if Ray is missing."""
     # Found, not imported: importing Ray is slow and fixes settings it reads at import.
     if importlib.util.find_spec("ray") is None:
-        raise UserError(f"the ray executor needs Ray, which is not installed: {RAY_INSTALL_HINT}")
+        raise ConfigError(f"the ray executor needs Ray, which is not installed: {RAY_INSTALL_HINT}")
 
 
 def check_executor(name: str, address: str | None = None) -> None:
     """Validate an executor choice cheaply (no Ray started), for the command line."""
     if name not in EXECUTORS:
-        raise UserError(f"unknown executor {name!r}; known: {', '.join(EXECUTORS)}")
+        raise ConfigError(f"unknown executor {name!r}; known: {', '.join(EXECUTORS)}")
     if address and name != "ray":
-        raise UserError("--ray-address is only used with --executor ray")
+        raise ConfigError("--ray-address is only used with --executor ray")
     if name == "ray":
         require_ray()
 

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.executors.base import require_ray, thread_map
 from selftaught.executors.remote import ImproverHost, sandbox_spec, solve_task
 from selftaught.sandbox import Broker, ImproveResult, Limits, SolveResult
@@ -244,7 +244,7 @@ class RayExecutor:
                 try:
                     ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
                 except (ConnectionError, ValueError, RuntimeError) as exc:
-                    raise UserError(f"cannot connect to Ray at {address}: {exc}") from None
+                    raise ConfigError(f"cannot connect to Ray at {address}: {exc}") from None
             self._owns_ray = True
 
     def map(

@@ -10,7 +10,7 @@ import os
 import time
 from typing import Any
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.lm._http import translate
 from selftaught.lm.base import Completion, Reply, Request
 
@@ -23,7 +23,7 @@ def _sdk() -> Any:
     try:
         import anthropic
     except ImportError:
-        raise UserError(
+        raise ConfigError(
             "the anthropic backend needs the anthropic client: pip install anthropic"
         ) from None
     return anthropic
@@ -50,7 +50,7 @@ class AnthropicBackend:
         name = api_key_env or KEY_ENV
         key = os.environ.get(name)
         if not key:  # Anthropic wants a key even behind a custom base URL
-            raise UserError(f"{name} is not set: export {name}=<your key>")
+            raise ConfigError(f"{name} is not set: export {name}=<your key>")
         self.client = self._sdk.Anthropic(
             api_key=key, base_url=self.base_url, timeout=timeout, max_retries=0
         )
@@ -63,14 +63,14 @@ class AnthropicBackend:
         try:
             client.models.retrieve(self.model)
         except self._sdk.AuthenticationError:
-            raise UserError(f"{where} refused the key in {KEY_ENV}") from None
+            raise ConfigError(f"{where} refused the key in {KEY_ENV}") from None
         except self._sdk.NotFoundError:
-            raise UserError(
+            raise ConfigError(
                 f"{where} does not know model {self.model!r};"
                 " e.g. anthropic:claude-sonnet-4-0 (see selftaught models)"
             ) from None
         except self._sdk.APIConnectionError as exc:
-            raise UserError(f"cannot reach {where}: {exc.__cause__ or exc}") from None
+            raise ConfigError(f"cannot reach {where}: {exc.__cause__ or exc}") from None
         except self._sdk.APIError:
             return
 

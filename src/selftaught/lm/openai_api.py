@@ -12,7 +12,7 @@ import re
 import time
 from typing import Any
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.lm._http import translate
 from selftaught.lm.base import Completion, Reply, Request
 
@@ -26,7 +26,9 @@ def _sdk() -> Any:
     try:
         import openai
     except ImportError:
-        raise UserError("the openai backend needs the openai client: pip install openai") from None
+        raise ConfigError(
+            "the openai backend needs the openai client: pip install openai"
+        ) from None
     return openai
 
 
@@ -37,7 +39,7 @@ def resolve_key(api_key_env: str | None, base_url: str | None, env_name: str = K
     if key:
         return key
     if api_key_env or base_url is None:
-        raise UserError(
+        raise ConfigError(
             f"{name} is not set: export {name}=<your key>"
             + ("" if api_key_env else ", or point --base-url at a server that needs no key")
         )
@@ -82,10 +84,10 @@ class OpenAIBackend:
         try:
             served = [m.id for m in client.models.list()]
         except self._sdk.AuthenticationError:
-            raise UserError(f"{where} refused the API key; check the key variable") from None
+            raise ConfigError(f"{where} refused the API key; check the key variable") from None
         except self._sdk.APIConnectionError as exc:
             cause = exc.__cause__ or exc
-            raise UserError(
+            raise ConfigError(
                 f"cannot reach the model server at {where}: {cause};"
                 " start it, or fix --base-url / OPENAI_BASE_URL"
             ) from None
@@ -95,7 +97,7 @@ class OpenAIBackend:
             close = difflib.get_close_matches(self.model, served, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             listed = ", ".join(served[:8])
-            raise UserError(
+            raise ConfigError(
                 f"{where} does not serve model {self.model!r}{hint}; it serves: {listed}"
             )
 

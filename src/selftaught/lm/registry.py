@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.lm.base import Backend
 from selftaught.lm.options import ModelOptions
 
@@ -35,9 +35,9 @@ def split_model_string(model: str) -> tuple[str, str]:
         close = difflib.get_close_matches(backend, list(BACKENDS), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         known = ", ".join(sorted(BACKENDS))
-        raise UserError(f"unknown model backend {backend!r} in {model!r}{hint}; known: {known}")
+        raise ConfigError(f"unknown model backend {backend!r} in {model!r}{hint}; known: {known}")
     if not rest and backend not in NO_MODEL_NEEDED:
-        raise UserError(f"model string {model!r} names no model, e.g. {DEFAULT_MODEL}")
+        raise ConfigError(f"model string {model!r} names no model, e.g. {DEFAULT_MODEL}")
     return backend, rest
 
 

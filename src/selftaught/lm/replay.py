@@ -12,7 +12,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.lm.base import Completion, Reply, Request
 from selftaught.lm.errors import UnrecordedRequest
 from selftaught.lm.session import ModelCall
@@ -37,7 +37,7 @@ def load_recorded(run_dir: str) -> dict[Key, str]:
     path = Path(run_dir).expanduser()
     db = path / RECORDS if path.is_dir() else path
     if not db.is_file():
-        raise UserError(f"no recorded run at {run_dir}: expected a run directory with {RECORDS}")
+        raise ConfigError(f"no recorded run at {run_dir}: expected a run directory with {RECORDS}")
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
         rows = con.execute(
@@ -45,7 +45,7 @@ def load_recorded(run_dir: str) -> dict[Key, str]:
             " WHERE error IS NULL"
         ).fetchall()
     except sqlite3.DatabaseError as exc:
-        raise UserError(f"cannot read recorded model calls from {db}: {exc}") from None
+        raise ConfigError(f"cannot read recorded model calls from {db}: {exc}") from None
     finally:
         con.close()
     recorded: dict[Key, str] = {}
@@ -64,7 +64,7 @@ def load_recorded(run_dir: str) -> dict[Key, str]:
             for i, pos in enumerate(positions):
                 recorded[_key(request, i)] = texts[pos]
     if not recorded:
-        raise UserError(f"the run at {run_dir} recorded no answered model calls")
+        raise ConfigError(f"the run at {run_dir} recorded no answered model calls")
     return recorded
 
 

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from selftaught.errors import UserError
+from selftaught.errors import ConfigError
 from selftaught.lm.base import Completion, Reply, Request
 
 Responder = Callable[[Request, int], str]
@@ -68,15 +68,15 @@ def load_scripted(path: str) -> ScriptedBackend:
     """`scripted:FILE.json`: a list of reply texts (in order), or of {"when", "reply"} rules."""
     file = Path(path)
     if not file.is_file():
-        raise UserError(f"scripted responses file not found: {path}")
+        raise ConfigError(f"scripted responses file not found: {path}")
     try:
         data = json.loads(file.read_text())
     except json.JSONDecodeError as exc:
-        raise UserError(f"scripted responses file {path} is not valid JSON: {exc.msg}") from None
+        raise ConfigError(f"scripted responses file {path} is not valid JSON: {exc.msg}") from None
     if isinstance(data, list) and all(isinstance(x, str) for x in data):
         return ScriptedBackend(data, name=f"scripted:{path}")
     if isinstance(data, list) and all(isinstance(x, dict) and "reply" in x for x in data):
         return ScriptedBackend(rules_responder(data), name=f"scripted:{path}")
-    raise UserError(
+    raise ConfigError(
         f"scripted responses file {path} must hold a list of strings or of {{when, reply}} objects"
     )

@@ -25,7 +25,23 @@ class Scope:
 
 
 class Progress:
-    """Receives what happens, to show it. The default shows nothing."""
+    """Receives what happens, to show it. The default shows nothing.
+
+    Subclass it and override what you want to see; every method is optional.
+    """
+
+    def note(self, kind: str, line: str) -> None:
+        """A line for the user, e.g. kind `run_dir`, `model`, `executor`, `warning`,
+        `halted`, `report`, `resume`."""
+
+    def start(self, iterations: int) -> None:
+        """A STOP run of `iterations` iterations starts its work."""
+
+    def stop(self) -> None:
+        """The STOP run's work ended (finished or not)."""
+
+    def finished(self, result: object) -> None:
+        """The run ended and is recorded; `result` is its `RunResult`."""
 
     def phase(self, iteration: int, text: str) -> None:
         """A new stage of the run starts."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from selftaught.errors import UserError
+from selftaught.errors import ProgramError
 from selftaught.sandbox.runner import check_program
 from selftaught.stop.baselines import greedy_improver
 from selftaught.stop.seed_improver import seed_improver
@@ -24,10 +24,10 @@ def run_improver_path(spec: str, *, runs_dir: Path = Path("runs")) -> Path | Non
     if not run.is_dir() and (runs_dir / run).is_dir():
         run = runs_dir / run
     if not run.is_dir():
-        raise UserError(f"improver {spec}: run directory {match['run']} not found")
+        raise ProgramError(f"improver {spec}: run directory {match['run']} not found")
     path = run / "improvers" / f"iter_{int(match['iter']):03d}.py"
     if not path.is_file():
-        raise UserError(
+        raise ProgramError(
             f"improver {spec}: {path} not found (that run has no iteration {match['iter']})"
         )
     return path
@@ -43,14 +43,14 @@ def resolve_improver(spec: str, *, keep_input: bool = True, runs_dir: Path = Pat
     try:
         src = path.read_text()
     except FileNotFoundError:
-        raise UserError(
+        raise ProgramError(
             f"improver file not found: {spec} (give seed, greedy, a .py file or RUN_DIR:ITER)"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read improver file {spec}: {exc}") from None
+        raise ProgramError(f"cannot read improver file {spec}: {exc}") from None
     problem = check_program(src, "improve_algorithm", 3)
     if problem is not None:
-        raise UserError(f"improver file {spec}: {problem}")
+        raise ProgramError(f"improver file {spec}: {problem}")
     return src
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from selftaught.errors import UserError
+from selftaught.errors import TaskError
 from selftaught.lm.extract import parse
 from selftaught.sandbox import protocol
 from selftaught.sandbox.runner import check_program
@@ -45,7 +45,7 @@ def load_entry_point(ep: importlib.metadata.EntryPoint) -> Task:
     try:
         obj = ep.load()
     except Exception as exc:  # noqa: BLE001 - any import failure is the package's fault
-        raise UserError(f"{where} fails to import: {type(exc).__name__}: {exc}") from None
+        raise TaskError(f"{where} fails to import: {type(exc).__name__}: {exc}") from None
     return task_from_object(obj, default_name=ep.name, where=where)
 
 
@@ -53,11 +53,11 @@ def load_task_file(path: str) -> Task:
     file = Path(path)
     where = f"task file {path}"
     if not file.is_file():
-        raise UserError(f"{where} not found")
+        raise TaskError(f"{where} not found")
     module_name = f"selftaught_user_task_{file.stem}_{abs(hash(str(file.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, file)
     if spec is None or spec.loader is None:
-        raise UserError(f"{where} cannot be imported as a Python module")
+        raise TaskError(f"{where} cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
@@ -66,7 +66,7 @@ def load_task_file(path: str) -> Task:
         sys.modules.pop(module_name, None)
         line = getattr(exc, "lineno", None)
         at = f" (line {line})" if line else ""
-        raise UserError(f"{where} fails to import{at}: {type(exc).__name__}: {exc}") from None
+        raise TaskError(f"{where} fails to import{at}: {type(exc).__name__}: {exc}") from None
     return task_from_object(module, default_name=file.stem, where=where)
 
 
@@ -79,14 +79,14 @@ def task_from_object(obj: Any, *, default_name: str, where: str) -> Task:
         parts = {k: getattr(obj, k) for k in (*REQUIRED, *OPTIONAL, "name") if hasattr(obj, k)}
         missing = [k for k in REQUIRED if k not in parts]
         if missing:
-            raise UserError(f"{where} does not define {', '.join(missing)}")
+            raise TaskError(f"{where} does not define {', '.join(missing)}")
         task = _task_from_parts(parts, default_name)
     elif isinstance(obj, type) and issubclass(obj, Task):
         task = obj()
     elif isinstance(obj, Task):
         task = obj
     else:
-        raise UserError(f"{where} is neither a task module nor a Task subclass")
+        raise TaskError(f"{where} is neither a task module nor a Task subclass")
     check_task(task, where)
     task.origin = where  # type: ignore[attr-defined]
     return task
@@ -126,32 +126,32 @@ def check_task(task: Task, where: str) -> None:
     ]:
         value = getattr(task, attr, None)
         if not isinstance(value, kind) or not value.strip():
-            raise UserError(f"{where}: {attr} must be a non-empty string")
+            raise TaskError(f"{where}: {attr} must be a non-empty string")
     for attr in ("n_validation", "n_heldout"):
         value = getattr(task, attr, None)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"{where}: {attr} must be a positive int")
+            raise TaskError(f"{where}: {attr} must be a positive int")
     timeout = getattr(task, "instance_timeout", None)
     if not isinstance(timeout, int | float) or not 0 < timeout <= 600:
-        raise UserError(f"{where}: instance_timeout must be seconds in (0, 600]")
+        raise TaskError(f"{where}: instance_timeout must be seconds in (0, 600]")
     problem = check_program(task.seed_solution, task.function, task.arity)
     if problem is not None:
-        raise UserError(f"{where}: seed_solution: {problem}")
+        raise TaskError(f"{where}: seed_solution: {problem}")
     try:
         made = task.make_instance(np.random.default_rng(0))
     except Exception as exc:  # noqa: BLE001
-        raise UserError(f"{where}: make_instance fails: {type(exc).__name__}: {exc}") from None
+        raise TaskError(f"{where}: make_instance fails: {type(exc).__name__}: {exc}") from None
     if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], tuple)):
-        raise UserError(f"{where}: make_instance must return (inputs tuple, answer)")
+        raise TaskError(f"{where}: make_instance must return (inputs tuple, answer)")
     if len(made[0]) != task.arity:
-        raise UserError(
+        raise TaskError(
             f"{where}: make_instance gives {len(made[0])} inputs but "
             f"{task.function}() takes {task.arity}"
         )
     try:
         protocol.encode(list(made[0]))
     except (TypeError, ValueError) as exc:
-        raise UserError(
+        raise TaskError(
             f"{where}: instance inputs must be numbers, strings, lists or numpy arrays ({exc})"
         ) from None
 
@@ -171,22 +171,22 @@ def check_seed(task: Task, sandbox: Any) -> None:
         instance_timeout=task.instance_timeout,
     )
     if result.outcome != "ok":
-        raise UserError(f"{where}: the seed solution fails to load: {result.message}")
+        raise TaskError(f"{where}: the seed solution fails to load: {result.message}")
     first = result.instances[0]
     if first.outcome != "ok":
         reason = first.message.splitlines()[-1] if first.message else first.outcome
-        raise UserError(
+        raise TaskError(
             f"{where}: the seed solution fails on instance 0 ({first.outcome}): {reason}"
         )
     try:
         value = task.score(first.output, instance.answer)
     except Exception as exc:  # noqa: BLE001
-        raise UserError(
+        raise TaskError(
             f"{where}: score() raises on the seed solution's output: {type(exc).__name__}: {exc}"
         ) from None
     if isinstance(value, bool) or not isinstance(value, int | float | np.floating):
-        raise UserError(f"{where}: score() must return a float, not {type(value).__name__}")
+        raise TaskError(f"{where}: score() must return a float, not {type(value).__name__}")
     if not 0.0 <= float(value) <= 1.0:
-        raise UserError(
+        raise TaskError(
             f"{where}: score() gave {value!r} for the seed solution; it must be in [0, 1]"
         )

@@ -1,0 +1,234 @@
+"""`run` and `resume`: a whole STOP run, recorded in a run directory."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from selftaught.api.inputs import make_config
+from selftaught.api.results import RunResult, Usage
+from selftaught.assembly import Assembly, assemble, check_settings
+from selftaught.config import RunConfig
+from selftaught.errors import RunDirError
+from selftaught.stop.context import Progress
+from selftaught.store import SCHEMA_VERSION, RunDir
+
+
+def snapshot(asm: Assembly) -> RunResult:
+    """The run's rows, improvers and usage, read while its records are open."""
+    store = asm.store
+    rows = store.iterations()
+    calls = store.query(
+        "SELECT COALESCE(SUM(samples),0) s, COALESCE(SUM(usable),0) u FROM model_calls"
+    )[0]
+    usage = store.run_usage()
+    improvers = {r["iteration"]: store.program(r["improver_hash"]) for r in rows}
+    return RunResult(
+        asm.path,
+        "running",
+        rows,
+        {k: v for k, v in improvers.items() if v is not None},
+        Usage(
+            usage["calls"],
+            usage["samples"],
+            usage["prompt_tokens"] + usage["completion_tokens"],
+            Decimal(usage["cost"]) if usage.get("priced", True) else None,
+        ),
+        calls["s"],
+        calls["u"],
+    )
+
+
+def run_loop(
+    cfg: RunConfig,
+    start_improver: str,
+    progress: Progress,
+    *,
+    run_dir: RunDir | None = None,
+    resume_state: Any = None,
+) -> RunResult:
+    """Assemble the run (new, or `run_dir` continued), run STOP, record how it ended,
+    show the end (`progress.finished`) and write the report."""
+    from selftaught.lm.errors import RunHalted
+    from selftaught.stop.loop import run_stop
+
+    ended: dict[str, Any] = {}
+    try:
+        with assemble(
+            cfg,
+            record=None if run_dir is not None else cfg.name,
+            run_dir=run_dir,
+            progress=progress,
+            note=progress.note,
+            checked=True,
+        ) as asm:
+            ended["asm"] = asm
+            progress.start(cfg.iterations)
+            try:
+                run_stop(asm.context, start_improver, asm.run_dir, resume=resume_state)
+            except RunHalted as exc:
+                asm.status = exc.status
+                progress.note("halted", f"run {exc.status}: {exc}")
+            finally:
+                progress.stop()
+                ended["result"] = snapshot(asm)
+    finally:
+        result: RunResult | None = ended.get("result")
+        if result is not None:
+            result.status = _recorded_status(result.run_dir)
+            progress.finished(result)
+            from selftaught.report.build import report_after_run
+
+            report_after_run(result.run_dir, _Console(progress, "report"))
+            if result.status != "finished":  # also on Ctrl-C, which leaves through here
+                progress.note("resume", f"continue with: selftaught resume {result.run_dir}")
+    assert result is not None
+    return result
+
+
+class _Console:
+    """`console.print` for helpers that print, as `progress.note(kind, line)`."""
+
+    def __init__(self, progress: Progress, kind: str) -> None:
+        self.progress, self.kind = progress, kind
+
+    def print(self, line: str, **_: Any) -> None:
+        self.progress.note(self.kind, line)
+
+
+def _recorded_status(path: Path) -> str:
+    return str(read_meta(path).get("status", "unknown"))
+
+
+def read_meta(path: Path) -> dict[str, Any]:
+    """The meta header of a run directory, read without modifying anything."""
+    from selftaught.report.records import connect_readonly
+
+    records = Path(path) / RunDir.RECORDS
+    try:
+        db = connect_readonly(records)  # creates no -wal/-shm files beside a closed run
+        try:
+            return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+        finally:
+            db.close()
+    except (sqlite3.Error, ValueError) as exc:
+        raise RunDirError(f"cannot read the records of {path}: {exc}") from None
+
+
+def check_run_dir(path: Path) -> dict:
+    """The meta header of a run directory this version can continue; anything else (not
+    a directory, not a run, another records schema) is a `RunDirError`."""
+    path = Path(path)
+    records = path / RunDir.RECORDS
+    if not path.is_dir():
+        raise RunDirError(f"not a directory: {path}")
+    if not records.is_file() or not (path / RunDir.CONFIG).is_file():
+        raise RunDirError(f"not a run directory (no {RunDir.RECORDS} and {RunDir.CONFIG}): {path}")
+    meta = read_meta(path)
+    version = meta.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise RunDirError(
+            f"{path} was recorded with records schema {version}; this selftaught reads "
+            f"schema {SCHEMA_VERSION}"
+        )
+    return meta
+
+
+def run(
+    config: RunConfig | dict | str | Path | None = None,
+    /,
+    *,
+    preset: str | None = None,
+    progress: Progress | None = None,
+    **settings: Any,
+) -> RunResult:
+    """Run STOP: score the starting improver, then improve it `iterations` times on the
+    task suite, recording everything in a new run directory.
+
+    `config` is a `RunConfig`, a dict or a TOML file; `preset` is `default` or `paper`;
+    `settings` are any config fields (`model="echo"`, `tasks=["lpn"]`, `iterations=2`,
+    budget fields like `lm_calls=1` flat or as `budgets={...}`). Tasks may be Python
+    objects (`selftaught.task(...)` or `Task`). Shows nothing unless `progress` is given.
+    Bad input raises a `UserError` before any work starts.
+    """
+    from selftaught.sandbox import Sandbox
+    from selftaught.stop.improvers import resolve_improver
+    from selftaught.tasks import check_seed, get_task
+
+    cfg = make_config(config, preset=preset, **settings)
+    check_settings(cfg)
+    user_tasks = [t for t in (get_task(n) for n in cfg.tasks) if getattr(t, "origin", None)]
+    if user_tasks:  # a user's task must score its own seed solution before work starts
+        with Sandbox() as sandbox:
+            for t in user_tasks:
+                check_seed(t, sandbox)
+    start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
+    return run_loop(cfg, start_improver, progress or Progress())
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    max_run_tokens: int | None = None,
+    max_run_cost: str | float | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Continue a stopped, killed or crashed run from its last completed iteration (the
+    unfinished one is run again; its model calls come back from the run's cache). A run
+    that has finished is returned as recorded. The caps raise the run's spending caps."""
+    from selftaught.config import load_config
+    from selftaught.lm.registry import check_model_string
+    from selftaught.stop.improvers import resolve_improver
+    from selftaught.stop.resume import discard_from, load_state
+
+    path = Path(run_dir)
+    progress = progress or Progress()
+    meta = check_run_dir(path)
+    caps = {
+        k: v
+        for k, v in {"max_run_tokens": max_run_tokens, "max_run_cost": max_run_cost}.items()
+        if v is not None
+    }
+    if "max_run_cost" in caps:
+        caps["max_run_cost"] = str(caps["max_run_cost"])
+    cfg = load_config(file=path / RunDir.CONFIG, overrides={"lm": caps} if caps else None)
+    check_model_string(cfg.model, cfg.lm)
+    rd = RunDir(path)
+    if meta.get("status") == "finished":
+        progress.note("info", f"{path} has already finished; nothing to do.")
+        return _finished_result(rd)
+    saved = rd.improver_path(0)
+    if saved.is_file():  # the starting improver as the run saw it
+        start_improver = saved.read_text()
+    else:
+        start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
+    store = rd.open_store()
+    try:
+        state = load_state(store)
+        removed = discard_from(store, state.next_iteration)
+    finally:
+        store.close()
+    progress.note(
+        "info",
+        f"resuming at iteration {state.next_iteration} "
+        f"({removed} records of the unfinished iteration replaced)",
+    )
+    return run_loop(cfg, start_improver, progress, run_dir=rd, resume_state=state)
+
+
+def _finished_result(rd: RunDir) -> RunResult:
+    from selftaught.api.records import open_run
+
+    recorded = open_run(rd.path)
+    return RunResult(
+        rd.path,
+        "finished",
+        recorded.rows,
+        recorded.improvers,
+        recorded.usage,
+        recorded.samples,
+        recorded.usable,
+    )
