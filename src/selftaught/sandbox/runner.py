@@ -47,6 +47,18 @@ class SolveResult:
     instances: list[InstanceResult] = field(default_factory=list)
     seconds: float = 0.0
     events: list[dict] = field(default_factory=list)
+    cpu_seconds: float | None = None
+    """CPU time of the workers, from loading the program to its last answer, read by the
+    orchestrator from the kernel (not from the worker); None where it cannot be read."""
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system, all threads) of another process, from the kernel's
+    per-process CPU clock; None where there is no such clock or the process is gone."""
+    try:  # Linux's clock id for a process's CPU clock: MAKE_PROCESS_CPUCLOCK(pid, SCHED)
+        return time.clock_gettime_ns(((~pid) << 3) | 2) / 1e9
+    except (OSError, OverflowError, AttributeError):
+        return None
 
 
 @dataclass
@@ -235,8 +247,10 @@ class Sandbox:
         results: dict[int, InstanceResult] = {}
         events: list[dict] = []
         pending = list(range(len(instances)))
+        cpu: float | None = 0.0
         while pending:
             worker = self.server.spawn(self.solution_limits)
+            cpu_before = process_cpu_seconds(worker.pid)
             try:
                 failure = self._solve_in(
                     worker,
@@ -252,6 +266,11 @@ class Sandbox:
             except BaseException:
                 worker.close()
                 raise
+            cpu_after = process_cpu_seconds(worker.pid)
+            if cpu is not None and cpu_before is not None and cpu_after is not None:
+                cpu += cpu_after - cpu_before
+            else:
+                cpu = None
             status = worker.close(need_status=failure is not None)
             pending = [i for i in pending if i not in results]
             if failure is None:
@@ -261,7 +280,9 @@ class Sandbox:
                 outcome, message = _outcome_of_exit(status)
             if stage == "load":
                 if not results:
-                    return SolveResult(outcome, message, [], time.perf_counter() - start, events)
+                    return SolveResult(
+                        outcome, message, [], time.perf_counter() - start, events, cpu
+                    )
                 for i in pending:
                     results[i] = InstanceResult(outcome, message=message)
                 pending = []
@@ -269,7 +290,7 @@ class Sandbox:
                 results[pending[0]] = InstanceResult(outcome, message=message)
                 pending = pending[1:]
         ordered = [results[i] for i in range(len(instances))]
-        return SolveResult("ok", "", ordered, time.perf_counter() - start, events)
+        return SolveResult("ok", "", ordered, time.perf_counter() - start, events, cpu)
 
     def _solve_in(
         self,

@@ -10,11 +10,21 @@ import json
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from typing import Any
 
 from selftaught.sandbox.runner import check_program
 from selftaught.stop.context import RunContext, Scope
 from selftaught.store.db import program_hash
 from selftaught.tasks.base import Task
+from selftaught.tasks.speed import is_speed_task, speed_score
+
+
+def _per_instance(result: Any, n: int) -> float:
+    """CPU seconds per instance; where the CPU clock cannot be read (not Linux), the
+    instances' measured seconds instead."""
+    if result.cpu_seconds is not None:
+        return result.cpu_seconds / n
+    return sum(r.seconds for r in result.instances) / n
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,8 @@ class Evaluation:
     message: str = ""
     seconds: float = 0.0
     cache_hit: bool = False
+    cpu_seconds: float | None = None
+    """CPU time of the workers (see `SolveResult.cpu_seconds`)."""
 
 
 class SolutionScorer:
@@ -93,8 +105,12 @@ class SolutionScorer:
             scores.append(task.safe_score(res.output, inst.answer) if res.outcome == "ok" else 0.0)
         outcomes = [r.outcome for r in result.instances]
         first_error = next((r.message for r in result.instances if r.outcome != "ok"), "")
+        value = sum(scores) / n if n else 0.0
+        if is_speed_task(task) and n:
+            seconds = self._fastest(src, task, split, _per_instance(result, n))
+            value = self._speed(task, split, value, seconds)
         return Evaluation(
-            score=sum(scores) / n if n else 0.0,
+            score=value,
             instances=n,
             solved=outcomes.count("ok"),
             failed=sum(o not in ("ok", "timeout") for o in outcomes),
@@ -102,7 +118,47 @@ class SolutionScorer:
             outcome="ok",
             message=first_error[:500],
             seconds=result.seconds,
+            cpu_seconds=result.cpu_seconds,
         )
+
+    def _fastest(self, src: str, task: Task, split: str, first: float | None) -> float | None:
+        """CPU seconds per instance of `src`: the least of `timing_runs` timings (the
+        first given), since load from neighbours only ever adds time."""
+        times = [first]
+        instances = task.instances(split)
+        for _ in range(getattr(task, "timing_runs", 1) - 1):
+            again = self.ctx.sandbox.solve(
+                src,
+                function=task.function,
+                instances=[inst.inputs for inst in instances],
+                instance_timeout=task.instance_timeout,
+            )
+            if again.outcome != "ok":
+                break
+            times.append(_per_instance(again, len(instances)))
+        known = [t for t in times if t is not None]
+        return min(known) if known else None
+
+    def _speed(self, task: Task, split: str, correct: float, seconds: float | None) -> float:
+        """A speed task's score: correctness times the seed's time against this one's."""
+
+        def measure() -> float | None:
+            instances = task.instances(split)
+            seed = self.ctx.sandbox.solve(
+                task.seed_solution,
+                function=task.function,
+                instances=[inst.inputs for inst in instances],
+                instance_timeout=task.instance_timeout,
+            )
+            if seed.outcome != "ok":
+                return None
+            first = _per_instance(seed, len(instances))
+            return self._fastest(task.seed_solution, task, split, first)
+
+        if seconds is None:
+            return 0.0
+        baseline = task.baseline(split, measure)  # type: ignore[attr-defined]
+        return speed_score(correct, seconds, baseline) if baseline else 0.0
 
     def _record(self, ev: Evaluation, digest: str, task: Task, split: str, scope: Scope) -> None:
         self.ctx.store.add_evaluation(

@@ -7,6 +7,7 @@ import difflib
 from selftaught.errors import TaskError
 from selftaught.tasks.base import Task
 from selftaught.tasks.grid import StringGridDistance
+from selftaught.tasks.lis import FastLongestIncreasingSubsequence
 from selftaught.tasks.loader import entry_point_tasks, load_entry_point, load_task_file
 from selftaught.tasks.lpn import LearningParityWithNoise
 from selftaught.tasks.maxcut import MaxCut
@@ -23,6 +24,7 @@ TASKS: dict[str, type[Task]] = {
         MaxCut,
         ModifiedQuadraticAssignment,
         StringGridDistance,
+        FastLongestIncreasingSubsequence,
     )
 }
 
