@@ -17,7 +17,7 @@ import pytest
 from selftaught.executors import LocalExecutor
 from selftaught.lm import ScriptedBackend
 from selftaught.sandbox import Limits, Sandbox
-from selftaught.sandbox.cgroup import RunBounds
+from selftaught.sandbox.cgroup import RunBounds, own_dirs
 from selftaught.stop import Scope
 from selftaught.stop.meta_utility import MetaUtility
 from selftaught.stop.solutions import SolutionScorer
@@ -168,3 +168,17 @@ def test_threads_of_the_run_are_bounded_together():
     # root workers are not bound by RLIMIT_NPROC: only the group stops them
     (started,) = result.instances[0].output
     assert 0 < started < 16, result
+
+
+def test_a_fork_server_that_does_not_start_leaves_no_group_behind():
+    if not cgroups_expected():
+        pytest.skip("no cgroup v1 memory and pids controllers for this user")
+    parent = own_dirs("memory")[0]
+
+    def mine() -> set[str]:
+        return {n for n in os.listdir(parent) if n.startswith(f"selftaught-{os.getpid()}-")}
+
+    before = mine()
+    with pytest.raises(RuntimeError, match="did not start"):
+        Sandbox(python="/bin/false", spares=0)
+    assert mine() == before

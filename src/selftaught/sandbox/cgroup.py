@@ -54,7 +54,7 @@ def bounds_for(
 def machine_mb() -> int:
     """Physical memory, or the limit of the cgroup this process is in if lower."""
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    for path in _own_dirs("memory"):
+    for path in own_dirs("memory"):
         for name in ("memory.limit_in_bytes", "memory.max"):
             try:
                 with open(os.path.join(path, name)) as f:
@@ -102,7 +102,8 @@ def _join(mount: str, root: str, path: str) -> str:
     return os.path.normpath(os.path.join(mount, path.lstrip("/")))
 
 
-def _own_dirs(controller: str) -> list[str]:
+def own_dirs(controller: str) -> list[str]:
+    """The directories of this process's own cgroup for `controller` ("" for v2)."""
     own = _own_paths()
     dirs = []
     for mount, root, fstype, options in _mounts():
@@ -213,7 +214,7 @@ def _name() -> str:
 
 
 def _create_v1(bounds: RunBounds) -> RunCgroup | str:
-    memory, pids = _own_dirs("memory")[:1], _own_dirs("pids")[:1]
+    memory, pids = own_dirs("memory")[:1], own_dirs("pids")[:1]
     mounts = {fstype for _, _, fstype, _ in _mounts()}
     if not memory or not pids or "cgroup" not in mounts:
         return ""
@@ -248,7 +249,7 @@ def _create_v1(bounds: RunBounds) -> RunCgroup | str:
 
 
 def _create_v2(bounds: RunBounds) -> RunCgroup | str:
-    dirs = _own_dirs("")
+    dirs = own_dirs("")
     if not dirs:
         return ""
     own = dirs[0]

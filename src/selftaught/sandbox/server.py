@@ -215,22 +215,28 @@ class ForkServer:
         self._requests: dict[int, tuple[str, socket.socket]] = {}
         self._idle: dict[int, str] = {}
         self._confine_failed: set[int] = set()
-        ours.send(
-            json.dumps(
-                {
-                    "isolate_network": isolate_network,
-                    "preload": preload or [],
-                    "confine": confine,
-                    "audit_hooks": audit_hooks,
-                    "drop_privileges": drop_privileges,
-                    "cgroup": cgroup_fds,
-                }
-            ).encode()
-        )
+        settings = {
+            "isolate_network": isolate_network,
+            "preload": preload or [],
+            "confine": confine,
+            "audit_hooks": audit_hooks,
+            "drop_privileges": drop_privileges,
+            "cgroup": cgroup_fds,
+        }
         ours.settimeout(60)
-        hello = json.loads(ours.recv(65536) or b"{}")
+        try:
+            ours.send(json.dumps(settings).encode())
+            hello = json.loads(ours.recv(65536) or b"{}")
+        except OSError:  # it exited at once, or never answered
+            hello = {}
         ours.settimeout(None)
         if hello.get("op") != "hello":
+            self._proc.kill()
+            self._proc.wait()
+            ours.close()
+            if self.cgroup is not None:
+                self.cgroup.remove()
+            shutil.rmtree(self._base, ignore_errors=True)
             raise RuntimeError("the sandbox fork server did not start")
         self.network: str = hello["network"]
         self.scratch_mode: str = hello.get("scratch", "dir")
