@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from selftaught.errors import ConfigError
 from selftaught.lm.options import ModelOptions
@@ -41,10 +42,17 @@ class SandboxSettings(BaseModel):
     """Address-space limit of one worker."""
     solution_cpu_seconds: int = Field(60, ge=1)
     """CPU-time limit of one solution worker."""
-    improver_cpu_seconds: int = Field(300, ge=1)
-    """CPU-time limit of one improver worker (its own computation)."""
-    improver_timeout: float = Field(900.0, gt=0)
-    """Wall-clock seconds of an improver's own time (time serving its calls not counted)."""
+    improver_cpu_seconds: int | None = Field(None, ge=1)
+    """CPU-time limit of one improver worker (its own computation). Unset: derived from
+    the budgets as `improver_timeout + 10`, above the wall-clock limit so that a
+    single-threaded loop is ended by that limit (outcome `timeout`); a program that burns
+    CPU on several threads meets this one first (outcome `killed`)."""
+    improver_timeout: float | None = Field(None, gt=0)
+    """Wall-clock seconds of an improver's own time (time serving its model and utility
+    calls in the orchestrator is not counted). Unset: derived from the budgets as
+    `10 + 5 * (lm_calls + utility_calls)`: 35 s in the default preset, 155 s in `paper`.
+    An improver's own work between calls takes milliseconds, so this only ends programs
+    that hang, sleep or loop."""
     isolate_network: bool = True
     """Put workers in a network namespace with no interfaces (where the platform allows)."""
     drop_privileges: bool = True
@@ -76,9 +84,15 @@ class RunConfig(BaseModel):
     """Improver runs per task in one meta-utility evaluation (the paper: 5)."""
     budgets: Budgets = Field(default_factory=Budgets)
     """Budgets of every improver run, downstream and in the self-improvement step."""
-    adoption: Literal["improved", "paper"] = "improved"
-    """`paper`: always adopt I_t (Algorithm 1). `improved`: adopt only if its validation
-    meta-utility beats its parent's on the same seeds."""
+    adoption: Literal["paired", "improved", "paper"] = "paired"
+    """`paired`: adopt I_t only if the lower bound of a one-sided Student t interval (level
+    `adoption_level`) on its mean per-run difference from its parent is above zero; run r
+    of task k uses the same validation instances and sampling seeds for both, so the
+    differences pair up, and the parent's recorded scores are reused (no extra
+    evaluations). `paper`: always adopt (Algorithm 1). `improved`: adopt if its validation
+    meta-utility beats its parent's by any amount."""
+    adoption_level: float = Field(0.9, ge=0.5, lt=1.0)
+    """Confidence level of the `paired` rule's one-sided interval."""
     keep_input: bool = True
     """The seed improver keeps its input among the candidates, so it never returns
     something that scores worse than what it was given. The paper's does not."""
@@ -104,6 +118,21 @@ class RunConfig(BaseModel):
     lm: ModelOptions = Field(default_factory=ModelOptions)
     """How to reach the model and what the run may spend (`[lm]`: base_url, api_key_env,
     concurrency, cache, prices, max_run_tokens, max_run_cost, ...)."""
+
+    @model_validator(mode="after")
+    def _size_improver_time(self) -> RunConfig:
+        """Improver time limits not set explicitly are sized to the budgets."""
+        sb = self.sandbox
+        if sb.improver_timeout is None:
+            sb.improver_timeout = improver_timeout_for(self.budgets)
+        if sb.improver_cpu_seconds is None:
+            sb.improver_cpu_seconds = math.ceil(sb.improver_timeout) + 10
+        return self
+
+
+def improver_timeout_for(budgets: Budgets) -> float:
+    """Seconds of an improver's own time: 10 + 5 per model or utility call it may make."""
+    return 10.0 + 5.0 * (budgets.lm_calls + budgets.utility_calls)
 
 
 PRESETS: dict[str, dict[str, Any]] = {

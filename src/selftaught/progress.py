@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.text import Text
 
 from selftaught.lm.base import Usage
+from selftaught.report.format import decision_line
 from selftaught.stop.context import Progress
 
 ALL_NOTES = frozenset(
@@ -133,6 +134,15 @@ class RichProgress(Progress):
             self.best = validation if self.best is None else max(self.best, validation)
             self._refresh()
 
+    def decided(self, iteration: int, decision: Any) -> None:
+        with self._lock:
+            self.console.print(
+                f"[{iteration}/{self.iterations}] {decision_line(decision)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+            self._refresh()
+
 
 class NotebookProgress(Progress):
     """A progress bar in a Jupyter notebook (updated in place), with the current stage,
@@ -195,6 +205,11 @@ class NotebookProgress(Progress):
     def scored(self, iteration: int, validation: float) -> None:
         with self._lock:
             self.best = validation if self.best is None else max(self.best, validation)
+            self._show()
+
+    def decided(self, iteration: int, decision: Any) -> None:
+        with self._lock:
+            self.lines.append(f"iteration {iteration}: {decision_line(decision)}")
             self._show()
 
     def stop(self) -> None:

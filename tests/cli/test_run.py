@@ -86,8 +86,21 @@ def test_scripted_run_writes_run_directory_and_table(tmp_path):
     assert run_bound in (bounded if cgroups_expected() else ["none", "cgroup-v2" + bounded[0][9:]])
     assert [r[0] for r in rows] == [0, 1] and rows[1][3] == 1 and rows[1][2] > rows[0][2]
     assert json.loads(status) == "finished"
-    for column in ["validation", "held-out", "calls", "samples", "tokens", "adopted"]:
+    for column in ["validation", "held-out", "calls", "samples", "tokens", "adopted", "paired"]:
         assert column in result.stdout
+    # the decision, as it is made, with the paired difference and its interval
+    db = sqlite3.connect(run_dir / "records.sqlite")
+    diff, lower, n = db.execute(
+        "SELECT paired_diff, paired_lower, paired_n FROM iterations WHERE iteration = 1"
+    ).fetchone()
+    db.close()
+    assert n == 2 and lower > 0
+    line = (
+        f"[1/1] adopted (rule paired): paired Δ {diff:+.3f} [{lower:+.3f}, ∞), one-sided 90%"
+        " interval, 2 paired runs"
+    )
+    assert line in result.stderr
+    assert f"{diff:+.3f} [{lower:+.3f}, ∞)" in result.stdout.replace("\n", "")
 
 
 def _status(run_dir: Path) -> str:

@@ -10,14 +10,22 @@ def test_a_program_with_fences_inside_is_taken_whole():
     response = f"Here it is:\n```python\n{src}\n```\nIt is better because..."
     assert extract_code([response]) == [src.strip("\n")]
     prompt = f"Improve:\n```python\n{src}\n```\nScored by:\n```python\ndef u(x):\n    pass\n```"
-    assert first_program(prompt) == src.strip("\n")
+    assert first_program(prompt) == src
 
 
 def test_several_plain_blocks_still_split_at_each_fence():
     text = "```python\ndef a():\n    return 1\n```\ntext\n```python\ndef b():\n    return 2\n```"
-    assert first_program(text) == "def a():\n    return 1"
+    assert first_program(text) == "def a():\n    return 1\n"
     assert extract_code(text, function="b") == "def b():\n    return 2"
 
 
 def test_no_program_no_code():
     assert first_program("just words") == ""
+
+
+def test_echo_keeps_the_trailing_newline_of_the_program_it_was_shown():
+    src = seed_improver()
+    assert src.endswith("\n")
+    # the seed improver's own prompt layout: the program, then a newline, then the fence
+    assert first_program(f"Current program:\n```python\n{src}\n```\n") == src
+    assert first_program(f"```python\n{src}```") == src

@@ -14,6 +14,7 @@ import pytest
 
 from selftaught.errors import UserError
 from selftaught.report.build import report_after_run, write_report
+from selftaught.report.format import paired
 from selftaught.report.provenance import list_runs, provenance
 from selftaught.report.records import RunRecords
 from tests.report.conftest import CACHING_IMPROVER, FIRST_IMPROVER
@@ -107,7 +108,14 @@ def test_report_html_and_markdown_hold_every_section(run_copy):
     # diffs are highlighted: pygments wraps inserted lines in spans of class gi
     assert '<span class="gi">+    language_model.budget = 100' in page
     md = files.markdown.read_text()
-    assert "| iter | validation | held-out |" in md and "```diff" in md
+    assert "| iter | validation | held-out | paired Δ | adopted |" in md and "```diff" in md
+    with RunRecords(run_copy) as records:
+        rows = records.iterations()
+    for row in rows[1:]:  # each adoption decision with its paired difference and interval
+        assert row["paired_n"] == 2 and row["paired_level"] == 0.9
+        shown = paired(row)
+        assert shown.startswith(f"{row['paired_diff']:+.3f} [") and shown in md and shown in page
+    assert "one-sided 90% interval (n=2 pairs)" in md
     assert "report_plots/meta-utility.svg" in md
     assert (run_copy / "report_plots" / "meta-utility.svg").read_text().startswith("<svg")
 
@@ -155,6 +163,11 @@ def test_show_export_and_runs_commands(recorded_run, tmp_path):
     shown = selftaught("show", str(recorded_run), "2", cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert "iteration 2: improver" in shown.stdout and "diff against its parent" in shown.stdout
+    with RunRecords(recorded_run) as records:
+        row = records.iterations()[2]
+    assert f"paired Δ:   {paired(row)} (one-sided 90% interval, 2 paired runs, rule paper)" in (
+        shown.stdout
+    )
     exported = selftaught("export", str(recorded_run), "2", "-o", "imp.py", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "imp.py").read_text().strip() == CACHING_IMPROVER.strip()
@@ -226,3 +239,24 @@ def test_analyze_command_labels_the_generated_improvers(recorded_run, tmp_path):
     assert found["score_out_of_bounds"] == 0
     table = selftaught("analyze", str(recorded_run), "--rules", cwd=tmp_path)
     assert table.returncode == 0 and "budget_tampering" in table.stdout
+
+
+def test_records_from_before_paired_differences_still_read_and_resume_adds_them(run_copy, tmp_path):
+    db = sqlite3.connect(run_copy / "records.sqlite")
+    for column in ["paired_diff", "paired_lower", "paired_n", "paired_level"]:
+        db.execute(f"ALTER TABLE iterations DROP COLUMN {column}")
+    db.commit()
+    db.close()
+    page = write_report([run_copy]).html.read_text()
+    assert "paired Δ" in page
+    shown = selftaught("show", str(run_copy), "1", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "paired Δ:   -" in shown.stdout
+    from selftaught.store import Store
+
+    store = Store(run_copy / "records.sqlite")  # as resume opens it
+    try:
+        row = store.iterations()[1]
+    finally:
+        store.close()
+    assert row["paired_diff"] is None and "paired_lower" in row

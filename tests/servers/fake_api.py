@@ -24,7 +24,7 @@ from selftaught.lm.echo import first_program
 def echo_text(body: dict[str, Any]) -> str:
     user = body["messages"][-1]["content"]
     code = first_program(user if isinstance(user, str) else str(user))
-    return f"```python\n{code}\n```" if code else "no program"
+    return f"```python\n{code}```" if code else "no program"
 
 
 class _QuietServer(ThreadingHTTPServer):

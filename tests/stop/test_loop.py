@@ -1,9 +1,8 @@
 """The self-improvement loop with the scripted backend: improvement is found and adopted."""
 
-import pytest
-
 from selftaught.lm import ScriptedBackend
-from selftaught.stop import run_stop, seed_improver, should_adopt
+from selftaught.lm.registry import make_backend
+from selftaught.stop import run_stop, seed_improver
 from tests.conftest import data
 
 # An improver that writes prompts the scripted model answers well.
@@ -36,15 +35,6 @@ def scripted(improver_reply: str) -> ScriptedBackend:
     return ScriptedBackend(respond)
 
 
-def test_adoption_rules():
-    assert should_adopt("paper", 0.1, 0.9)
-    assert should_adopt("improved", 0.6, 0.5)
-    assert not should_adopt("improved", 0.5, 0.5)
-    assert not should_adopt("improved", 0.4, 0.5)
-    with pytest.raises(ValueError):
-        should_adopt("sometimes", 1, 0)
-
-
 def test_meta_utility_rises_and_the_better_improver_is_adopted(make_ctx):
     ctx = make_ctx(scripted(BETTER_IMPROVER), iterations=1, runs=2)
     rows = run_stop(ctx, seed_improver(), ctx.run_dir)
@@ -58,18 +48,58 @@ def test_meta_utility_rises_and_the_better_improver_is_adopted(make_ctx):
     assert stored[1]["heldout"] > stored[0]["heldout"]
     assert ctx.run_dir.improver_path(1).read_text().strip() == BETTER_IMPROVER.strip()
     assert stored[1]["model_calls"] > 0 and stored[1]["evaluations"] > 0
+    # the default rule is paired; its comparison is recorded with the decision
+    assert ctx.config.adoption == "paired"
+    assert stored[1]["paired_n"] == 2 and stored[1]["paired_level"] == 0.9
+    assert 0 < stored[1]["paired_lower"] <= stored[1]["paired_diff"]
+    assert stored[1]["paired_diff"] == second.decision.diff
+    assert stored[0]["paired_diff"] is None  # the starting improver has no parent
 
 
 def test_improved_rule_rejects_a_worse_improver_that_paper_adopts(make_ctx):
     # The paper's seed improver (no input kept) must pick among what the model returned.
-    for rule, expect in [("improved", False), ("paper", True)]:
+    for rule, expect in [("improved", False), ("paper", True), ("paired", False)]:
         ctx = make_ctx(
-            scripted(BROKEN_IMPROVER), iterations=1, runs=1, adoption=rule, keep_input=False
+            scripted(BROKEN_IMPROVER), iterations=1, runs=2, adoption=rule, keep_input=False
         )
         rows = run_stop(ctx, seed_improver(keep_input=False), ctx.run_dir)
         assert rows[1].improver.strip() == BROKEN_IMPROVER.strip()
         assert rows[1].evaluation.validation == 0.0
         assert rows[1].adopted is expect
+        assert rows[1].decision.diff <= 0 and rows[1].decision.n == 2
+
+
+def test_run_r_of_parent_and_candidate_samples_with_the_same_seeds(make_ctx):
+    ctx = make_ctx(scripted(BETTER_IMPROVER), iterations=1, runs=2)
+    run_stop(ctx, seed_improver(), ctx.run_dir)
+    seeds: dict[str, set[int]] = {}
+    for call in ctx.store.query("SELECT scope, seed FROM model_calls"):
+        seeds.setdefault(call["scope"], set()).add(call["seed"])
+    for r in (0, 1):
+        assert seeds[f"it0/eval/lpn/r{r}"] == seeds[f"it1/eval/lpn/r{r}"]
+    assert seeds["it0/eval/lpn/r0"] != seeds["it0/eval/lpn/r1"]
+    # the step scores its candidates on other draws than the adoption test uses
+    step = {s for scope, v in seeds.items() if scope.startswith("it1/step/") for s in v}
+    assert step and not step & (seeds["it0/eval/lpn/r0"] | seeds["it0/eval/lpn/r1"])
+
+
+def test_paired_adopts_nothing_from_a_single_pair(make_ctx):
+    ctx = make_ctx(scripted(BETTER_IMPROVER), iterations=1, runs=1)
+    rows = run_stop(ctx, seed_improver(), ctx.run_dir)
+    assert rows[1].evaluation.validation > rows[0].evaluation.validation
+    assert not rows[1].adopted
+    assert rows[1].decision.n == 1 and rows[1].decision.lower is None
+
+
+def test_an_improver_echoed_back_is_its_input_not_a_new_improver(make_ctx):
+    # The paper's seed improver returns a model answer, never its input; `echo` answers
+    # with the input, which the loop must recognise despite the code fence's newlines.
+    ctx = make_ctx(make_backend("echo"), iterations=1, runs=1, adoption="paper", keep_input=False)
+    start = seed_improver(keep_input=False)
+    rows = run_stop(ctx, start, ctx.run_dir)
+    assert rows[1].message == "returned its input unchanged"
+    assert rows[1].improver == start and not rows[1].adopted and rows[1].decision is None
+    assert not ctx.store.query("SELECT 1 FROM improver_runs WHERE scope LIKE 'it1/eval/%'")
 
 
 def test_every_model_call_and_evaluation_is_recorded(make_ctx):

@@ -166,7 +166,14 @@ def run(
             for t in user_tasks:
                 check_seed(t, sandbox)
     start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
-    return run_loop(cfg, start_improver, progress or Progress())
+    progress = progress or Progress()
+    if cfg.adoption == "paired" and cfg.iterations and cfg.runs * len(cfg.tasks) < 2:
+        progress.note(
+            "warning",
+            "warning: paired adoption needs at least 2 improver runs to measure noise; with"
+            " one, no new improver is adopted (raise --runs or use --adoption improved)",
+        )
+    return run_loop(cfg, start_improver, progress)
 
 
 def resume(

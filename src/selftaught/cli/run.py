@@ -24,7 +24,12 @@ def run(
     samples_per_call: Annotated[int | None, typer.Option(help="Samples per model call.")] = None,
     utility_calls: Annotated[int | None, typer.Option(help="Utility calls per run.")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Completion tokens per sample.")] = None,
-    adoption: Annotated[str | None, typer.Option(help="Adoption rule: improved or paper.")] = None,
+    adoption: Annotated[
+        str | None, typer.Option(help="Adoption rule: paired, improved or paper.")
+    ] = None,
+    adoption_level: Annotated[
+        float | None, typer.Option(help="Confidence level of the paired rule (default 0.9).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
     parallel: Annotated[int | None, typer.Option(help="Improver runs at once.")] = None,
     executor: Annotated[
@@ -78,6 +83,7 @@ def run(
         utility_calls=utility_calls,
         max_tokens=max_tokens,
         adoption=adoption,
+        adoption_level=adoption_level,
         seed=seed,
         parallel=parallel,
         executor=executor,

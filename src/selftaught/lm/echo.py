@@ -11,11 +11,12 @@ from selftaught.lm.extract import _blocks
 
 
 def first_program(text: str) -> str:
-    """The first fenced program of `text`, or "" if there is none. A program that holds
-    fences itself (an improver's prompt template) is kept whole."""
+    """The first fenced program of `text`, ending in one newline as a source file does, or
+    "" if there is none. A program that holds fences itself (an improver's prompt
+    template) is kept whole."""
     for code, _terminated in _blocks(text):
         if code.strip():
-            return code.strip("\n")
+            return code.strip("\n") + "\n"
     return ""
 
 
@@ -27,5 +28,5 @@ class EchoBackend:
 
     def complete(self, request: Request) -> Reply:
         code = first_program(request.user)
-        text = f"```python\n{code}\n```" if code else "There is no program in the prompt."
+        text = f"```python\n{code}```" if code else "There is no program in the prompt."
         return Reply(completions=[Completion(text=text) for _ in range(request.n)])

@@ -88,6 +88,7 @@ class LanguageModel:
         scope: str,
         required_function: str | None = None,
         record: Callable[[ModelCall], None] | None = None,
+        seed_key: str | None = None,
     ) -> None:
         self.backend = backend
         self.budget = budget
@@ -95,6 +96,9 @@ class LanguageModel:
         self.max_tokens = max_tokens
         self.seed = seed
         self.scope = scope
+        self.seed_key = scope if seed_key is None else seed_key
+        """What call seeds derive from besides `seed`: the scope, unless runs in different
+        scopes are meant to draw the same samples (paired evaluations)."""
         self.required_function = required_function
         self._record = record
         self._lock = threading.Lock()
@@ -121,7 +125,7 @@ class LanguageModel:
             messages=messages,
             temperature=temperature,
             max_tokens=self.max_tokens,
-            seed=derive_seed(self.seed, self.scope, index),
+            seed=derive_seed(self.seed, self.seed_key, index),
             truncated=len(message_batch) - len(messages),
         )
         start = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def score(mean: float | None, se: float | None) -> str:
     """`0.512±0.031`, or `-` when there is no score."""
@@ -21,3 +23,40 @@ def seconds(value: float | None) -> str:
 def money(value: float | None) -> str:
     """`$0.0123`, or `-` where the records hold no cost."""
     return "-" if value is None else f"${value:.4f}"
+
+
+def paired(row: dict) -> str:
+    """An iteration's paired difference from its parent with its one-sided interval:
+    `+0.125 [+0.031, ∞)`; `+0.125 (n=1)` when one pair gives no interval; `-` when no new
+    improver was scored (or the records predate paired differences)."""
+    diff, lower = row.get("paired_diff"), row.get("paired_lower")
+    if diff is None:
+        return "-"
+    if lower is None:
+        return f"{diff:+.3f} (n={row.get('paired_n')})"
+    return f"{diff:+.3f} [{lower:+.3f}, ∞)"
+
+
+def paired_note(rows: list[dict]) -> str:
+    """What the paired column means, with the level and number of pairs the rows used."""
+    levels = sorted({r["paired_level"] for r in rows if r.get("paired_level") is not None})
+    ns = sorted({r["paired_n"] for r in rows if r.get("paired_n") is not None})
+    level = "/".join(f"{v:.0%}" for v in levels) or "90%"
+    pairs = "/".join(str(n) for n in ns) or "?"
+    return (
+        "paired Δ: mean difference from the parent's validation score, run by run on the same"
+        f" instances and sampling seeds, with its one-sided {level} interval (n={pairs} pairs)"
+    )
+
+
+def decision_line(decision: Any) -> str:
+    """An adoption decision as the run shows it when it is made (a `stop.Decision`)."""
+    verdict = "adopted" if decision.adopted else "not adopted"
+    interval = paired(
+        {"paired_diff": decision.diff, "paired_lower": decision.lower, "paired_n": decision.n}
+    )
+    level = f", one-sided {decision.level:.0%} interval" if decision.lower is not None else ""
+    return (
+        f"{verdict} (rule {decision.rule}): paired Δ {interval}{level},"
+        f" {decision.n} paired runs"
+    )

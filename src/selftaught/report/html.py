@@ -17,7 +17,7 @@ from pygments.lexers import DiffLexer
 from selftaught.report import plots
 from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
-from selftaught.report.format import money, score, seconds
+from selftaught.report.format import money, paired, paired_note, score, seconds
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
@@ -68,6 +68,7 @@ def iteration_rows(run: RunContent) -> list[list[Any]]:
                 r["iteration"],
                 score(r["validation"], r["validation_se"]),
                 score(r["heldout"], r["heldout_se"]),
+                paired(r),
                 adopted,
                 r["outcome"] or "",
                 (r["message"] or "")[:120],
@@ -76,7 +77,14 @@ def iteration_rows(run: RunContent) -> list[list[Any]]:
     return rows
 
 
-ITERATION_HEADERS = ["iter", "validation", "held-out", "adopted", "outcome", "message"]
+def _adoption(cfg: dict[str, Any]) -> str:
+    rule = str(cfg.get("adoption", "?"))
+    if rule == "paired":
+        return f"paired (one-sided {cfg.get('adoption_level', 0.9):.0%} interval)"
+    return rule
+
+
+ITERATION_HEADERS = ["iter", "validation", "held-out", "paired Δ", "adopted", "outcome", "message"]
 COST_HEADERS = [
     "iter",
     "model calls",
@@ -247,7 +255,7 @@ def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str
             f"{cfg.get('iterations', '?')} / {cfg.get('runs', '?')}",
         ],
         ["budgets", ", ".join(f"{k}={v}" for k, v in budgets.items())],
-        ["adoption", cfg.get("adoption", "?")],
+        ["adoption", _adoption(cfg)],
         [
             "selftaught / git",
             f"{run.meta.get('selftaught_version', '?')} / {run.meta.get('git_commit', '?')}",
@@ -258,6 +266,7 @@ def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str
         table(["setting", "value"], facts, cls="facts", left=2),
         "<h3>Meta-utility per iteration</h3>",
         table(ITERATION_HEADERS, iteration_rows(run), cls="iterations", left=0),
+        f'<p class="muted">{_e(paired_note(run.iterations))}</p>',
     ]
     if not single:
         parts.append(

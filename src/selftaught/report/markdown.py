@@ -7,6 +7,7 @@ from typing import Any
 
 from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
+from selftaught.report.format import paired_note
 from selftaught.report.html import (
     COST_HEADERS,
     ITERATION_HEADERS,
@@ -40,6 +41,8 @@ def _run(run: RunContent, index: int, plot_files: dict[str, str]) -> list[str]:
         "### Meta-utility per iteration",
         "",
         md_table(ITERATION_HEADERS, iteration_rows(run)),
+        "",
+        paired_note(run.iterations) + ".",
         "",
     ]
     out += ["### Cost per iteration", "", md_table(COST_HEADERS, cost_rows(run)), ""]

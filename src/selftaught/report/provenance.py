@@ -10,7 +10,7 @@ from typing import Any
 from selftaught.errors import UserError
 from selftaught.report.analysis import analyze_source
 from selftaught.report.content import unified_diff
-from selftaught.report.format import money, score, seconds
+from selftaught.report.format import money, paired, score, seconds
 from selftaught.report.records import RECORDS, RunRecords
 
 
@@ -49,8 +49,15 @@ def provenance(records: RunRecords, iteration: int) -> dict[str, Any]:
         "validation_se": r["validation_se"],
         "heldout": r["heldout"],
         "heldout_se": r["heldout_se"],
+        "paired_diff": r.get("paired_diff"),
+        "paired_lower": r.get("paired_lower"),
+        "paired_n": r.get("paired_n"),
+        "paired_level": r.get("paired_level"),
         "model": cfg.get("model"),
-        "settings": {k: cfg.get(k) for k in ("tasks", "runs", "budgets", "adoption", "seed")},
+        "settings": {
+            k: cfg.get(k)
+            for k in ("tasks", "runs", "budgets", "adoption", "adoption_level", "seed")
+        },
         "cost": asdict(cost) if cost else None,
         "audit_events": events,
         "strategies": analysis.strategies if analysis else [],
@@ -71,6 +78,7 @@ def format_provenance(p: dict[str, Any]) -> str:
         f"  parent:     {p['parent_hash'] or '-'}",
         f"  validation: {score(p['validation'], p['validation_se'])}",
         f"  held-out:   {score(p['heldout'], p['heldout_se'])}",
+        f"  paired Δ:   {_paired_line(p)}",
         f"  outcome:    {p['outcome']}{': ' + p['message'] if p['message'] else ''}",
         f"  model:      {p['model']}",
         "  settings:   " + ", ".join(f"{k}={v}" for k, v in p["settings"].items()),
@@ -95,6 +103,18 @@ def format_provenance(p: dict[str, Any]) -> str:
         lines.append("  diff against its parent:")
         lines += ["    " + line for line in p["diff"].rstrip("\n").splitlines()]
     return "\n".join(lines)
+
+
+def _paired_line(p: dict[str, Any]) -> str:
+    """The paired difference behind the adoption decision, with its interval."""
+    if p["paired_diff"] is None:
+        return "-"
+    text = paired(p)
+    if p["paired_lower"] is not None:
+        text += f" (one-sided {p['paired_level']:.0%} interval"
+    else:
+        text += " (one pair: no interval"
+    return text + f", {p['paired_n']} paired runs, rule {p['settings']['adoption']})"
 
 
 def shown_iterations(records: RunRecords, iteration: int | None) -> list[int]:

@@ -6,6 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
+from selftaught.report.format import paired, paired_note
+
 
 def _score(mean: float | None, se: float | None) -> str:
     if mean is None:
@@ -31,7 +33,7 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
         title=title,
         caption="validation, held-out: meta-utility ± standard error; calls, samples, tokens:"
         " model usage; cost: dollars (? where a price is unknown); usable: share of samples"
-        " with code defining the required function",
+        " with code defining the required function; " + paired_note(rows),
     )
     for name, justify in [
         ("iter", "right"),
@@ -43,6 +45,7 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
         ("tokens", "right"),
         ("cost", "right"),
         ("time", "right"),
+        ("paired Δ", "right"),
         ("adopted", "center"),
     ]:
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
@@ -62,6 +65,7 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
             str((r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)),
             _money(r.get("cost"), r.get("priced", True)),
             _duration(r["seconds"] or 0.0),
+            paired(r),
             adopted,
         )
     return table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from selftaught.config import RunConfig
 from selftaught.executors import Executor, LocalExecutor
@@ -11,6 +12,9 @@ from selftaught.lm.base import Backend, Usage
 from selftaught.lm.session import ModelCall
 from selftaught.sandbox.runner import Sandbox
 from selftaught.store.db import Store
+
+if TYPE_CHECKING:
+    from selftaught.stop.adoption import Decision
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class Progress:
 
     def scored(self, iteration: int, validation: float) -> None:
         """An iteration's improver got its meta-utility."""
+
+    def decided(self, iteration: int, decision: Decision) -> None:
+        """The loop decided whether to adopt a newly scored improver."""
 
 
 @dataclass

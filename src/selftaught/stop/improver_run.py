@@ -77,10 +77,13 @@ def run_improver(
     utility_str: str,
     required_function: str,
     scope: Scope,
+    seed_key: str | None = None,
 ) -> ImproverRun:
     """Run `improve_algorithm(initial_solution, utility, language_model)` once.
 
     `utility(src, k)` is the orchestrator-side utility; `k` numbers the calls of this run.
+    Model-sampling seeds derive from `seed_key` (default: the scope's path), so runs given
+    the same key draw the same samples for the same prompts.
     """
     start = time.perf_counter()
     budgets = ctx.config.budgets
@@ -97,6 +100,7 @@ def run_improver(
         scope=scope.path,
         required_function=required_function,
         record=lambda call: ctx.record_model_call(scope.iteration, call),
+        seed_key=seed_key,
     )
     broker = _Broker(ctx, scope, digest, utility, budgets.utility_calls, lm)
     result = ctx.sandbox.improve(

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from selftaught.sandbox.runner import check_program
+from selftaught.stop.adoption import Decision, decide
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.meta_utility import MetaEvaluation, MetaUtility
@@ -15,15 +16,6 @@ from selftaught.stop.solutions import SolutionScorer
 from selftaught.store.db import program_hash
 from selftaught.store.rundir import RunDir
 from selftaught.tasks.registry import get_task
-
-
-def should_adopt(rule: str, candidate: float, parent: float) -> bool:
-    """`paper`: always (Algorithm 1). `improved`: only a strictly better validation score."""
-    if rule == "paper":
-        return True
-    if rule == "improved":
-        return candidate > parent
-    raise ValueError(f"unknown adoption rule {rule!r}")
 
 
 @dataclass
@@ -37,6 +29,8 @@ class Iteration:
     outcome: str
     message: str
     seconds: float
+    decision: Decision | None = None
+    """The paired comparison with the parent, when a new candidate was scored."""
 
 
 def run_stop(
@@ -45,15 +39,17 @@ def run_stop(
     run_dir: RunDir | None = None,
     *,
     resume: ResumeState | None = None,
+    evaluation_cache: bool = True,
 ) -> list[Iteration]:
     """Evaluate the starting improver, then improve it `iterations` times.
 
     With `resume`, the completed iterations are taken as recorded and the loop goes on
     from the first one that did not complete (see `selftaught.stop.resume`).
+    `evaluation_cache=False` scores a solution again each time it is met (benchmarks).
     """
     cfg = ctx.config
     tasks = [get_task(name) for name in cfg.tasks]
-    meta = MetaUtility(ctx, tasks, SolutionScorer(ctx))
+    meta = MetaUtility(ctx, tasks, SolutionScorer(ctx, cache=evaluation_cache))
     rows: list[Iteration] = []
 
     if resume is not None and resume.current is not None and resume.current_eval is not None:
@@ -65,7 +61,7 @@ def run_stop(
         current = initial_improver
         if run_dir is not None:
             run_dir.save_improver(current, 0)
-        current_eval = meta.evaluate(current, Scope(0, "it0/eval"), heldout=True)
+        current_eval = meta.evaluate(current, Scope(0, "it0/eval"), heldout=True, seeds="eval")
         ctx.progress.scored(0, current_eval.validation)
         rows.append(
             Iteration(0, current, current_eval, True, "ok", "", time.perf_counter() - start)
@@ -107,16 +103,21 @@ def run_stop(
             problem = check_program(proposed, "improve_algorithm", 3)
             if problem is not None:
                 outcome, message, proposed = "error", f"returned improver: {problem}", None
-        if proposed is None or proposed == current:
+        decision = None
+        if proposed is None or same_program(proposed, current):
             candidate, evaluation, adopted = current, current_eval, False
-            if proposed == current:
+            if proposed is not None:
                 message = "returned its input unchanged"
         else:
             candidate = proposed
             ctx.progress.phase(t, "scoring the new improver")
-            evaluation = meta.evaluate(candidate, Scope(t, f"it{t}/eval"), heldout=True)
+            evaluation = meta.evaluate(
+                candidate, Scope(t, f"it{t}/eval"), heldout=True, seeds="eval"
+            )
             ctx.progress.scored(t, evaluation.validation)
-            adopted = should_adopt(cfg.adoption, evaluation.validation, current_eval.validation)
+            decision = decide(cfg.adoption, evaluation, current_eval, level=cfg.adoption_level)
+            adopted = decision.adopted
+            ctx.progress.decided(t, decision)
         if run_dir is not None:
             run_dir.save_improver(candidate, t)
         parent = current
@@ -124,7 +125,14 @@ def run_stop(
             current, current_eval = candidate, evaluation
         rows.append(
             Iteration(
-                t, candidate, evaluation, adopted, outcome, message, time.perf_counter() - start
+                t,
+                candidate,
+                evaluation,
+                adopted,
+                outcome,
+                message,
+                time.perf_counter() - start,
+                decision,
             )
         )
         _record(ctx, rows[-1], parent=parent, proposer=proposer)
@@ -154,5 +162,28 @@ def _record(ctx: RunContext, row: Iteration, *, parent: str | None, proposer: st
             "completion_tokens": usage["completion_tokens"],
             "evaluations": usage["evaluations"],
             "seconds": row.seconds,
+            **_paired_columns(row.decision),
         }
     )
+
+
+def same_program(a: str, b: str) -> bool:
+    """Whether two improvers are the same program as the loop means it: text that differs
+    only in line endings or in blank lines and whitespace at its start or end (which models
+    and code fences change freely) is not a new improver and is not scored again."""
+    return _normalise(a) == _normalise(b)
+
+
+def _normalise(src: str) -> str:
+    return src.replace("\r\n", "\n").strip("\n").rstrip()
+
+
+def _paired_columns(decision: Decision | None) -> dict:
+    if decision is None:
+        return {}
+    return {
+        "paired_diff": decision.diff,
+        "paired_lower": decision.lower,
+        "paired_n": decision.n,
+        "paired_level": decision.level,
+    }

@@ -87,7 +87,7 @@ class MetaUtility:
         return utility
 
     def _one_run(
-        self, improver_src: str, task: Task, r: int, scope: Scope, heldout: bool
+        self, improver_src: str, task: Task, r: int, scope: Scope, heldout: bool, seeds: str | None
     ) -> RunScore:
         run_scope = scope.child(f"{task.name}/r{r}")
         run = run_improver(
@@ -98,6 +98,7 @@ class MetaUtility:
             utility_str=task.utility_text,
             required_function=task.function,
             scope=run_scope,
+            seed_key=None if seeds is None else f"{seeds}/{task.name}/r{r}",
         )
         validation, held = 0.0, (0.0 if heldout else None)
         returned_hash = None
@@ -128,11 +129,18 @@ class MetaUtility:
         self.ctx.progress.improver_run(run.outcome)
         return RunScore(task.name, r, run.outcome, validation, held)
 
-    def evaluate(self, improver_src: str, scope: Scope, *, heldout: bool) -> MetaEvaluation:
+    def evaluate(
+        self, improver_src: str, scope: Scope, *, heldout: bool, seeds: str | None = None
+    ) -> MetaEvaluation:
+        """Run the improver `runs` times on every task. Evaluations given the same `seeds`
+        name use the same model-sampling seeds for run r of task k, so their per-run scores
+        pair up; without one the seeds derive from the scope."""
         jobs = [(task, r) for task in self.tasks for r in range(self.ctx.config.runs)]
         executor = self.ctx.executor
         assert executor is not None
-        runs = executor.map(lambda job: self._one_run(improver_src, *job, scope, heldout), jobs)
+        runs = executor.map(
+            lambda job: self._one_run(improver_src, *job, scope, heldout, seeds), jobs
+        )
         result = MetaEvaluation(runs)
         self._record(improver_src, scope, result, heldout)
         return result

@@ -213,6 +213,12 @@ _ADDED_COLUMNS = {
         "attempts": "INTEGER",
         "notes": "TEXT",
     },
+    "iterations": {
+        "paired_diff": "REAL",
+        "paired_lower": "REAL",
+        "paired_n": "INTEGER",
+        "paired_level": "REAL",
+    },
 }
 """Columns added after a table was first created: records written before them still open."""
 

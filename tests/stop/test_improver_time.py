@@ -1,0 +1,112 @@
+"""Improver time limits are sized to the budgets, and a hung improver ends the same way."""
+
+import time
+
+import pytest
+
+from selftaught.config import load_config
+from selftaught.lm import ScriptedBackend
+from selftaught.sandbox import Limits, Sandbox
+from selftaught.stop import RunContext, run_stop, seed_improver
+from selftaught.store import RunDir
+from selftaught.store.db import program_hash
+
+SLEEPS_FOREVER = """import time
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    while True:
+        time.sleep(3600)
+"""
+
+IGNORES_SIGTERM = """import signal
+import time
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:
+        time.sleep(3600)
+"""
+
+SPINS_THE_CPU = """def improve_algorithm(initial_solution, utility, language_model):
+    n = 0
+    while True:
+        n += 1
+"""
+
+
+def test_default_limits_follow_the_budgets():
+    default = load_config().sandbox
+    assert default.improver_timeout == 10 + 5 * (1 + 4) == 35
+    assert default.improver_cpu_seconds == 45
+    paper = load_config(preset="paper").sandbox
+    assert paper.improver_timeout == 10 + 5 * (4 + 25) and paper.improver_cpu_seconds == 165
+    bigger = load_config(overrides={"budgets": {"utility_calls": 10}}).sandbox
+    assert bigger.improver_timeout == 65
+
+
+def test_explicit_limits_override_the_derived_ones():
+    cfg = load_config(overrides={"sandbox": {"improver_timeout": 900, "improver_cpu_seconds": 300}})
+    assert cfg.sandbox.improver_timeout == 900 and cfg.sandbox.improver_cpu_seconds == 300
+    only_wall = load_config(overrides={"sandbox": {"improver_timeout": 20}}).sandbox
+    assert only_wall.improver_cpu_seconds == 30
+
+
+def test_the_resolved_config_keeps_the_limits_it_ran_with():
+    cfg = load_config()
+    again = load_config(overrides=cfg.model_dump(mode="json"))
+    assert again.sandbox == cfg.sandbox
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "hostile",
+    [SLEEPS_FOREVER, IGNORES_SIGTERM, SPINS_THE_CPU],
+    ids=["sleeps-forever", "ignores-sigterm", "spins-the-cpu"],
+)
+def test_a_hung_improver_ends_as_timeout_and_the_run_goes_on(tmp_path, hostile):
+    # The default preset's budgets and the limits derived from them; the model proposes
+    # the hostile improver, which the step scores with the meta-utility (one run on lpn).
+    # One sample per call, so the step scores one hostile candidate next to its input.
+    cfg = load_config(
+        overrides={
+            "model": "scripted:unused",
+            "iterations": 1,
+            "runs": 1,
+            "budgets": {"samples_per_call": 1},
+        }
+    )
+
+    def respond(request, index):
+        if "meta_utility" in request.user:
+            return f"```python\n{hostile}```"
+        return "```python\ndef algorithm(a, b, c):\n    return [0] * len(c)\n```"
+
+    run_dir = RunDir.create(tmp_path / "runs", "hung")
+    store = run_dir.open_store()
+    limits = Limits(cpu_seconds=cfg.sandbox.improver_cpu_seconds, memory_mb=cfg.sandbox.memory_mb)
+    try:
+        with Sandbox(improver_limits=limits) as sandbox:
+            ctx = RunContext(cfg, ScriptedBackend(respond), sandbox, store)
+            start = time.perf_counter()
+            rows = run_stop(ctx, seed_improver(), run_dir)
+            elapsed = time.perf_counter() - start
+        (hung,) = store.query(
+            "SELECT outcome, message, seconds FROM improver_runs"
+            " WHERE scope LIKE 'it1/step/%' AND improver_hash != ?",
+            (program_hash(seed_improver()),),
+        )
+        iterations = store.iterations()
+    finally:
+        store.close()
+    assert hung["outcome"] == "timeout", hung["message"]
+    assert "35 s" in hung["message"]
+    # the run went on: the step finished, kept its input, and iteration 1 was recorded
+    assert [r.iteration for r in rows] == [0, 1] and [r["iteration"] for r in iterations] == [0, 1]
+    assert rows[1].outcome == "ok" and rows[1].message == "returned its input unchanged"
+    assert not rows[1].adopted
+    print(
+        f"\nhung improver ended after {hung['seconds']:.1f} s (limit"
+        f" {cfg.sandbox.improver_timeout:g} s of its own time); whole run {elapsed:.1f} s"
+    )
