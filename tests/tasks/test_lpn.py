@@ -87,3 +87,26 @@ def test_program_that_does_not_define_the_function_is_an_error(make_ctx):
 def test_unknown_task_suggests_a_name():
     with pytest.raises(UserError, match="did you mean 'lpn'"):
         get_task("lpm")
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        ["1", "0"] * 10,  # strings numpy would read as numbers
+        [b"1", b"0"] * 10,
+        [2, 0] * 10,  # not 0/1
+        [0.5] * 20,
+        [[1, 0] * 10, [1, 0] * 10],
+    ],
+)
+def test_predictions_of_the_wrong_type_or_value_score_zero(output):
+    answer = np.array([1, 0] * 10)
+    assert parity_accuracy(output, answer) == 0.0
+    assert get_task("parity").score(output, answer) == 0.0
+
+
+def test_predictions_as_a_row_or_column_still_count():
+    answer = np.array([1, 0] * 10)
+    assert parity_accuracy([[1, 0] * 10], answer) == 1.0
+    assert parity_accuracy([[1], [0]] * 10, answer) == 1.0
+    assert parity_accuracy([True, False] * 10, answer) == 1.0

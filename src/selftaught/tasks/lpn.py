@@ -3,7 +3,7 @@
 Each instance hides a parity over 10 bits (each bit in the set with probability 0.3),
 gives 100 training samples whose labels are flipped with probability 0.05, and asks for
 predictions on 20 clean test samples. The score of an instance is its test accuracy;
-a prediction of the wrong shape or length scores 0 (no shape tricks).
+a prediction of the wrong type, value, shape or length scores 0 (no shape tricks).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from selftaught.tasks.base import Task
+from selftaught.tasks.guards import as_list, binary_vector
 
 N_BITS = 10
 P_IN_SET = 0.3
@@ -31,14 +32,14 @@ def parity_instance(rng: np.random.Generator, noise: float) -> tuple[tuple, Any]
 
 
 def parity_accuracy(output: Any, answer: Any) -> float:
-    """Accuracy of 0/1 predictions, one per test sample; any other shape scores 0."""
-    if isinstance(output, str | bytes | dict) or output is None:
-        return 0.0
-    predictions = np.asarray(output, dtype=float)
-    expected = np.asarray(answer)
-    if predictions.ndim == 2 and 1 in predictions.shape:
-        predictions = predictions.reshape(-1)
-    if predictions.shape != expected.shape:
+    """Accuracy of 0/1 predictions, one per test sample, as a list, a column or a row;
+    anything else (strings like '1', other values, other shapes) scores 0."""
+    expected = np.asarray(answer).reshape(-1)
+    items = as_list(output)
+    if items is not None and len(items) == 1 and len(expected) != 1:
+        items = as_list(items[0])  # a row, [[p0, p1, ...]]
+    predictions = binary_vector(items, len(expected), column_ok=True)
+    if predictions is None:
         return 0.0
     return float(np.mean(predictions == expected))
 
