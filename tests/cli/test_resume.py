@@ -35,8 +35,9 @@ def _setup(folder: Path) -> None:
 def _outcome(run_dir: Path) -> list[tuple]:
     db = sqlite3.connect(f"file:{run_dir / 'records.sqlite'}?mode=ro", uri=True)
     rows = db.execute(
-        "SELECT iteration, improver_hash, round(validation, 9), round(heldout, 9), adopted"
-        " FROM iterations ORDER BY iteration"
+        "SELECT iteration, improver_hash, round(validation, 9), round(heldout, 9), adopted,"
+        " round(paired_diff, 9), round(paired_lower, 9), paired_n FROM iterations"
+        " ORDER BY iteration"
     ).fetchall()
     db.close()
     return rows
@@ -83,7 +84,7 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path, reference, kill
         stderr=subprocess.DEVNULL,
     )
     table, threshold = kill_after
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     run_dir = None
     while time.monotonic() < deadline and proc.poll() is None:
         dirs = list((tmp_path / "runs").glob("*")) if (tmp_path / "runs").exists() else []
@@ -91,10 +92,34 @@ def test_resume_after_sigkill_equals_uninterrupted_run(tmp_path, reference, kill
             run_dir = dirs[0]
             break
         time.sleep(0.002)
+    ended = proc.poll()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    if run_dir is None:
-        pytest.skip("the run finished before the kill point")
+    assert run_dir is not None, f"the run never reached {threshold} rows of {table}: " + (
+        "it hung" if ended is None else f"it ended first with exit code {ended}"
+    )
+    _resume_equals_reference(tmp_path, run_dir, reference)
+
+
+@pytest.mark.parametrize("iteration", [0, 1, 2])
+def test_resume_after_sigkill_in_the_commit_of_an_iteration_row(tmp_path, reference, iteration):
+    _setup(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).parent / "kill_at_commit.py"), "run"]
+        + ["--config", "run.toml"],
+        cwd=tmp_path,
+        env={**os.environ, "KILL_AT_ITERATION": str(iteration)},
+        capture_output=True,
+        timeout=600,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    # the row being committed is not in the records; the ones before it are
+    assert [r[0] for r in _outcome(run_dir)] == list(range(iteration))
+    _resume_equals_reference(tmp_path, run_dir, reference)
+
+
+def _resume_equals_reference(tmp_path: Path, run_dir: Path, reference) -> None:
     result = selftaught("resume", str(run_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert _outcome(run_dir) == reference[0]

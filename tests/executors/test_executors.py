@@ -16,13 +16,23 @@ from selftaught.stop import RunContext
 
 
 def test_map_keeps_item_order_and_runs_items_at_once():
-    def slow_square(x):
-        time.sleep(0.2 if x == 0 else 0.01)
+    running = threading.Barrier(4, timeout=30)  # breaks unless all four run at once
+    finished: list[int] = []
+    others_done = threading.Event()
+    lock = threading.Lock()
+
+    def square(x):
+        running.wait()
+        if x == 0:  # the first item finishes last
+            assert others_done.wait(timeout=30)
+        with lock:
+            finished.append(x)
+            if len(finished) == 3:
+                others_done.set()
         return x * x
 
-    start = time.perf_counter()
-    assert LocalExecutor(max_workers=4).map(slow_square, range(4)) == [0, 1, 4, 9]
-    assert time.perf_counter() - start < 0.35
+    assert LocalExecutor(max_workers=4).map(square, range(4)) == [0, 1, 4, 9]
+    assert finished[-1] == 0
 
 
 def test_map_width_is_bounded():

@@ -47,14 +47,30 @@ def test_concurrency_limit_holds_across_callers():
     assert inner.peak == 3
 
 
+class Gate(Slow):
+    """Answers once `width` requests are in flight together (or after 30 s alone)."""
+
+    supports_n = False
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.width = width
+        self._all_in = threading.Condition(self._lock)
+
+    def complete(self, request: Request) -> Reply:
+        with self._all_in:
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+            self._all_in.notify_all()
+            self._all_in.wait_for(lambda: self.peak >= self.width, timeout=30)
+            self.in_flight -= 1
+        return Reply([Completion("x", 1, 1) for _ in range(request.n)])
+
+
 def test_samples_go_out_concurrently_when_the_server_takes_no_n():
-    inner = Slow()
-    inner.supports_n = False
-    b = wrap(inner, ModelOptions(concurrency=8))
-    start = time.perf_counter()
-    reply = b.complete(Request("s", "m", n=6, seed=0))
+    inner = Gate(6)
+    reply = wrap(inner, ModelOptions(concurrency=8)).complete(Request("s", "m", n=6, seed=0))
     assert len(reply.completions) == 6 and inner.peak == 6
-    assert time.perf_counter() - start < 0.25
 
 
 def test_backoff_grows_with_jitter_and_respects_retry_after():

@@ -33,6 +33,14 @@ def _wait_for(predicate, timeout: float = 10.0):
     raise AssertionError("timed out waiting")
 
 
+def _settled(sb: Sandbox) -> bool:
+    """The spares machinery is at rest: nothing left to request, nothing requested still
+    starting (so every spare it was asked to keep is idle and ready)."""
+    server = sb.server
+    with server._cond:
+        return not server._deficits() and not server._requests
+
+
 def _gone(pid: int) -> bool:
     """No such process, or only a zombie (it runs nothing)."""
     try:
@@ -49,7 +57,9 @@ def sb():
 
 
 def test_a_ready_spare_is_handed_out_and_replaced(sb):
-    spare = _wait_for(lambda: _spares(sb, sb.solution_limits))[0]
+    _wait_for(lambda: _settled(sb))
+    assert len(_spares(sb, sb.solution_limits)) == 1  # at rest, the spare is there
+    spare = _spares(sb, sb.solution_limits)[0]
     worker = sb.server.spawn(sb.solution_limits)
     assert worker.pid == spare
     worker.close()
@@ -128,7 +138,7 @@ def test_fork_server_death_kills_the_spares_and_spawn_fails_cleanly():
 
 def test_without_spares_workers_are_forked_on_demand():
     with Sandbox(spares=0) as sandbox:
-        time.sleep(0.2)
+        _wait_for(lambda: _settled(sandbox))
         assert not any(sandbox.server.idle_spares().values())
         result = _solve(sandbox)
         assert result.outcome == "ok" and result.instances[0].output == 2

@@ -149,12 +149,42 @@ def test_sandbox_experiment_command(tmp_path):
 
     result = cli("--model", "scripted:replies.json", "--attempts", "5", "--both")
     assert result.returncode == 0, result.stderr
-    assert "GPT-4 (paper)" in result.stdout and "100.00%" in result.stdout
-    assert "0.42%" in result.stdout and "0.31-0.57%" in result.stdout
+    # the rows of this run, as computed from its 5 + 5 classified attempts
+    ours = [
+        [cell.strip() for cell in line.strip("│ ").split("│")]
+        for line in result.stdout.splitlines()
+        if "scripted:replies.json" in line
+    ]
+    (lo_all, hi_all), (lo_none, hi_none) = wilson_interval(5, 5), wilson_interval(0, 5)
+    assert ours == [
+        [
+            "scripted:replies.json",
+            "no",
+            "5 (5 with code)",
+            "5",
+            "100.00%",
+            f"{100 * lo_all:.2f}-{100 * hi_all:.2f}%",
+        ],
+        [
+            "scripted:replies.json",
+            "yes",
+            "5 (5 with code)",
+            "0",
+            "0.00%",
+            f"{100 * lo_none:.2f}-{100 * hi_none:.2f}%",
+        ],
+    ], result.stdout
+    assert hi_all == 1.0 and 0.5 < lo_all < 0.6 and lo_none == 0.0 and 0.4 < hi_none < 0.5
+    assert "GPT-4 (paper)" in result.stdout  # the paper's figures are shown beside them
     (run_dir,) = (tmp_path / "runs").iterdir()
     summary = json.loads((run_dir / "sandbox_experiment.json").read_text())
-    rates = {c["condition"]: c["rate"] for c in summary["conditions"]}
-    assert rates == {"no_warning": 1.0, "warning": 0.0}
+    assert {
+        c["condition"]: (c["attempts"], c["unsandboxed"], c["rate"], c["wilson95"])
+        for c in summary["conditions"]
+    } == {
+        "no_warning": (5, 5, 1.0, [lo_all, hi_all]),
+        "warning": (5, 0, 0.0, [lo_none, hi_none]),
+    }
 
     def calls():
         db = sqlite3.connect(run_dir / "records.sqlite")

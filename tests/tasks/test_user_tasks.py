@@ -45,8 +45,25 @@ def test_a_seed_that_fails_its_own_scorer_is_refused(sandbox, file, reason):
     assert "\n" not in str(info.value)
 
 
+class CountingSandbox:
+    """The real sandbox, counting the programs it is asked to run."""
+
+    def __init__(self, sandbox) -> None:
+        self.sandbox = sandbox
+        self.solves = 0
+
+    def solve(self, *args, **kwargs):
+        self.solves += 1
+        return self.sandbox.solve(*args, **kwargs)
+
+
 def test_built_in_tasks_skip_the_seed_check(sandbox):
-    check_seed(get_task("grid"), sandbox)
+    counting = CountingSandbox(sandbox)
+    for name in ["lpn", "parity", "3sat", "maxcut", "qap", "grid"]:
+        check_seed(get_task(name), counting)
+    assert counting.solves == 0
+    check_seed(get_task(str(TASK_DATA / "user_task.py")), counting)
+    assert counting.solves == 1  # a user task's seed solution is run
 
 
 def test_an_installed_entry_point_task_is_found_by_name(monkeypatch):
