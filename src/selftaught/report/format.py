@@ -56,7 +56,4 @@ def decision_line(decision: Any) -> str:
         {"paired_diff": decision.diff, "paired_lower": decision.lower, "paired_n": decision.n}
     )
     level = f", one-sided {decision.level:.0%} interval" if decision.lower is not None else ""
-    return (
-        f"{verdict} (rule {decision.rule}): paired Δ {interval}{level},"
-        f" {decision.n} paired runs"
-    )
+    return f"{verdict} (rule {decision.rule}): paired Δ {interval}{level}, {decision.n} paired runs"
