@@ -176,7 +176,7 @@ def test_run_records_rows_improvers_and_reads_back_and_resume_sees_it_finished(t
     result = selftaught.run(
         model=model,
         iterations=1,
-        runs=1,
+        runs=2,  # paired adoption needs two runs to weigh noise
         lm_calls=1,
         samples_per_call=1,
         output=str(tmp_path / "runs"),
