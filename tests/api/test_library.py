@@ -133,7 +133,11 @@ def test_score_takes_source_text_a_path_or_a_function(tmp_path):
         (lambda: selftaught.run(preset="fast"), ConfigError, "unknown preset"),
         (lambda: selftaught.resume("no/such/run"), RunDirError, "not a directory"),
         (lambda: selftaught.open_run("."), RunDirError, "not a run directory"),
-        (lambda: selftaught.task(name="t", seed_solution="x", make_instance=len), TaskError, "needs score"),
+        (
+            lambda: selftaught.task(name="t", seed_solution="x", make_instance=len),
+            TaskError,
+            "needs score",
+        ),
     ],
 )
 def test_bad_input_is_a_one_line_user_error(call, error, message):

@@ -44,7 +44,9 @@ def test_improve_quality_example(tmp_path):
 
 
 def test_make_faster_example_on_a_model_that_knows_a_sieve(tmp_path):
-    (tmp_path / "replies.json").write_text(json.dumps([{"when": "", "reply": f"```python\n{SIEVE}```"}]))
+    (tmp_path / "replies.json").write_text(
+        json.dumps([{"when": "", "reply": f"```python\n{SIEVE}```"}])
+    )
     out = run([str(EXAMPLES / "make_faster.py"), "scripted:replies.json"], tmp_path).stdout
     before, after = out.split("speed score: ")[1].split()[0:3:2]
     assert 0.2 < float(before) < 0.8 and float(after) > 0.8  # the seed ~0.5, the sieve ~1

@@ -95,3 +95,29 @@ def test_cpu_seconds_are_the_workers_own_cpu_time(sandbox):
     assert burnt.outcome == "ok" and burnt.cpu_seconds is not None
     assert burnt.cpu_seconds >= 0.3
     assert slept.cpu_seconds is not None and slept.cpu_seconds < burnt.cpu_seconds
+
+
+def test_a_worker_gone_before_its_clock_is_read_is_timed_by_its_exit_rusage(sandbox, monkeypatch):
+    """A worker exits right after its last answer; when the orchestrator reads its CPU
+    clock too late, the fork server's rusage of the exited worker gives the time."""
+    from selftaught.sandbox import runner
+
+    real = runner.process_cpu_seconds
+    reads = []
+
+    def late(pid):
+        reads.append(pid)
+        return real(pid) if len(reads) % 2 else None  # the read after the job: gone
+
+    monkeypatch.setattr(runner, "process_cpu_seconds", late)
+    burn = (
+        "import time\n"
+        "def algorithm(x):\n"
+        "    t = time.process_time()\n"
+        "    while time.process_time() - t < 0.2:\n"
+        "        pass\n"
+        "    return x\n"
+    )
+    result = sandbox.solve(burn, function="algorithm", instances=[(1,)], instance_timeout=10)
+    assert result.outcome == "ok" and len(reads) == 2
+    assert result.cpu_seconds is not None and result.cpu_seconds >= 0.2

@@ -11,7 +11,7 @@ idle, for its job; it has run nothing until the job arrives.
 Control messages (SOCK_SEQPACKET, one JSON object per packet):
   orchestrator -> server: {"job": id, "scratch": path, "limits": {...}} with one fd
   server -> orchestrator: {"op": "started", "job": id, "pid": pid}
-                          {"op": "exit", "pid": pid, "code": c, "signal": s}
+                          {"op": "exit", "pid": pid, "code": c, "signal": s, "cpu": seconds}
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def main() -> None:
                     pass
                 while children:
                     try:
-                        pid, status = os.waitpid(-1, os.WNOHANG)
+                        pid, status, usage = os.wait4(-1, os.WNOHANG)
                     except ChildProcessError:
                         break
                     if pid == 0:
@@ -176,6 +176,7 @@ def main() -> None:
                         counted_oom[0] += 1  # the kernel killed it: the run's memory is full
                         oom = True
                     exit_msg = {"op": "exit", "pid": pid, "code": code, "signal": sig, "oom": oom}
+                    exit_msg["cpu"] = usage.ru_utime + usage.ru_stime  # for speed tasks
                     ctrl.send(json.dumps(exit_msg).encode())
                     if scratch:
                         _remove(scratch)

@@ -267,11 +267,14 @@ class Sandbox:
                 worker.close()
                 raise
             cpu_after = process_cpu_seconds(worker.pid)
+            # Gone already (it exits after its last answer): its exit rusage has the time.
+            status = worker.close(need_status=failure is not None or cpu_after is None)
+            if cpu_after is None and status is not None:
+                cpu_after = status.cpu_seconds
             if cpu is not None and cpu_before is not None and cpu_after is not None:
                 cpu += cpu_after - cpu_before
             else:
                 cpu = None
-            status = worker.close(need_status=failure is not None)
             pending = [i for i in pending if i not in results]
             if failure is None:
                 continue

@@ -101,6 +101,8 @@ class Exit:
     signal: int | None
     oom: bool = False
     """Killed by the kernel because the run's cgroup was out of memory."""
+    cpu_seconds: float | None = None
+    """CPU time of the whole worker (user + system, all threads), from its rusage."""
 
 
 @dataclass
@@ -293,7 +295,9 @@ class ForkServer:
                     if pid in self._forgotten:
                         self._forgotten.discard(pid)
                         continue
-                    self._exits[pid] = Exit(msg["code"], msg["signal"], bool(msg.get("oom")))
+                    cpu = msg.get("cpu")
+                    cpu = float(cpu) if isinstance(cpu, int | float) else None
+                    self._exits[pid] = Exit(msg["code"], msg["signal"], bool(msg.get("oom")), cpu)
                     self._cond.notify_all()
 
     def _stopped(self) -> None:

@@ -7,6 +7,7 @@ same program text on the same task and split is run once per run and then reused
 from __future__ import annotations
 
 import json
+import statistics
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
@@ -113,8 +114,7 @@ class SolutionScorer:
         first_error = next((r.message for r in result.instances if r.outcome != "ok"), "")
         value = sum(scores) / n if n else 0.0
         if is_speed_task(task) and n:
-            seconds = self._fastest(src, task, split, _per_instance(result, n))
-            value = self._speed(task, split, value, seconds)
+            value = self._speed(src, task, split, value, _per_instance(result, n))
         return Evaluation(
             score=value,
             instances=n,
@@ -127,44 +127,32 @@ class SolutionScorer:
             cpu_seconds=result.cpu_seconds,
         )
 
-    def _fastest(self, src: str, task: Task, split: str, first: float | None) -> float | None:
-        """CPU seconds per instance of `src`: the least of `timing_runs` timings (the
-        first given), since load from neighbours only ever adds time."""
-        times = [first]
+    def _timed(self, src: str, task: Task, split: str) -> float | None:
+        """CPU seconds per instance of one more run of `src` on `split`."""
         instances = task.instances(split)
-        for _ in range(getattr(task, "timing_runs", 1) - 1):
-            again = self.ctx.sandbox.solve(
-                src,
-                function=task.function,
-                instances=[inst.inputs for inst in instances],
-                instance_timeout=task.instance_timeout,
-            )
-            if again.outcome != "ok":
-                break
-            times.append(_per_instance(again, len(instances)))
-        known = [t for t in times if t is not None]
-        return min(known) if known else None
+        run = self.ctx.sandbox.solve(
+            src,
+            function=task.function,
+            instances=[inst.inputs for inst in instances],
+            instance_timeout=task.instance_timeout,
+        )
+        return _per_instance(run, len(instances)) if run.outcome == "ok" else None
 
-    def _speed(self, task: Task, split: str, correct: float, seconds: float | None) -> float:
-        """A speed task's score: correctness times the seed's time against this one's."""
-
-        def measure() -> float | None:
-            instances = task.instances(split)
-            seed = self.ctx.sandbox.solve(
-                task.seed_solution,
-                function=task.function,
-                instances=[inst.inputs for inst in instances],
-                instance_timeout=task.instance_timeout,
-            )
-            if seed.outcome != "ok":
-                return None
-            first = _per_instance(seed, len(instances))
-            return self._fastest(task.seed_solution, task, split, first)
-
-        if seconds is None:
+    def _speed(
+        self, src: str, task: Task, split: str, correct: float, first: float | None
+    ) -> float:
+        """A speed task's score, `correct / (1 + r)`: r is the median over `timing_runs`
+        pairs of this program's CPU time over the seed's, each pair timed back to back, so
+        that both see the same load from the rest of the machine."""
+        if correct <= 0 or first is None:
             return 0.0
-        baseline = task.baseline(split, measure)  # type: ignore[attr-defined]
-        return speed_score(correct, seconds, baseline) if baseline else 0.0
+        ratios = []
+        for k in range(getattr(task, "timing_runs", 1)):
+            mine = first if k == 0 else self._timed(src, task, split)
+            seed = self._timed(task.seed_solution, task, split)
+            if mine is not None and seed:
+                ratios.append(mine / seed)
+        return speed_score(correct, statistics.median(ratios), 1.0) if ratios else 0.0
 
     def _record(self, ev: Evaluation, digest: str, task: Task, split: str, scope: Scope) -> None:
         self.ctx.store.add_evaluation(

@@ -3,14 +3,14 @@
 Each instance has an expected answer (made with the instance, or computed by a reference
 solution). A solution's outputs are checked here, in the orchestrator; its time is the
 CPU time of its sandbox workers (user + system, all threads), read by the orchestrator
-from the kernel's per-process CPU clock, from loading the program to its last answer. Not
-wall time: on a shared machine that measures the neighbours. Each program is timed
-`timing_runs` (3) times and the least time counts (load from neighbours only adds time);
-the seed solution is timed the same way, once per task object and split.
+from the kernel (the worker's process CPU clock, or its exit rusage), from loading the
+program to its last answer. Not wall time: on a shared machine that measures the
+neighbours. The program and the seed solution are timed back to back, `timing_runs` (3)
+times, so that each pair sees the same load:
 
-    T0 = seed's CPU seconds per instance,  T = the program's CPU seconds per instance
-    c  = mean correctness over the instances (each in [0, 1]; 0 for a wrong output)
-    score = c * T0 / (T0 + T)
+    r = median over the pairs of (program's CPU seconds / seed's CPU seconds)
+    c = mean correctness over the instances (each in [0, 1]; 0 for a wrong output)
+    score = c / (1 + r)          (= c * T0 / (T0 + T) with T0, T the two times)
 
 The seed scores about 0.5; 2x faster 0.667, 10x faster 0.909, 100x faster 0.990; 2x
 slower 0.333; any wrong answer loses that instance's share. The score is in [0, 1).
@@ -19,16 +19,15 @@ slower 0.333; any wrong answer loses that instance's share. The score is in [0, 
 from __future__ import annotations
 
 import math
-import threading
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from selftaught.tasks.base import Task
 
 SPEED_TEXT = (
     "The score rewards speed, for correct outputs only: with T0 the CPU seconds per "
-    "instance of the starting solution and T those of yours, the utility is "
-    "(share of correct outputs) * T0 / (T0 + T), so the starting solution scores about 0.5 "
+    "instance of the starting solution and T those of yours (timed back to back), the "
+    "utility is (share of correct outputs) * T0 / (T0 + T), so the starting solution "
+    "scores about 0.5 "
     "and a 10x faster correct one about 0.91. CPU time of the whole process counts "
     "(threads too), from loading your program to its last answer; wrong outputs score 0."
 )
@@ -74,19 +73,10 @@ class SpeedTask(Task):
 
     objective: ClassVar[str] = "speed"
     timing_runs: ClassVar[int] = 3
-    """Each program (and the seed) is timed this many times; the least time counts."""
+    """Pairs of timings (the program, then the seed) whose median ratio counts."""
 
     def score(self, output: Any, answer: Any) -> float:
         return 1.0 if outputs_equal(output, answer) else 0.0
-
-    def baseline(self, split: str, measure: Callable[[], float | None]) -> float | None:
-        """The seed solution's CPU seconds per instance on `split`, measured once."""
-        lock = self.__dict__.setdefault("_baseline_lock", threading.Lock())
-        with lock:
-            cache = self.__dict__.setdefault("_baselines", {})
-            if split not in cache:
-                cache[split] = measure()
-            return cache[split]
 
 
 def is_speed_task(task: Task) -> bool:
