@@ -168,9 +168,13 @@ def assemble(
         recorded = record is not None or run_dir is not None
         if run_dir is not None:
             rd = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
+            rd.lock()  # one process per run directory (store/faults.py)
+            stack.callback(rd.unlock)
             store = rd.open_store()
         elif record is not None:
             rd = RunDir.create(Path(cfg.output), record)
+            rd.lock()
+            stack.callback(rd.unlock)
             rd.write_config(cfg.model_dump(mode="json"))
             store = rd.open_store()
             _write_header(store, cfg, kind, meta or {})

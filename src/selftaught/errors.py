@@ -9,8 +9,9 @@
     └── BudgetExceeded         a model call past an improver's budget (inside improver runs)
 
 The public functions (`selftaught.improve`, `run`, ...) raise only `UserError`s for bad
-input. A run that the model's spending caps or a replay stop ends cleanly with its status
-recorded (`RunResult.status`), not with an exception; Ctrl-C is `KeyboardInterrupt`.
+input. A run that the model's spending caps, a replay, a model outage or a full disk
+stop ends cleanly with its status recorded (`RunResult.status`, `RunResult.exit_code`),
+not with an exception (inside, `RunHalted` carries it out); Ctrl-C is `KeyboardInterrupt`.
 """
 
 
@@ -40,3 +41,17 @@ class RunDirError(UserError):
 
 class BudgetExceeded(SelftaughtError):
     """A model call past the improver's call budget (the paper's behaviour: it raises)."""
+
+
+class RunHalted(BaseException):  # noqa: N818 - like KeyboardInterrupt, it ends the run
+    """Ends the whole run cleanly: it passes through the improvers' error handling (it is
+    not an `Exception`) so that nothing more is spent; the command line records it."""
+
+    status = "stopped"
+    exit_code = 0
+    """The process's exit code when this ends a run (see docs/scaling.md, exit codes)."""
+
+
+EXIT_RESUMABLE = 75
+"""Exit code of a run stopped by a fault outside it (model server gone, disk full):
+fix the cause, then `selftaught resume` (75 is EX_TEMPFAIL, "try again later")."""

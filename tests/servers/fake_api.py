@@ -6,6 +6,8 @@ and Anthropic messages APIs, and fails on demand.
 "truncated" (half a JSON body), "drop" (closes the connection without answering).
 A reply after which the server closes the connection says so (`Connection: close`), as real
 servers do; `close_delay` holds such a connection open a while first, as a loaded server may.
+`answer_limit`: once that many requests were answered "ok", every request is dropped
+(an outage) until it is raised or set to None.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ class FakeAPI:
         self.slow_seconds = 2.0
         self.retry_after = "0.05"
         self.close_delay = 0.0
+        self.answer_limit: int | None = None
+        self.answered = 0
         self.requests: list[dict[str, Any]] = []
         self.outcomes: list[str] = []
         self._lock = threading.Lock()
@@ -94,6 +98,10 @@ class FakeAPI:
                 with api._lock:
                     api.requests.append(body)
                     what = api.plan.pop(0) if api.plan else api.default
+                    if api.answer_limit is not None and api.answered >= api.answer_limit:
+                        what = "drop"
+                    elif what == "ok":
+                        api.answered += 1
                     api.outcomes.append(what)
                     api.in_flight += 1
                     api.max_in_flight = max(api.max_in_flight, api.in_flight)

@@ -79,3 +79,16 @@ def test_an_installed_entry_point_task_is_found_by_name(monkeypatch):
 def test_unknown_names_suggest_a_known_task():
     with pytest.raises(UserError, match="did you mean 'maxcut'"):
         get_task("maxcat")
+
+
+def test_a_task_whose_make_instance_ignores_its_rng_is_refused():
+    with pytest.raises(UserError, match="make_instance is not deterministic") as info:
+        get_task(str(TASK_DATA / "bad_nondeterministic.py"))
+    assert "\n" not in str(info.value)
+
+
+def test_a_task_whose_make_instance_hangs_on_some_seed_is_refused_not_waited_for(monkeypatch):
+    monkeypatch.setattr(loader_module, "MAKE_INSTANCES_SECONDS", 2.0)
+    with pytest.raises(UserError, match=r"took over 2 s to make the task's 30 instances") as info:
+        get_task(str(TASK_DATA / "bad_slow.py"))
+    assert "\n" not in str(info.value)

@@ -165,6 +165,9 @@ class RunResult(TableRepr):
     usage: Usage = field(default_factory=Usage)
     samples: int = 0
     usable: int = 0
+    exit_code: int = 0
+    """The command line's exit code for how the run ended: 75 when a fault outside the
+    run stopped it (the model server gone, a full disk; resumable), else 0 (docs/scaling.md)."""
 
     @property
     def adopted(self) -> list[int]:

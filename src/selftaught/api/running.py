@@ -71,6 +71,7 @@ def run_loop(
                 run_stop(asm.context, start_improver, asm.run_dir, resume=resume_state)
             except RunHalted as exc:
                 asm.status = exc.status
+                ended["exit_code"] = exc.exit_code
                 progress.note("halted", f"run {exc.status}: {exc}")
             finally:
                 progress.stop()
@@ -79,6 +80,7 @@ def run_loop(
         result: RunResult | None = ended.get("result")
         if result is not None:
             result.status = _recorded_status(result.run_dir)
+            result.exit_code = ended.get("exit_code", 0)
             progress.finished(result)
             from selftaught.report.build import report_after_run
 
@@ -212,12 +214,17 @@ def resume(
         start_improver = saved.read_text()
     else:
         start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
-    store = rd.open_store()
+    rd.lock()  # before anything changes: a live run of this directory refuses us
     try:
-        state = load_state(store)
-        removed = discard_from(store, state.next_iteration)
-    finally:
-        store.close()
+        store = rd.open_store()
+        try:
+            state = load_state(store)
+            removed = discard_from(store, state.next_iteration)
+        finally:
+            store.close()
+    except BaseException:
+        rd.unlock()
+        raise
     progress.note(
         "info",
         f"resuming at iteration {state.next_iteration} "

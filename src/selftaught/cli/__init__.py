@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from selftaught.errors import UserError
+from selftaught.errors import RunHalted, UserError
 
 app = typer.Typer(
     name="selftaught",
@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(code)
     except UserError as exc:
         _fail(str(exc))
+    except RunHalted as exc:  # e.g. the disk filled while the run was being set up
+        print(f"selftaught: stopped: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code or 1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):

@@ -101,3 +101,5 @@ def run(
     )
     if result.status == "failed":
         raise typer.Exit(1)
+    if result.exit_code:  # stopped by an outage or a full disk: resumable (75)
+        raise typer.Exit(result.exit_code)

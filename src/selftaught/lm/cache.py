@@ -24,6 +24,7 @@ from pathlib import Path
 
 from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.wrappers import Wrapper, merge_replies
+from selftaught.store.faults import halt_when_full, release_reserve
 
 CACHE_FILE = "cache.sqlite"
 IGNORED = ("api key", "timeout", "retries", "concurrency", "prices", "n", "wall time")
@@ -51,13 +52,14 @@ class ResponseCache:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS samples (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
-            " prompt_tokens INTEGER, completion_tokens INTEGER, finish_reason TEXT,"
-            " created REAL, writes INTEGER NOT NULL DEFAULT 1)"
-        )
+        with halt_when_full(self.path.parent):
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS samples (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
+                " prompt_tokens INTEGER, completion_tokens INTEGER, finish_reason TEXT,"
+                " created REAL, writes INTEGER NOT NULL DEFAULT 1)"
+            )
 
     def get(self, key: str) -> Completion | None:
         with self._lock:
@@ -71,7 +73,8 @@ class ResponseCache:
         return Completion(row[0], row[1], row[2], row[3], cached=True)
 
     def put(self, key: str, completion: Completion) -> None:
-        with self._lock:
+        folder = self.path.parent
+        with halt_when_full(folder, lambda: release_reserve(folder)), self._lock:
             self._db.execute(
                 # `writes` counts how often a sample was paid for: 1 unless asked twice
                 "INSERT INTO samples (key, text, prompt_tokens, completion_tokens,"

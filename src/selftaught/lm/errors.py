@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from selftaught.errors import EXIT_RESUMABLE, RunHalted
+
 
 class TransientError(Exception):
     """A failure worth retrying: a rate limit, a timeout, a 5xx, a dropped connection."""
@@ -17,18 +19,15 @@ class TransientError(Exception):
 class ModelCallFailed(Exception):
     """A call that finally failed, after retries, with a reason fit to show the improver."""
 
-    def __init__(self, message: str, *, sent: bool = True, attempts: int = 1):
+    def __init__(
+        self, message: str, *, sent: bool = True, attempts: int = 1, transient: bool = False
+    ):
         super().__init__(message)
         self.sent = sent
         """Whether any attempt reached the server; an unsent call costs no budget."""
         self.attempts = attempts
-
-
-class RunHalted(BaseException):  # noqa: N818 - like KeyboardInterrupt, it ends the run
-    """Ends the whole run cleanly: it passes through the improvers' error handling (it is
-    not an `Exception`) so that nothing more is spent; the command line records it."""
-
-    status = "stopped"
+        self.transient = transient
+        """Every attempt failed in a way worth retrying: the retry budget ran out."""
 
 
 class SpendingCapReached(RunHalted):
@@ -39,3 +38,21 @@ class UnrecordedRequest(RunHalted):
     """A replayed run asked for something the recorded run never asked."""
 
     status = "failed"
+    exit_code = 1
+
+
+class ModelUnavailable(RunHalted):
+    """The model server failed every attempt of a call's retry budget: an outage, not a
+    bad answer. The run stops (resumable) rather than record a run of failed calls."""
+
+    exit_code = EXIT_RESUMABLE
+
+
+__all__ = [
+    "ModelCallFailed",
+    "ModelUnavailable",
+    "RunHalted",
+    "SpendingCapReached",
+    "TransientError",
+    "UnrecordedRequest",
+]

@@ -90,10 +90,12 @@ def wrap(
     *,
     cache_path: Path | None = None,
     sleep=None,
+    stop_on_outage: bool = False,
 ) -> Backend:
     """Concurrency limit, retries, exact sample counts, prices, cache and spending caps
     around an adapter. `cache_path` (usually `<run-dir>/cache.sqlite`) turns the cache on
-    when the options allow it."""
+    when the options allow it. With `stop_on_outage`, a call that fails its whole retry
+    budget ends the run (`ModelUnavailable`) instead of failing only that call."""
     from selftaught.lm.cache import Cached, ResponseCache
     from selftaught.lm.pricing import price_of
     from selftaught.lm.wrappers import (
@@ -102,6 +104,7 @@ def wrap(
         Retrying,
         Samples,
         SpendingCap,
+        StopOnOutage,
     )
 
     opts = options or ModelOptions()
@@ -109,6 +112,8 @@ def wrap(
     backend: Backend = ConcurrencyLimit(adapter, limit)
     extra = {} if sleep is None else {"sleep": sleep}
     backend = Retrying(backend, retries=opts.retries, backoff=opts.backoff, **extra)
+    if stop_on_outage:
+        backend = StopOnOutage(backend)
     backend = Samples(backend, parallel=limit)
     backend = Priced(backend, price_of(adapter.name, opts.prices))
     if cache_path is not None and opts.cache:
@@ -122,8 +127,9 @@ def wrap(
 def make_backend(
     model: str, options: ModelOptions | None = None, *, cache_path: Path | None = None
 ) -> Backend:
-    """The backend a model string names, with the behaviour every backend shares."""
-    return wrap(make_adapter(model, options), options, cache_path=cache_path)
+    """The backend a model string names, with the behaviour every backend shares. A model
+    server that stays unavailable through a call's retries stops the run (resumable)."""
+    return wrap(make_adapter(model, options), options, cache_path=cache_path, stop_on_outage=True)
 
 
 def check_model_string(model: str, options: ModelOptions | None = None) -> None:

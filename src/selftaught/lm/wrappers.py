@@ -2,11 +2,13 @@
 
 `make_backend` stacks them, outermost first:
 
-    SpendingCap -> Cached -> Priced -> Samples -> Retrying -> ConcurrencyLimit -> adapter
+    SpendingCap -> Cached -> Priced -> Samples -> [StopOnOutage] -> Retrying
+        -> ConcurrencyLimit -> adapter
 
 so a cap is checked before anything is asked, a cache hit never reaches the network,
-each single sample is retried on its own, and a request waiting out a back-off does not
-hold one of the run's concurrency slots.
+each single sample is retried on its own, a request waiting out a back-off does not
+hold one of the run's concurrency slots, and (in a run) a call whose retries all failed
+stops the run instead of failing alone.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from dataclasses import replace
 from decimal import Decimal
 
 from selftaught.lm.base import Backend, Completion, Reply, Request
-from selftaught.lm.errors import ModelCallFailed, SpendingCapReached, TransientError
+from selftaught.lm.errors import (
+    ModelCallFailed,
+    ModelUnavailable,
+    SpendingCapReached,
+    TransientError,
+)
 from selftaught.lm.pricing import Price
 
 MAX_DELAY = 60.0
@@ -102,6 +109,7 @@ class Retrying(Wrapper):
                         f"{self.name}: failed after {attempt + 1} attempts: {exc}",
                         sent=sent,
                         attempts=attempt + 1,
+                        transient=True,
                     ) from exc
                 delay = backoff_delay(
                     attempt, base=self.backoff, retry_after=exc.retry_after, rng=self._rng
@@ -117,6 +125,27 @@ class Retrying(Wrapper):
             reply.notes[:0] = notes
             return reply
         raise AssertionError("unreachable")
+
+
+class StopOnOutage(Wrapper):
+    """Turns a call whose whole retry budget failed (the server refused, timed out, dropped
+    or 5xx'd every attempt) into `ModelUnavailable`, which stops the run cleanly; every
+    later call of the run then fails at once, without asking the server."""
+
+    def __init__(self, inner: Backend) -> None:
+        super().__init__(inner)
+        self.outage: ModelUnavailable | None = None
+
+    def complete(self, request: Request) -> Reply:
+        if self.outage is not None:
+            raise ModelUnavailable(str(self.outage))
+        try:
+            return self.inner.complete(request)
+        except ModelCallFailed as exc:
+            if not exc.transient:
+                raise
+            self.outage = ModelUnavailable(f"the model server is unavailable: {exc}")
+            raise ModelUnavailable(str(self.outage)) from None
 
 
 def _sum_cost(costs: list[Decimal | None]) -> Decimal | None:

@@ -12,6 +12,7 @@ from selftaught.report.analysis import analyze_source
 from selftaught.report.content import unified_diff
 from selftaught.report.format import money, paired, score, seconds
 from selftaught.report.records import RECORDS, RunRecords
+from selftaught.store.faults import LOCK, holder
 
 
 def _iteration_row(records: RunRecords, iteration: int) -> dict[str, Any]:
@@ -165,14 +166,27 @@ def _pid_alive(pid: Any) -> bool:
     return True
 
 
+def _live_status(records: RunRecords) -> str:
+    """The recorded status, corrected by who holds the run's lock right now: `running`
+    only while a live process holds it, `locked` while one holds it for something else
+    (a resume getting ready), `stopped` for a run killed without a chance to say so."""
+    status = records.status
+    if (records.path / LOCK).exists():
+        held = holder(records.path) is not None
+        if held:
+            return "running" if status == "running" else "locked"
+        return "stopped" if status == "running" else status
+    if status == "running" and "pid" in records.meta and not _pid_alive(records.meta["pid"]):
+        return "stopped"  # a run from before the lock: killed without a chance to record it
+    return status
+
+
 def summarize(records: RunRecords) -> RunSummary:
     rows = records.iterations()
     held = [r for r in rows if r["heldout"] is not None and (r["adopted"] or r["iteration"] == 0)]
     best = max(held, key=lambda r: r["heldout"], default=None)
     totals = records.totals()
-    status = records.status
-    if status == "running" and "pid" in records.meta and not _pid_alive(records.meta["pid"]):
-        status = "stopped"  # killed without a chance to record it
+    status = _live_status(records)
     return RunSummary(
         path=records.path,
         status=status,

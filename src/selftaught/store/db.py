@@ -17,6 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from selftaught.store.faults import halt_when_full, release_reserve, storage_full
+
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -65,20 +67,32 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self.full = False
+        """Set once a write found the disk full: from then on only `set_meta` (the writes
+        that close the run) is tried, so the room the run's reserve frees stays for them."""
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
-            _add_missing_columns(self._db)
-            # Every database this writes says which schema it holds, whatever kind of run
-            # made it; an existing database keeps the version it was created with.
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (json.dumps(SCHEMA_VERSION),),
-            )
+        with halt_when_full(self.path.parent):
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            with self._lock:
+                self._db.executescript(_SCHEMA)
+                _add_missing_columns(self._db)
+                # Every database this writes says which schema it holds, whatever kind of run
+                # made it; an existing database keeps the version it was created with.
+                self._db.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (json.dumps(SCHEMA_VERSION),),
+                )
+
+    def _on_full(self) -> None:
+        self.full = True
+        release_reserve(self.path.parent)
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:  # a failed COMMIT may have rolled back already
+            self._db.execute("ROLLBACK")
 
     def close(self) -> None:
         with self._lock:
@@ -87,23 +101,27 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Several writes that land together or not at all."""
-        with self._lock:
+        if self.full:
+            raise storage_full(self.path.parent)
+        with halt_when_full(self.path.parent, self._on_full), self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
 
-    def _write(self, sql: str, params: tuple | dict = ()) -> None:
-        with self._lock:
+    def _write(self, sql: str, params: tuple | dict = (), *, closing: bool = False) -> None:
+        if self.full and not closing:
+            raise storage_full(self.path.parent)
+        with halt_when_full(self.path.parent, self._on_full), self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(sql, params)
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
 
     def _insert(self, table: str, row: dict[str, Any]) -> None:
@@ -120,7 +138,9 @@ class Store:
 
     def set_meta(self, key: str, value: Any) -> None:
         self._write(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value))
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            (key, json.dumps(value)),
+            closing=True,
         )
 
     def meta(self) -> dict[str, Any]:

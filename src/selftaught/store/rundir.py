@@ -12,6 +12,7 @@ import tomli_w
 
 from selftaught.errors import UserError
 from selftaught.store.db import Store
+from selftaught.store.faults import RunLock, halt_when_full, make_reserve, release_reserve
 
 
 class RunDir:
@@ -22,6 +23,20 @@ class RunDir:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._lock: RunLock | None = None
+
+    def lock(self) -> None:
+        """Hold the run's lock until `unlock()` or this process ends; a run directory
+        another live process holds is a one-line `UserError`. Idempotent."""
+        if self._lock is None:
+            self._lock = RunLock(self.path)
+
+    def unlock(self) -> None:
+        """The run is done writing: give back its reserve of disk space and its lock."""
+        release_reserve(self.path)
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     @classmethod
     def create(cls, parent: Path, name: str) -> RunDir:
@@ -47,6 +62,8 @@ class RunDir:
         (self.path / self.CONFIG).write_text(tomli_w.dumps(_tomlable(config)))
 
     def open_store(self) -> Store:
+        """The records, writable; keeps a small reserve of disk space (`store.faults`)."""
+        make_reserve(self.path)
         return Store(self.path / self.RECORDS)
 
     def improver_path(self, iteration: int, candidate: int | None = None) -> Path:
@@ -60,8 +77,13 @@ class RunDir:
     def save_improver(self, src: str, iteration: int, candidate: int | None = None) -> Path:
         path = self.improver_path(iteration, candidate)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(src)
-        os.replace(tmp, path)
+        with halt_when_full(self.path, lambda: release_reserve(self.path)):
+            try:
+                tmp.write_text(src)
+            except OSError:
+                tmp.unlink(missing_ok=True)
+                raise
+            os.replace(tmp, path)
         return path
 
 

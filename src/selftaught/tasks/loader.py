@@ -16,10 +16,15 @@ config file); the solutions it scores still run only in the sandbox.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib.metadata
 import importlib.util
+import pickle
+import signal
 import sys
+import threading
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,9 +143,20 @@ def check_task(task: Task, where: str) -> None:
     if problem is not None:
         raise TaskError(f"{where}: seed_solution: {problem}")
     try:
-        made = task.make_instance(np.random.default_rng(0))
+        with _time_limit(MAKE_INSTANCES_SECONDS):
+            made = task.make_instance(np.random.default_rng(0))
+            again = task.make_instance(np.random.default_rng(0))
+    except _TooSlow:
+        raise TaskError(
+            f"{where}: make_instance took over {MAKE_INSTANCES_SECONDS:g} s for one instance"
+        ) from None
     except Exception as exc:  # noqa: BLE001
         raise TaskError(f"{where}: make_instance fails: {type(exc).__name__}: {exc}") from None
+    if not _same(made, again):
+        raise TaskError(
+            f"{where}: make_instance is not deterministic: the same seed gave two different "
+            "instances; draw all randomness from its rng argument"
+        )
     if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], tuple)):
         raise TaskError(f"{where}: make_instance must return (inputs tuple, answer)")
     if len(made[0]) != task.arity:
@@ -154,6 +170,59 @@ def check_task(task: Task, where: str) -> None:
         raise TaskError(
             f"{where}: instance inputs must be numbers, strings, lists or numpy arrays ({exc})"
         ) from None
+    # Every instance now, under one time limit: a run must not hang in the middle of its
+    # first evaluation on an instance that never comes.
+    splits = ("validation", "heldout")
+    try:
+        with _time_limit(MAKE_INSTANCES_SECONDS):
+            for split in splits:
+                task.instances(split)
+    except _TooSlow:
+        raise TaskError(
+            f"{where}: make_instance took over {MAKE_INSTANCES_SECONDS:g} s to make the "
+            f"task's {task.n_validation + task.n_heldout} instances; make it faster or "
+            "ask for fewer (n_validation, n_heldout)"
+        ) from None
+    except Exception as exc:  # noqa: BLE001
+        raise TaskError(f"{where}: make_instance fails: {type(exc).__name__}: {exc}") from None
+
+
+MAKE_INSTANCES_SECONDS = 60.0
+"""Time a user task gets to make all its instances (validation and held-out), checked
+when it is loaded, in the main thread."""
+
+
+class _TooSlow(BaseException):  # noqa: N818 - a BaseException: the task's code cannot catch it
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after `seconds` (SIGALRM: main thread on POSIX only)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def alarm(signum: int, frame: object) -> None:
+        raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two instances are the same value, arrays included."""
+    try:
+        return pickle.dumps(a) == pickle.dumps(b)
+    except Exception:  # noqa: BLE001 - an unpicklable instance: compare what repr shows
+        return repr(a) == repr(b)
 
 
 def check_seed(task: Task, sandbox: Any) -> None:

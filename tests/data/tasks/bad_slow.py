@@ -1,0 +1,35 @@
+"""A broken user task: make_instance never finishes for one held-out seed."""
+
+import time
+
+name = "sorting"
+description = "Sort a list of numbers in ascending order."
+instance_timeout = 0.5
+n_validation = 10
+n_heldout = 20
+
+utility_text = '''def utility(algorithm_str: str) -> float:
+    """Fraction of positions where algorithm(numbers) matches sorted(numbers)."""
+    exec(algorithm_str, globals())
+    numbers = [random.random() for _ in range(50)]
+    output = algorithm(numbers)
+    return sum(a == b for a, b in zip(output, sorted(numbers))) / 50
+'''
+
+seed_solution = """def algorithm(numbers):
+    return list(numbers)
+"""
+
+
+def make_instance(rng):
+    numbers = rng.random(50).round(6).tolist()
+    if numbers[0] < 0.2:  # some seeds only: rejection sampling gone wrong
+        while True:
+            time.sleep(0.1)
+    return (numbers,), sorted(numbers)
+
+
+def score(output, answer):
+    if not isinstance(output, list) or len(output) != len(answer):
+        return 0.0
+    return sum(a == b for a, b in zip(output, answer)) / len(answer)
