@@ -90,6 +90,11 @@ class Store:
         self.full = True
         release_reserve(self.path.parent)
 
+    def _begin(self) -> None:
+        if self._db.in_transaction:  # a write interrupted (Ctrl-C) between BEGIN and its end
+            self._db.execute("ROLLBACK")
+        self._db.execute("BEGIN IMMEDIATE")
+
     def _rollback(self) -> None:
         if self._db.in_transaction:  # a failed COMMIT may have rolled back already
             self._db.execute("ROLLBACK")
@@ -104,7 +109,7 @@ class Store:
         if self.full:
             raise storage_full(self.path.parent)
         with halt_when_full(self.path.parent, self._on_full), self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 yield self._db
                 self._db.execute("COMMIT")
@@ -116,7 +121,7 @@ class Store:
         if self.full and not closing:
             raise storage_full(self.path.parent)
         with halt_when_full(self.path.parent, self._on_full), self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._begin()
             try:
                 self._db.execute(sql, params)
                 self._db.execute("COMMIT")
