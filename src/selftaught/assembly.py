@@ -82,30 +82,11 @@ def _write_header(store: Store, cfg: RunConfig, kind: str, meta: dict[str, Any])
     store.set_meta("config", cfg.model_dump(mode="json"))
 
 
-def run_bounds(cfg: RunConfig) -> Any:
-    """What all sandboxed workers of a run of `cfg` may use together."""
-    from selftaught.sandbox.cgroup import bounds_for
+def sandbox_spec(cfg: RunConfig) -> Any:
+    """The `SandboxSpec` of a run of `cfg`: its `[sandbox]` limits and run bounds."""
+    from selftaught.sandbox import SandboxSpec
 
-    sb = cfg.sandbox
-    return bounds_for(
-        parallel=cfg.parallel,
-        memory_mb=sb.memory_mb,
-        run_memory_mb=sb.run_memory_mb,
-        run_pids=sb.run_pids,
-    )
-
-
-def _open_sandbox(cfg: RunConfig, executor: Any) -> Any:
-    from selftaught.sandbox import Limits
-
-    sb = cfg.sandbox
-    return executor.sandbox(
-        solution_limits=Limits(cpu_seconds=sb.solution_cpu_seconds, memory_mb=sb.memory_mb),
-        improver_limits=Limits(cpu_seconds=sb.improver_cpu_seconds, memory_mb=sb.memory_mb),
-        isolate_network=sb.isolate_network,
-        drop_privileges=sb.drop_privileges,
-        run_bounds=run_bounds(cfg),
-    )
+    return SandboxSpec.from_settings(cfg.sandbox, parallel=cfg.parallel)
 
 
 def _status_on_exit(exc: BaseException | None, chosen: str | None) -> str:
@@ -206,7 +187,7 @@ def assemble(
             )
             sandbox = None
             if uses_sandbox:
-                sandbox = stack.enter_context(_open_sandbox(cfg, executor))
+                sandbox = stack.enter_context(executor.sandbox(sandbox_spec(cfg)))
                 if recorded:
                     store.set_meta("sandbox_network", sandbox.network_mode)
                     store.set_meta("sandbox_privileges", sandbox.privileges)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from selftaught.errors import ConfigError
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import DEFAULT_MODEL
+from selftaught.sandbox.spec import SOLUTION_CPU_SECONDS
 
 _STRICT = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
@@ -40,7 +41,7 @@ class SandboxSettings(BaseModel):
 
     memory_mb: int = Field(2048, ge=64)
     """Address-space limit of one worker."""
-    solution_cpu_seconds: int = Field(60, ge=1)
+    solution_cpu_seconds: int = Field(SOLUTION_CPU_SECONDS, ge=1)
     """CPU-time limit of one solution worker."""
     improver_cpu_seconds: int | None = Field(None, ge=1)
     """CPU-time limit of one improver worker (its own computation). Unset: derived from

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from selftaught.config import load_config
+from selftaught.config import Budgets, load_config
 from selftaught.lm import ScriptedBackend
 from selftaught.stop import RunContext, run_stop, seed_improver
 from selftaught.store import RunDir
@@ -104,9 +104,7 @@ def test_an_improver_run_the_orchestrator_gives_up_on_ends_on_its_host(ray_run):
             seed_improver(),
             initial_solution="def algorithm(a, b, c):\n    return 0\n",
             utility_str="def utility(algorithm_str): ...",
-            utility_budget=2,
-            lm_budget=1,
-            max_responses_per_call=1,
+            budgets=Budgets(lm_calls=1, samples_per_call=1, utility_calls=2),
             broker=FailingBroker(),
             timeout=30,
         )

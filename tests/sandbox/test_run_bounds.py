@@ -16,7 +16,7 @@ import pytest
 
 from selftaught.executors import LocalExecutor
 from selftaught.lm import ScriptedBackend
-from selftaught.sandbox import Limits, Sandbox
+from selftaught.sandbox import Limits, Sandbox, SandboxSpec
 from selftaught.sandbox.cgroup import RunBounds, own_dirs
 from selftaught.stop import Scope
 from selftaught.stop.meta_utility import MetaUtility
@@ -46,7 +46,7 @@ def cgroups_expected() -> bool:
 
 
 def test_containment_says_whether_the_run_is_bounded():
-    with Sandbox(spares=0, run_bounds=RunBounds(memory_mb=512, pids=64)) as sb:
+    with Sandbox(SandboxSpec(run_bounds=RunBounds(memory_mb=512, pids=64)), spares=0) as sb:
         run = sb.containment["run"]
         if cgroups_expected():
             assert run == "cgroup-v1:memory=512M,pids=64"
@@ -83,7 +83,7 @@ def test_improvers_together_stay_under_the_run_limit_and_only_one_is_killed(make
     ctx = make_ctx(ScriptedBackend(lambda r, i: "no code"), runs=3, parallel=3)
     limits = Limits(memory_mb=HALF_MB * 3, cpu_seconds=60)  # just over 2 x HALF_MB + Python
     bounds = RunBounds(memory_mb=RUN_MB, pids=256)
-    with Sandbox(improver_limits=limits, solution_limits=limits, run_bounds=bounds) as sb:
+    with Sandbox(SandboxSpec(limits, limits, run_bounds=bounds)) as sb:
         ctx.sandbox = sb
         ctx.executor = LocalExecutor(max_workers=3)
         task = get_task("grid")
@@ -113,7 +113,7 @@ def test_scratch_files_count_against_the_run(make_ctx):
         "            out.write(bytes(15 * 2**20))\n"
         "    return [n]\n"
     )
-    with Sandbox(spares=0, run_bounds=RunBounds(memory_mb=1024, pids=64)) as sb:
+    with Sandbox(SandboxSpec(run_bounds=RunBounds(memory_mb=1024, pids=64)), spares=0) as sb:
         result = sb.solve(writer, function="f", instances=[(8,)], instance_timeout=20)
         peak = sb.server.cgroup.peak_bytes()
     assert result.instances[0].output == [8], result
@@ -141,7 +141,7 @@ def test_the_groups_of_a_crashed_run_are_removed_when_the_next_one_starts():
     deadline = time.monotonic() + 30  # its fork server sees the orchestrator go and exits
     while not all(_empty(g) for g in groups) and time.monotonic() < deadline:
         time.sleep(0.05)
-    with Sandbox(spares=0, run_bounds=RunBounds(memory_mb=256, pids=16)) as sb:
+    with Sandbox(SandboxSpec(run_bounds=RunBounds(memory_mb=256, pids=16)), spares=0) as sb:
         mine = list(sb.server.cgroup.dirs)
         assert not any(os.path.exists(g) for g in groups)
     assert not any(os.path.exists(g) for g in mine)  # and its own go when it closes
@@ -163,7 +163,7 @@ def test_threads_of_the_run_are_bounded_together():
         "    stop.set()\n"
         "    return [started]\n"
     )
-    with Sandbox(spares=0, run_bounds=RunBounds(memory_mb=1024, pids=16)) as sb:
+    with Sandbox(SandboxSpec(run_bounds=RunBounds(memory_mb=1024, pids=16)), spares=0) as sb:
         result = sb.solve(spawner, function="f", instances=[(100,)], instance_timeout=20)
     # root workers are not bound by RLIMIT_NPROC: only the group stops them
     (started,) = result.instances[0].output

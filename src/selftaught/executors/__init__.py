@@ -4,22 +4,13 @@
 Importing this package does not import Ray.
 """
 
-from selftaught.executors.base import (
-    EXECUTORS,
-    Executor,
-    LocalExecutor,
-    SandboxLike,
-    check_executor,
-    make_executor,
-    require_ray,
-    thread_map,
-)
+from selftaught.executors.base import Executor, LocalExecutor, require_ray, thread_map
+from selftaught.executors.make import EXECUTORS, check_executor, make_executor
 
 __all__ = [
     "EXECUTORS",
     "Executor",
     "LocalExecutor",
-    "SandboxLike",
     "check_executor",
     "make_executor",
     "require_ray",

@@ -29,9 +29,8 @@ from typing import Any
 
 from selftaught.errors import ConfigError
 from selftaught.executors.base import require_ray, thread_map
-from selftaught.executors.remote import ImproverHost, sandbox_spec, solve_task
-from selftaught.sandbox import Broker, ImproveResult, Limits, SolveResult
-from selftaught.sandbox.cgroup import RunBounds
+from selftaught.executors.remote import ImproverHost, solve_task
+from selftaught.sandbox import Broker, ImproveResult, SandboxSpec, SolveResult
 
 DEFAULT_OBJECT_STORE_MB = 200
 """Object-store size of a local Ray instance: our objects are programs and small inputs."""
@@ -100,28 +99,13 @@ class _Replay:
 class RaySandbox:
     """`Sandbox.solve` and `Sandbox.improve`, run on a Ray cluster."""
 
-    def __init__(
-        self,
-        *,
-        solution_limits: Limits | None = None,
-        improver_limits: Limits | None = None,
-        isolate_network: bool = True,
-        drop_privileges: bool = True,
-        retries: int = 3,
-        run_bounds: RunBounds | None = None,
-    ) -> None:
+    def __init__(self, spec: SandboxSpec | None = None, *, retries: int = 3) -> None:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         self._ray = ray
         self.retries = retries
-        self._spec = sandbox_spec(
-            solution_limits=solution_limits,
-            improver_limits=improver_limits,
-            isolate_network=isolate_network,
-            drop_privileges=drop_privileges,
-            run_bounds=run_bounds,
-        )
+        self._spec = spec or SandboxSpec()
         self._solve = ray.remote(solve_task).options(num_cpus=1, max_retries=retries)
         host_class = ray.remote(ImproverHost)
         nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
@@ -252,23 +236,8 @@ class RayExecutor:
     ) -> list[Any]:
         return thread_map(fn, items, max_workers=max_workers or self.max_workers)
 
-    def sandbox(
-        self,
-        *,
-        solution_limits: Limits | None = None,
-        improver_limits: Limits | None = None,
-        isolate_network: bool = True,
-        drop_privileges: bool = True,
-        run_bounds: RunBounds | None = None,
-    ) -> RaySandbox:
-        return RaySandbox(
-            solution_limits=solution_limits,
-            improver_limits=improver_limits,
-            isolate_network=isolate_network,
-            drop_privileges=drop_privileges,
-            retries=self.retries,
-            run_bounds=run_bounds,
-        )
+    def sandbox(self, spec: SandboxSpec | None = None) -> RaySandbox:
+        return RaySandbox(spec, retries=self.retries)
 
     def close(self) -> None:
         if self._owns_ray:

@@ -9,62 +9,34 @@ without it; `ray_executor` wraps these functions and classes with `ray.remote`.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
 import queue
 import threading
 from typing import Any
 
-from selftaught.sandbox import ImproveResult, Limits, Sandbox, SolveResult
-from selftaught.sandbox.cgroup import RunBounds
+from selftaught.sandbox import ImproveResult, Sandbox, SandboxSpec, SolveResult
 
 _REPLY_TIMEOUT = 6 * 3600.0
 """Seconds an improver waits for the orchestrator's answer before giving up on it."""
 
-_sandboxes: dict[str, Sandbox] = {}
+_sandboxes: dict[SandboxSpec, Sandbox] = {}
 _lock = threading.Lock()
 
 
-def sandbox_spec(
-    *,
-    solution_limits: Limits | None,
-    improver_limits: Limits | None,
-    isolate_network: bool,
-    drop_privileges: bool,
-    run_bounds: RunBounds | None = None,
-) -> dict[str, Any]:
-    """A plain, picklable description of a sandbox, to build the same one on any node."""
-    return {
-        "solution_limits": (solution_limits or Limits(cpu_seconds=60)).to_dict(),
-        "improver_limits": (improver_limits or Limits(cpu_seconds=300)).to_dict(),
-        "isolate_network": isolate_network,
-        "drop_privileges": drop_privileges,
-        "run_bounds": dataclasses.asdict(run_bounds) if run_bounds else None,
-    }
-
-
-def local_sandbox(spec: dict[str, Any]) -> Sandbox:
+def local_sandbox(spec: SandboxSpec) -> Sandbox:
     """This process's sandbox for `spec`: one warm fork server, started on first use.
 
     When the Ray worker dies, its fork server sees its control socket close, kills its
     workers' process groups and exits.
     """
-    key = json.dumps(spec, sort_keys=True)
     with _lock:
-        sb = _sandboxes.get(key)
+        sb = _sandboxes.get(spec)
         if sb is None:
-            sb = _sandboxes[key] = Sandbox(
-                solution_limits=Limits(**spec["solution_limits"]),
-                improver_limits=Limits(**spec["improver_limits"]),
-                isolate_network=spec["isolate_network"],
-                drop_privileges=spec["drop_privileges"],
-                run_bounds=RunBounds(**spec["run_bounds"]) if spec.get("run_bounds") else None,
-            )
+            sb = _sandboxes[spec] = Sandbox(spec)
         return sb
 
 
-def solve_task(spec: dict[str, Any], src: str, kwargs: dict[str, Any]) -> SolveResult:
+def solve_task(spec: SandboxSpec, src: str, kwargs: dict[str, Any]) -> SolveResult:
     """One solution evaluation (a Ray task). Pure: safe for Ray to retry."""
     return local_sandbox(spec).solve(src, **kwargs)
 
@@ -102,7 +74,7 @@ class ImproverHost:
     call for the orchestrator's broker, whose reply goes back with the next `step`.
     """
 
-    def __init__(self, spec: dict[str, Any]) -> None:
+    def __init__(self, spec: SandboxSpec) -> None:
         self._sandbox = local_sandbox(spec)
         self._runs: dict[str, _Conversation] = {}
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ from selftaught.sandbox.runner import (
     SolveResult,
     check_program,
 )
+from selftaught.sandbox.spec import SandboxLike, SandboxSpec
 
 __all__ = [
     "Broker",
@@ -16,6 +17,8 @@ __all__ = [
     "InstanceResult",
     "Limits",
     "Sandbox",
+    "SandboxLike",
+    "SandboxSpec",
     "SolveResult",
     "check_program",
 ]

@@ -17,8 +17,8 @@ from selftaught.lm.extract import parse
 from selftaught.sandbox import protocol
 from selftaught.sandbox.cgroup import RunBounds
 from selftaught.sandbox.forkserver import CONFINE_FAILED
-from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.server import Exit, ForkServer, Worker
+from selftaught.sandbox.spec import ImproverBudgets, SandboxSpec
 
 DEFAULT_WORKERS = 7
 """Workers a sandbox's run bounds make room for unless told: two improver runs at once
@@ -145,29 +145,29 @@ class Sandbox:
 
     def __init__(
         self,
+        spec: SandboxSpec | None = None,
         *,
-        solution_limits: Limits | None = None,
-        improver_limits: Limits | None = None,
-        isolate_network: bool = True,
-        drop_privileges: bool = True,
         confine: bool = True,
         audit_hooks: bool = True,
         spares: int = 2,
         python: str | None = None,
         python_path: list[str] | None = None,
         user: int | None = None,
-        run_bounds: RunBounds | None = None,
         run_cgroup: bool = True,
     ) -> None:
-        """`confine=False` skips Landlock, seccomp and the scratch tmpfs; `audit_hooks=False`
+        """`spec`: limits, isolation and run bounds (default `SandboxSpec()`).
+        `confine=False` skips Landlock, seccomp and the scratch tmpfs; `audit_hooks=False`
         leaves only the kernel's confinement (to test that it holds on its own). `spares`
         workers per kind (solution, improver) are kept forked and confined ahead of need;
         0 forks each worker on demand. `python`, `python_path` and `user`: see
-        `ForkServer` (for tests of the other modes). `run_bounds`: what all workers may
-        use together (default: room for `DEFAULT_WORKERS` at their own limits), enforced
+        `ForkServer` (for tests of the other modes). The spec's `run_bounds`: what all
+        workers may use together (default: room for `DEFAULT_WORKERS` at their own limits), enforced
         by a cgroup where the machine allows it; `run_cgroup=False` makes none."""
-        self.solution_limits = solution_limits or Limits(cpu_seconds=60)
-        self.improver_limits = improver_limits or Limits(cpu_seconds=300)
+        spec = spec or SandboxSpec()
+        self.spec = spec
+        self.solution_limits = spec.solution_limits
+        self.improver_limits = spec.improver_limits
+        run_bounds = spec.run_bounds
         if run_cgroup and run_bounds is None:
             run_bounds = RunBounds.for_workers(
                 DEFAULT_WORKERS,
@@ -175,8 +175,8 @@ class Sandbox:
                 max(self.solution_limits.processes, self.improver_limits.processes),
             )
         self.server = ForkServer(
-            isolate_network=isolate_network,
-            drop_privileges=drop_privileges,
+            isolate_network=spec.isolate_network,
+            drop_privileges=spec.drop_privileges,
             confine=confine,
             audit_hooks=audit_hooks,
             spares=spares,
@@ -399,13 +399,12 @@ class Sandbox:
         *,
         initial_solution: str,
         utility_str: str,
-        utility_budget: int,
-        lm_budget: int,
-        max_responses_per_call: int,
+        budgets: ImproverBudgets,
         broker: Broker,
         timeout: float,
     ) -> ImproveResult:
-        """Run `improve_algorithm(initial_solution, utility, language_model)`.
+        """Run `improve_algorithm(initial_solution, utility, language_model)` within
+        `budgets` (a run's `Budgets`: utility calls, model calls, samples per call).
 
         `timeout` counts the improver's own time: time spent serving its model and
         utility calls in the orchestrator is not charged to it.
@@ -419,9 +418,9 @@ class Sandbox:
                 "src": src,
                 "initial_solution": initial_solution,
                 "utility_str": utility_str,
-                "utility_budget": utility_budget,
-                "lm_budget": lm_budget,
-                "max_responses_per_call": max_responses_per_call,
+                "utility_budget": budgets.utility_calls,
+                "lm_budget": budgets.lm_calls,
+                "max_responses_per_call": budgets.samples_per_call,
             }
             try:
                 protocol.send_job(worker.sock, job)

@@ -107,9 +107,7 @@ def run_improver(
         improver_src,
         initial_solution=initial_solution,
         utility_str=utility_str,
-        utility_budget=budgets.utility_calls,
-        lm_budget=budgets.lm_calls,
-        max_responses_per_call=budgets.samples_per_call,
+        budgets=budgets,
         broker=broker,
         timeout=ctx.config.sandbox.improver_timeout,
     )
