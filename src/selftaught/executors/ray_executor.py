@@ -32,6 +32,10 @@ from selftaught.executors.base import require_ray, thread_map
 from selftaught.executors.remote import ImproverHost, solve_task
 from selftaught.sandbox import Broker, ImproveResult, SandboxSpec, SolveResult
 
+HOST_PATIENCE = 120.0
+"""Seconds an improver run waits, in all, for improver hosts that are restarting
+(`ActorUnavailableError`) before such failures count as lost attempts."""
+
 DEFAULT_OBJECT_STORE_MB = 200
 """Object-store size of a local Ray instance: our objects are programs and small inputs."""
 
@@ -61,10 +65,21 @@ def init_local_ray(
     )
 
 
+class _RunLost(Exception):
+    """The host was restarted in the middle of a run (its node was lost) and no longer
+    knows it: retried like a host that died."""
+
+
 def _retryable() -> tuple[type[BaseException], ...]:
     from ray import exceptions as rx
 
-    return (rx.RayActorError, rx.WorkerCrashedError, rx.ObjectLostError, rx.NodeDiedError)
+    return (
+        rx.RayActorError,
+        rx.WorkerCrashedError,
+        rx.ObjectLostError,
+        rx.NodeDiedError,
+        _RunLost,
+    )
 
 
 class _Replay:
@@ -148,21 +163,30 @@ class RaySandbox:
                 f"the Ray worker died {self.retries + 1} times ({type(exc).__name__})",
             )
 
-    def _host(self) -> Any:
+    def _host(self, avoid: Any = None) -> Any:
+        """The next host in turn; not `avoid` (the one that just failed) if there is another:
+        a host whose node was lost is restarting, and its run should not wait for it."""
         with self._lock:
-            return self.hosts[next(self._turn) % len(self.hosts)]
+            host = self.hosts[next(self._turn) % len(self.hosts)]
+            if host is avoid and len(self.hosts) > 1:
+                host = self.hosts[next(self._turn) % len(self.hosts)]
+            return host
 
     def improve(self, src: str, *, broker: Broker, **kwargs: Any) -> ImproveResult:
         log: list[tuple[str, Any]] = []
         notes: list[dict] = []
-        for attempt in range(1, self.retries + 2):
+        host = None
+        attempt, waited = 1, 0.0
+        while attempt <= self.retries + 1:
             replay = _Replay(broker, log)
-            host, run_id = self._host(), uuid.uuid4().hex
+            host, run_id = self._host(avoid=host), uuid.uuid4().hex
             try:
                 msg = self._ray.get(host.start.remote(run_id, src, kwargs))
-                while msg[0] != "done":
+                while msg[0] not in ("done", "lost"):
                     reply = replay.serve(msg[0], msg[1])
                     msg = self._ray.get(host.step.remote(run_id, reply))
+                if msg[0] == "lost":
+                    raise _RunLost(msg[1])
             except BaseException as exc:
                 if not isinstance(exc, _retryable()):
                     host.abandon.remote(run_id)  # its worker must not wait for us
@@ -174,7 +198,14 @@ class RaySandbox:
                         f"died ({type(exc).__name__}) after {replay.position} calls",
                     }
                 )
+                # A host that is restarting (its node lost) is unavailable for a while,
+                # longer on a loaded cluster: wait for it rather than spend the attempts.
+                if type(exc).__name__ == "ActorUnavailableError" and waited < HOST_PATIENCE:
+                    time.sleep(1.0)
+                    waited += 1.0
+                    continue
                 time.sleep(min(0.25 * 2**attempt, 5.0))  # let Ray restart the host
+                attempt += 1
                 continue
             result: ImproveResult = msg[1]
             if replay.replayed:

@@ -109,7 +109,9 @@ class ImproverHost:
 
     def step(self, run_id: str, reply: Any) -> tuple[str, Any]:
         with self._lock:
-            conv = self._runs[run_id]
+            conv = self._runs.get(run_id)
+        if conv is None:  # this host was restarted (its node lost) since the run started
+            return ("lost", f"the improver host restarted and lost run {run_id[:8]}")
         conv.replies.put(reply)
         return self._next(run_id, conv)
 
