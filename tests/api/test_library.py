@@ -200,6 +200,14 @@ def test_run_records_rows_improvers_and_reads_back_and_resume_sees_it_finished(t
     assert "held-out" in repr(result) and "<table>" in result._repr_html_()
 
 
+def test_transfer_takes_one_improver_as_a_string(tmp_path):
+    task = sort_task("sort-transfer")
+    result = selftaught.transfer("greedy", [task], runs=1, model="echo", output=tmp_path / "runs")
+    assert isinstance(result, selftaught.TransferResult)
+    assert result.improvers == ["seed", "greedy"] and result.rows[0].task == "sort-transfer"
+    assert (result.run_dir / "transfer.json").is_file() and "greedy" in repr(result)
+
+
 def test_run_accepts_a_task_object(tmp_path):
     task = sort_task("sort-run")
     result = selftaught.run(

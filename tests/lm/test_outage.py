@@ -17,9 +17,7 @@ def backend(url: str, delays: list[float]):
     return wrap(adapter, options, sleep=delays.append, stop_on_outage=True)
 
 
-def test_an_outage_stops_the_run_and_later_calls_do_not_ask_the_server(
-    fake_api: FakeAPI, no_sleep
-):
+def test_an_outage_stops_the_run_and_later_calls_do_not_ask_the_server(fake_api: FakeAPI, no_sleep):
     fake_api.default = "drop"
     b = backend(fake_api.url, no_sleep)
     with pytest.raises(ModelUnavailable, match="model server is unavailable.*3 attempts"):

@@ -194,7 +194,7 @@ def _improver_source(improver: str, keep_input: bool) -> str:
 
 
 def transfer(
-    improvers: list[str] | dict[str, str],
+    improvers: str | list[str] | dict[str, str],
     tasks: list[TaskSpec] | None = None,
     *,
     runs: int = 5,
@@ -234,6 +234,8 @@ def transfer(
     )
     cfg = cfg.model_copy(update={"runs": runs, "tasks": [t.name for t in the_tasks]})
     check_settings(cfg)
+    if isinstance(improvers, str):  # one improver, not its letters
+        improvers = [improvers]
     specs: dict[str, str] = dict(improvers) if isinstance(improvers, dict) else {}
     if not isinstance(improvers, dict):
         for spec in improvers:
