@@ -49,6 +49,7 @@ class _Broker:
 
 def measure(executor_name: str, address: str | None, repeat: int) -> dict[str, float]:
     """Run in a child process: the per-call costs under one executor."""
+    from selftaught.config import Budgets
     from selftaught.executors import make_executor
     from selftaught.tasks import get_task
 
@@ -68,9 +69,7 @@ def measure(executor_name: str, address: str | None, repeat: int) -> dict[str, f
         improve = dict(
             initial_solution=SOLUTION,
             utility_str="def utility(algorithm_str): ...",
-            utility_budget=10**6,
-            lm_budget=1,
-            max_responses_per_call=1,
+            budgets=Budgets(utility_calls=10**6, lm_calls=1, samples_per_call=1),
             broker=_Broker(),
             timeout=600.0,
         )
