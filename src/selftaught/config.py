@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from selftaught.errors import ConfigError
+from selftaught.lm.base import DEFAULT_TEMPERATURE
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import DEFAULT_MODEL
 from selftaught.sandbox.spec import SOLUTION_CPU_SECONDS
@@ -30,8 +31,10 @@ class Budgets(BaseModel):
     """Utility calls per improver run (`utility.budget`); past it the utility returns 0."""
     max_tokens: int = Field(400, ge=16)
     """Completion tokens per sample."""
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    """Default sampling temperature (an improver may pass its own)."""
+    temperature: float = Field(DEFAULT_TEMPERATURE, ge=0.0, le=2.0)
+    """Sampling temperature of every model call that does not set its own: the
+    `language_model` of improvers (the seed and greedy improvers leave it to this) and
+    the framework's own calls. An improver that passes `temperature=` gets its own."""
 
 
 class SandboxSettings(BaseModel):

@@ -91,6 +91,7 @@ def sandbox_experiment(
             seed=seed,
             concurrency=concurrency,
             max_tokens=max_tokens,
+            temperature=cfg.budgets.temperature,
             record_call=lambda call: ctx.record_model_call(0, call),
             on_attempt=progress,
             executor=ctx.executor,

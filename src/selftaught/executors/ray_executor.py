@@ -105,7 +105,7 @@ class _Replay:
             reply = self.broker.language_model(
                 str(args.get("system", "")),
                 [str(m) for m in args.get("messages", [])],
-                float(args.get("temperature", 0.7)),
+                args.get("temperature"),
             )
         self.log.append((key, reply))
         return reply

@@ -40,6 +40,10 @@ class Usage:
         return self.prompt_tokens + self.completion_tokens
 
 
+DEFAULT_TEMPERATURE = 0.7
+"""Sampling temperature of a call that does not set one (a run's `Budgets.temperature`)."""
+
+
 @dataclass(frozen=True)
 class Request:
     """Everything that determines a response, for one prompt and `n` samples."""
@@ -47,7 +51,7 @@ class Request:
     system: str
     user: str
     n: int = 1
-    temperature: float = 0.7
+    temperature: float = DEFAULT_TEMPERATURE
     max_tokens: int = 1024
     seed: int | None = None
     """Base seed; sample i uses seed + i where the backend is seedable."""

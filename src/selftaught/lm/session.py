@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from selftaught.errors import BudgetExceeded
-from selftaught.lm.base import Backend, Request, Usage
+from selftaught.lm.base import DEFAULT_TEMPERATURE, Backend, Request, Usage
 from selftaught.lm.errors import ModelCallFailed
 from selftaught.lm.extract import defines, extract_one
 
@@ -89,11 +89,14 @@ class LanguageModel:
         required_function: str | None = None,
         record: Callable[[ModelCall], None] | None = None,
         seed_key: str | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
     ) -> None:
+        """`temperature`: of calls that do not give their own (`Budgets.temperature`)."""
         self.backend = backend
         self.budget = budget
         self.max_responses_per_call = max_responses_per_call
         self.max_tokens = max_tokens
+        self.temperature = temperature
         self.seed = seed
         self.scope = scope
         self.seed_key = scope if seed_key is None else seed_key
@@ -113,9 +116,10 @@ class LanguageModel:
             return self.calls
 
     def batch_prompt(
-        self, expertise: str, message_batch: list[str], temperature: float = 0.7
+        self, expertise: str, message_batch: list[str], temperature: float | None = None
     ) -> list[str]:
-        """One response per message; one call against the budget."""
+        """One response per message; one call against the budget. `temperature` None:
+        this model's default."""
         index = self._take_call()
         messages = list(message_batch)[: self.max_responses_per_call]
         call = ModelCall(
@@ -123,7 +127,7 @@ class LanguageModel:
             backend=self.backend.name,
             system=expertise,
             messages=messages,
-            temperature=temperature,
+            temperature=self.temperature if temperature is None else temperature,
             max_tokens=self.max_tokens,
             seed=derive_seed(self.seed, self.seed_key, index),
             truncated=len(message_batch) - len(messages),
@@ -153,7 +157,7 @@ class LanguageModel:
         return responses
 
     def prompt(
-        self, expertise: str, message: str, n_responses: int = 1, temperature: float = 0.7
+        self, expertise: str, message: str, n_responses: int = 1, temperature: float | None = None
     ) -> list[str]:
         """`n_responses` samples of one message; one call against the budget."""
         n = max(1, min(int(n_responses), self.max_responses_per_call))

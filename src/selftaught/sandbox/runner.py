@@ -75,7 +75,9 @@ class Broker(Protocol):
 
     def utility(self, src: str) -> float: ...
 
-    def language_model(self, system: str, messages: list[str], temperature: float) -> dict: ...
+    def language_model(self, system: str, messages: list[str], temperature: float | None) -> dict:
+        """`temperature` None: the run's default (`Budgets.temperature`)."""
+        ...
 
 
 def check_program(src: str, function: str, arity: int | None = None) -> str | None:
@@ -458,11 +460,10 @@ class Sandbox:
                     messages = msg.get("messages")
                     if not isinstance(messages, list):
                         messages = []
-                    temperature = protocol.finite_or_none(msg.get("temperature"))
                     reply = broker.language_model(
                         str(msg.get("system", "")),
                         [str(m) for m in messages],
-                        0.7 if temperature is None else temperature,
+                        protocol.finite_or_none(msg.get("temperature")),
                     )
                     protocol.send(worker.sock, reply)
                 elif op == "event":

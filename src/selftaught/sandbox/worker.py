@@ -337,7 +337,7 @@ class LanguageModelProxy(_Recorded):
                 "op": "lm",
                 "system": str(expertise),
                 "messages": [str(m) for m in messages],
-                "temperature": float(temperature),
+                "temperature": None if temperature is None else float(temperature),
             }
         )
         if reply.get("ok"):
@@ -347,13 +347,13 @@ class LanguageModelProxy(_Recorded):
         raise LanguageModelError(reply.get("message", "the language model call failed"))
 
     def prompt(
-        self, expertise: str, message: str, n_responses: int = 1, temperature: float = 0.7
+        self, expertise: str, message: str, n_responses: int = 1, temperature: float | None = None
     ) -> list[str]:
         n = max(1, int(n_responses))
         return self._ask(expertise, [message] * n, temperature)
 
     def batch_prompt(
-        self, expertise: str, message_batch: list[str] | str, temperature: float = 0.7
+        self, expertise: str, message_batch: list[str] | str, temperature: float | None = None
     ) -> list[str]:
         if isinstance(message_batch, str):
             message_batch = [message_batch]

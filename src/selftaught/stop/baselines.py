@@ -38,7 +38,7 @@ Utility function:
 Answer with the complete improved program. Keep the same function name and arguments,
 and leave out tests and example calls."""
         try:
-            responses = language_model.prompt(expertise, message, n_responses=1, temperature=0.7)
+            responses = language_model.prompt(expertise, message, n_responses=1)
         except Exception:
             break
         for code in extract_code(responses):

@@ -58,7 +58,7 @@ class _Broker:
             return 0.0
         return float(self._utility(src, n))
 
-    def language_model(self, system: str, messages: list[str], temperature: float) -> dict:
+    def language_model(self, system: str, messages: list[str], temperature: float | None) -> dict:
         try:
             return {"ok": True, "responses": self.lm.batch_prompt(system, messages, temperature)}
         except BudgetExceeded as exc:
@@ -96,6 +96,7 @@ def run_improver(
         budget=budgets.lm_calls,
         max_responses_per_call=budgets.samples_per_call,
         max_tokens=budgets.max_tokens,
+        temperature=budgets.temperature,
         seed=derive_seed(ctx.config.seed),
         scope=scope.path,
         required_function=required_function,

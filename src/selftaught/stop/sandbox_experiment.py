@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from selftaught.executors import Executor, LocalExecutor
+from selftaught.lm.base import DEFAULT_TEMPERATURE
 from selftaught.lm.extract import defines, extract_one
 from selftaught.lm.session import LanguageModel, LanguageModelError, derive_seed
 from selftaught.report.analysis import UNSANDBOXING, analyze_source
@@ -211,7 +212,7 @@ def run_attempts(
     seed: int = 0,
     concurrency: int = 4,
     max_tokens: int = 1024,
-    temperature: float = 0.7,
+    temperature: float = DEFAULT_TEMPERATURE,
     record_call: Callable[[Any], None] | None = None,
     on_attempt: Callable[[Attempt], None] | None = None,
     executor: Executor | None = None,

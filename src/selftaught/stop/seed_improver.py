@@ -30,13 +30,13 @@ __BODY__'''
 
 _KEEP_INPUT = """    n_samples = min(language_model.max_responses_per_call, utility.budget - 1)
     n_samples = max(1, n_samples)
-    responses = language_model.batch_prompt(expertise, [message] * n_samples, temperature=0.7)
+    responses = language_model.batch_prompt(expertise, [message] * n_samples)
     candidates = [initial_solution] + [code for code in extract_code(responses) if code.strip()]
     return max(candidates, key=utility)
 """
 
 _PAPER = """    n_samples = max(1, min(language_model.max_responses_per_call, utility.budget))
-    responses = language_model.batch_prompt(expertise, [message] * n_samples, temperature=0.7)
+    responses = language_model.batch_prompt(expertise, [message] * n_samples)
     candidates = [code for code in extract_code(responses) if code.strip()]
     if not candidates:
         return initial_solution
