@@ -32,6 +32,7 @@ def test_models_lists_backends_and_whether_each_is_usable(tmp_path):
         assert backend in out.stdout
     assert "default: local:smollm2" in out.stdout
     assert "OPENAI_API_KEY not set" in out.stdout
+    assert "at once" in out.stdout  # requests each backend takes at once
 
 
 @pytest.mark.parametrize(

@@ -26,12 +26,17 @@ def models(
     """List the model backends, the default, and whether each is usable here."""
     options = ModelOptions(base_url=base_url, api_key_env=api_key_env)
     table = Table(title="model backends", caption=f"default: {DEFAULT_MODEL}")
-    for column in ("backend", "usable", "example", "what it is", "here"):
-        table.add_column(column)
+    for column in ("backend", "usable", "example", "what it is", "at once", "here"):
+        table.add_column(column, justify="right" if column == "at once" else "left")
     for row in backend_status(options):
-        description = BACKENDS[row.backend].rsplit(": ", 1)[0]
+        kind = BACKENDS[row.backend]
         table.add_row(
-            row.backend, "yes" if row.usable else "no", row.example, description, row.detail
+            row.backend,
+            "yes" if row.usable else "no",
+            row.example,
+            kind.description,
+            str(kind.concurrency),
+            row.detail,
         )
     console = Console()
     if not console.is_terminal:

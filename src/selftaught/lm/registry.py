@@ -7,6 +7,8 @@ backend shares (`selftaught.lm.wrappers`, `selftaught.lm.cache`).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from selftaught.errors import ConfigError
@@ -14,74 +16,174 @@ from selftaught.lm.base import Backend
 from selftaught.lm.options import ModelOptions
 
 DEFAULT_MODEL = "local:smollm2"
-BACKENDS = {
-    "local": "the embedded llama.cpp model: local:smollm2 or local:/path/to/model.gguf",
-    "openai": "any OpenAI-compatible server: openai:gpt-4.1 (OPENAI_API_KEY, --base-url)",
-    "anthropic": "Claude: anthropic:claude-sonnet-4-0 (ANTHROPIC_API_KEY)",
-    "replay": "answers from a recorded run: replay:runs/<run-dir>",
-    "echo": "answers with the prompt's first program, instantly and free: echo",
-    "scripted": "replies from a JSON file, for tests and dry runs: scripted:FILE.json",
-}
-REMOTE = ("openai", "anthropic")
-"""Backends that talk to a server: retried, concurrent by default, priced."""
-NO_MODEL_NEEDED = ("echo",)
 
 
-def split_model_string(model: str) -> tuple[str, str]:
-    backend, sep, rest = model.partition(":")
-    if not sep:
-        backend, rest = model, ""
-    if backend not in BACKENDS:
-        close = difflib.get_close_matches(backend, list(BACKENDS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        known = ", ".join(sorted(BACKENDS))
-        raise ConfigError(f"unknown model backend {backend!r} in {model!r}{hint}; known: {known}")
-    if not rest and backend not in NO_MODEL_NEEDED:
-        raise ConfigError(f"model string {model!r} names no model, e.g. {DEFAULT_MODEL}")
-    return backend, rest
+@dataclass(frozen=True)
+class BackendKind:
+    """One model backend: how it is described, checked, made, and how many requests it
+    takes at once. `check` and `make` get the rest of the model string and the options."""
+
+    name: str
+    description: str
+    example: str
+    make: Callable[[str, ModelOptions], Backend]
+    check: Callable[[str, ModelOptions], None] | None = None
+    """Fails early (`UserError`) on what cannot work; None: nothing to check ahead."""
+    concurrency: int = 8
+    """Requests in flight at once unless `[lm] concurrency` says otherwise."""
+    needs_model: bool = True
+    """The model string must name a model after `name:`."""
 
 
-def make_adapter(model: str, options: ModelOptions | None = None) -> Backend:
-    """The thin backend a model string names, without shared behaviour."""
-    opts = options or ModelOptions()
-    backend, rest = split_model_string(model)
-    if backend == "local":
-        from selftaught.lm.local import LocalBackend
+def _make_local(rest: str, opts: ModelOptions) -> Backend:
+    from selftaught.lm.local import LocalBackend
 
-        return LocalBackend(rest)
-    if backend == "openai":
-        from selftaught.lm.openai_api import OpenAIBackend
+    return LocalBackend(rest)
 
-        return OpenAIBackend(
-            rest,
-            base_url=opts.base_url,
-            api_key_env=opts.api_key_env,
-            timeout=opts.timeout,
-            samples_per_request=opts.samples_per_request,
-        )
-    if backend == "anthropic":
-        from selftaught.lm.anthropic_api import AnthropicBackend
 
-        return AnthropicBackend(
-            rest, base_url=opts.base_url, api_key_env=opts.api_key_env, timeout=opts.timeout
-        )
-    if backend == "replay":
-        from selftaught.lm.replay import ReplayBackend
+def _check_local(rest: str, opts: ModelOptions) -> None:
+    from selftaught.lm.local import resolve_model_path
 
-        return ReplayBackend(rest)
-    if backend == "echo":
-        from selftaught.lm.echo import EchoBackend
+    resolve_model_path(rest)
 
-        return EchoBackend()
+
+def _make_openai(rest: str, opts: ModelOptions) -> Backend:
+    from selftaught.lm.openai_api import OpenAIBackend
+
+    return OpenAIBackend(
+        rest,
+        base_url=opts.base_url,
+        api_key_env=opts.api_key_env,
+        timeout=opts.timeout,
+        samples_per_request=opts.samples_per_request,
+    )
+
+
+def _make_anthropic(rest: str, opts: ModelOptions) -> Backend:
+    from selftaught.lm.anthropic_api import AnthropicBackend
+
+    return AnthropicBackend(
+        rest, base_url=opts.base_url, api_key_env=opts.api_key_env, timeout=opts.timeout
+    )
+
+
+def _server_check(
+    make: Callable[[str, ModelOptions], Backend],
+) -> Callable[[str, ModelOptions], None]:
+    """Key set, server reachable, model served: asked of the server itself."""
+
+    def check(rest: str, opts: ModelOptions) -> None:
+        make(rest, opts).check()  # type: ignore[attr-defined]
+
+    return check
+
+
+def _make_replay(rest: str, opts: ModelOptions) -> Backend:
+    from selftaught.lm.replay import ReplayBackend
+
+    return ReplayBackend(rest)
+
+
+def _check_replay(rest: str, opts: ModelOptions) -> None:
+    from selftaught.lm.replay import load_recorded
+
+    load_recorded(rest)
+
+
+def _make_echo(rest: str, opts: ModelOptions) -> Backend:
+    from selftaught.lm.echo import EchoBackend
+
+    return EchoBackend()
+
+
+def _make_scripted(rest: str, opts: ModelOptions) -> Backend:
     from selftaught.lm.scripted import load_scripted
 
     return load_scripted(rest)
 
 
+def _check_scripted(rest: str, opts: ModelOptions) -> None:
+    _make_scripted(rest, opts)
+
+
+BACKENDS: dict[str, BackendKind] = {
+    kind.name: kind
+    for kind in (
+        BackendKind(
+            "local",
+            "the embedded llama.cpp model",
+            "local:smollm2 or local:/path/to/model.gguf",
+            _make_local,
+            _check_local,
+            concurrency=1,  # the embedded model is not reentrant
+        ),
+        BackendKind(
+            "openai",
+            "any OpenAI-compatible server",
+            "openai:gpt-4.1 (OPENAI_API_KEY, --base-url)",
+            _make_openai,
+            _server_check(_make_openai),
+        ),
+        BackendKind(
+            "anthropic",
+            "Claude",
+            "anthropic:claude-sonnet-4-0 (ANTHROPIC_API_KEY)",
+            _make_anthropic,
+            _server_check(_make_anthropic),
+        ),
+        BackendKind(
+            "replay",
+            "answers from a recorded run",
+            "replay:runs/<run-dir>",
+            _make_replay,
+            _check_replay,
+        ),
+        BackendKind(
+            "echo",
+            "answers with the prompt's first program, instantly and free",
+            "echo",
+            _make_echo,
+            needs_model=False,
+        ),
+        BackendKind(
+            "scripted",
+            "replies from a JSON file, for tests and dry runs",
+            "scripted:FILE.json",
+            _make_scripted,
+            _check_scripted,
+        ),
+    )
+}
+"""Every backend a model string may name, in the order `selftaught models` lists them."""
+
+
+def split_model_string(model: str) -> tuple[BackendKind, str]:
+    """The backend a model string names and the rest of the string (the model)."""
+    name, sep, rest = model.partition(":")
+    if not sep:
+        name, rest = model, ""
+    kind = BACKENDS.get(name)
+    if kind is None:
+        close = difflib.get_close_matches(name, list(BACKENDS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        known = ", ".join(sorted(BACKENDS))
+        raise ConfigError(f"unknown model backend {name!r} in {model!r}{hint}; known: {known}")
+    if not rest and kind.needs_model:
+        raise ConfigError(f"model string {model!r} names no model, e.g. {DEFAULT_MODEL}")
+    return kind, rest
+
+
+def make_adapter(model: str, options: ModelOptions | None = None) -> Backend:
+    """The thin backend a model string names, without shared behaviour."""
+    kind, rest = split_model_string(model)
+    return kind.make(rest, options or ModelOptions())
+
+
 def default_concurrency(model: str) -> int:
-    """8 requests at once for servers, 1 for the embedded model (it is not reentrant)."""
-    backend = model.partition(":")[0]
-    return 1 if backend == "local" else 8
+    """How many requests the backend of `model` (a model string or a backend's name)
+    takes at once by default: 8 for servers, 1 for the embedded model."""
+    kind = BACKENDS.get(model.partition(":")[0])
+    return kind.concurrency if kind else 8
 
 
 def wrap(
@@ -135,19 +237,6 @@ def make_backend(
 def check_model_string(model: str, options: ModelOptions | None = None) -> None:
     """Fail early, before any work, on a model string that cannot work: an unknown
     backend, a missing file or key, an unreachable server, a model the server lacks."""
-    backend, rest = split_model_string(model)
-    if backend == "local":
-        from selftaught.lm.local import resolve_model_path
-
-        resolve_model_path(rest)
-    elif backend == "scripted":
-        from selftaught.lm.scripted import load_scripted
-
-        load_scripted(rest)
-    elif backend == "replay":
-        from selftaught.lm.replay import load_recorded
-
-        load_recorded(rest)
-    elif backend in REMOTE:
-        adapter = make_adapter(model, options)
-        adapter.check()  # type: ignore[attr-defined]
+    kind, rest = split_model_string(model)
+    if kind.check is not None:
+        kind.check(rest, options or ModelOptions())

@@ -54,8 +54,8 @@ def _remote(name: str, key_env: str, url_env: str, options: ModelOptions) -> tup
 def backend_status(options: ModelOptions | None = None) -> list[BackendStatus]:
     opts = options or ModelOptions()
     rows = []
-    for backend, description in BACKENDS.items():
-        example = description.rsplit(": ", 1)[-1]
+    for backend, kind in BACKENDS.items():
+        example = kind.example
         if backend == "local":
             from selftaught.errors import UserError
             from selftaught.lm.local import embedded_model_path
