@@ -4,9 +4,10 @@ import time
 
 import pytest
 
+from selftaught.assembly import sandbox_spec
 from selftaught.config import load_config
 from selftaught.lm import ScriptedBackend
-from selftaught.sandbox import Limits, Sandbox
+from selftaught.sandbox import Sandbox
 from selftaught.stop import RunContext, run_stop, seed_improver
 from selftaught.store import RunDir
 from selftaught.store.db import program_hash
@@ -85,9 +86,10 @@ def test_a_hung_improver_ends_as_timeout_and_the_run_goes_on(tmp_path, hostile):
 
     run_dir = RunDir.create(tmp_path / "runs", "hung")
     store = run_dir.open_store()
-    limits = Limits(cpu_seconds=cfg.sandbox.improver_cpu_seconds, memory_mb=cfg.sandbox.memory_mb)
+    spec = sandbox_spec(cfg)  # the run's own limits, as `selftaught run` builds them
+    assert spec.improver_limits.cpu_seconds == cfg.sandbox.improver_cpu_seconds == 45
     try:
-        with Sandbox(improver_limits=limits) as sandbox:
+        with Sandbox(spec) as sandbox:
             ctx = RunContext(cfg, ScriptedBackend(respond), sandbox, store)
             start = time.perf_counter()
             rows = run_stop(ctx, seed_improver(), run_dir)
