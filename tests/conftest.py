@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -12,8 +14,18 @@ from selftaught.lm.base import Backend
 from selftaught.sandbox import Sandbox
 from selftaught.stop import RunContext
 from selftaught.store import RunDir
+from selftaught.tasks import keys
 
 DATA = Path(__file__).parent / "data"
+
+# The per-user instance key of one-off commands lives here during tests, never in the
+# home directory of whoever runs them (CLI subprocesses inherit it). It is the same key in
+# every session, so scores asserted by tests do not change from one session to the next;
+# under it the slowest 3-SAT instance takes the known-good WalkSAT 0.4 s of its 1 s limit
+# (a key whose hardest instance took 0.9 s failed the solver tests on a loaded machine).
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="selftaught-tests-data-")
+keys.user_key_path().parent.mkdir(mode=0o700)
+keys.write_key(keys.user_key_path(), keys.InstanceKey(b"selftaught tests 3", "user"))
 
 
 def data(name: str) -> str:

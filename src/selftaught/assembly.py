@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selftaught.config import RunConfig
+from selftaught.config import RunConfig, recorded_config
 from selftaught.stop.context import Progress, RunContext
 from selftaught.store import SCHEMA_VERSION, RunDir, Store
+from selftaught.tasks import keys
 
 Note = Callable[[str, str], None]
 """Receives `(kind, line)` for the lines a command may show while a run is assembled:
@@ -79,7 +80,7 @@ def _write_header(store: Store, cfg: RunConfig, kind: str, meta: dict[str, Any])
     store.set_meta("kind", kind)
     for key, value in meta.items():
         store.set_meta(key, value)
-    store.set_meta("config", cfg.model_dump(mode="json"))
+    store.set_meta("config", recorded_config(cfg))
 
 
 def sandbox_spec(cfg: RunConfig) -> Any:
@@ -134,6 +135,10 @@ def assemble(
     - `uses_model`: make the model backend of `cfg.model` (its response cache in the run
       directory when recorded); otherwise a backend that refuses every call.
     - `uses_sandbox`: start the executor of `cfg` and a sandbox with `cfg.sandbox`'s limits.
+    - The instance key (`tasks.keys`): a new run (`kind` `run`) draws its own, or takes the
+      pinned or replayed one, and keeps it in `instance.key`; a continued run reads it back;
+      every other kind uses the pinned key or this user's. Records hold only its source and
+      fingerprint (`meta` `instance_key`), and no config written down holds a pinned key.
 
     Bad input (an unknown model or executor, an unusable output folder) raises
     `UserError` before anything is created (`checked`: the caller already ran
@@ -151,19 +156,34 @@ def assemble(
             rd = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
             rd.lock()  # one process per run directory (store/faults.py)
             stack.callback(rd.unlock)
+            kept = rd.path / keys.KEY_FILE  # a run keeps its own; other kinds use the user's
+            instance_key = (
+                keys.read_key(kept) if kind == "run" or kept.is_file()
+                else keys.for_one_off(cfg.instance_key)
+            )  # fmt: skip
             store = rd.open_store()
         elif record is not None:
+            if kind == "run":
+                instance_key = keys.for_new_run(cfg.instance_key, cfg.model)
+            else:
+                instance_key = keys.for_one_off(cfg.instance_key)
             rd = RunDir.create(Path(cfg.output), record)
             rd.lock()
             stack.callback(rd.unlock)
-            rd.write_config(cfg.model_dump(mode="json"))
+            if kind == "run":
+                keys.write_key(rd.path / keys.KEY_FILE, instance_key)
+            rd.write_config(recorded_config(cfg))
             store = rd.open_store()
-            _write_header(store, cfg, kind, meta or {})
+            _write_header(
+                store, cfg, kind, {**(meta or {}), "instance_key": instance_key.describe()}
+            )
         else:
+            instance_key = keys.for_one_off(cfg.instance_key)
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="selftaught-"))
             rd = RunDir.create(Path(tmp), "oneoff")
             store = rd.open_store()
-            store.set_meta("config", cfg.model_dump(mode="json"))
+            store.set_meta("config", recorded_config(cfg))
+            store.set_meta("instance_key", instance_key.describe())
         assembly: Assembly | None = None
         backend: Any = None
         try:
@@ -198,7 +218,15 @@ def assemble(
                         "warning: no network namespace on this platform; network access from "
                         "sandboxed code is blocked by audit hooks only",
                     )
-            ctx = RunContext(cfg, backend, sandbox, store, progress or Progress(), executor)  # type: ignore[arg-type]
+            ctx = RunContext(
+                cfg,
+                backend,
+                sandbox,
+                store,
+                progress or Progress(),
+                executor,
+                instance_key,  # type: ignore[arg-type]
+            )
             assembly = Assembly(cfg, rd, store, ctx, recorded)
             yield assembly
         except BaseException as exc:

@@ -101,7 +101,12 @@ class RunConfig(BaseModel):
     """The seed improver keeps its input among the candidates, so it never returns
     something that scores worse than what it was given. The paper's does not."""
     seed: int = 0
-    """Seed for model sampling; instance seeds are fixed per task and split."""
+    """Seed for model sampling. Instances come from a secret instance key, not from this."""
+    instance_key: str | None = None
+    """Pin the instance key (a shared, reproducible benchmark). Unset: a run draws a secret
+    key when it is created; `score`, `improve` and `transfer` use this user's key. A pinned
+    key is only as secret as the place it is written; it is never copied into the records'
+    config (the run keeps it in its private `instance.key`)."""
     parallel: int = Field(2, ge=1)
     """Improver runs of one meta-utility evaluation run at once."""
     executor: Literal["local", "ray"] = "local"
@@ -191,3 +196,8 @@ def load_config(
         return RunConfig.model_validate(merged)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc)) from None
+
+
+def recorded_config(cfg: RunConfig) -> dict[str, Any]:
+    """The config as a run writes it down: everything but a pinned instance key."""
+    return cfg.model_dump(mode="json", exclude={"instance_key"})

@@ -17,6 +17,7 @@ from tests.stop.test_loop import BETTER_IMPROVER
 
 CONFIG = (
     'name = "resumable"\nmodel = "scripted:replies.json"\niterations = 2\nruns = 2\n'
+    'instance_key = "resume-test"\n'
     "[budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n"
 )
 

@@ -6,26 +6,41 @@ recorded) and `# score_below:` (the real score of a solution must stay below it)
 program the test asserts: it was contained (no file outside scratch changed, the listener
 on 127.0.0.1 received nothing, no budget was exceeded), the orchestrator and its sandbox are
 alive, the run's records are intact, and the outcome and events were recorded.
+
+hostile/answers/ holds answer thieves: programs that rebuild the instances and their
+answers (replay the public seeds with a copied generator), as solutions and as improvers. Each
+runs on a built-in task (3-SAT: an input-ignoring program solves nothing) and on a user
+task file (tests/data/tasks/coins.py: one scores 0.5), and must score no better than a
+program that ignores its inputs.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from selftaught.lm import ScriptedBackend
+from selftaught.sandbox import Sandbox
 from selftaught.stop import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.solutions import SolutionScorer
 from selftaught.store.db import program_hash
+from selftaught.tasks import get_task, keys
 from selftaught.tasks.lpn import LearningParityWithNoise
+from tests.conftest import DATA
 
 CORPUS = Path(__file__).parent / "hostile"
 PROGRAMS = sorted(CORPUS.glob("*.py"))
+THIEVES = sorted((CORPUS / "answers").glob("*.py"))
+COINS = DATA / "tasks" / "coins.py"
+IGNORES_INPUTS = {"3sat": "[0] + [1] * 30", "coins": "[0] * 32"}
+"""What each thief returns when it finds no answer: the same for every input."""
 SECRET = "sk-hostile-corpus-secret"
 LM_BUDGET, UTILITY_BUDGET = 2, 5
 
@@ -100,9 +115,11 @@ class RecordingSandbox:
         return self.last
 
 
-def test_corpus_is_large_enough():
+def test_corpus_holds_every_program():
     kinds = [header(p)["kind"] for p in PROGRAMS]
-    assert len(PROGRAMS) >= 25 and kinds.count("improver") >= 5
+    assert len(PROGRAMS) == 48 and kinds.count("improver") == 12
+    thieves = [header(p)["kind"] for p in THIEVES]
+    assert len(THIEVES) == 2 and thieves.count("improver") == 1
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=[p.stem for p in PROGRAMS])
@@ -117,6 +134,7 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
     other_run.parent.mkdir()
     other_run.write_bytes(b"SQLite format 3\0 answers of another run")
     src = path.read_text()
+    ctx_key = keys.fresh()
     for key, value in {
         "{OUTSIDE}": str(outside),
         "{VICTIM}": str(victim),
@@ -139,6 +157,7 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
         budgets={"lm_calls": LM_BUDGET, "utility_calls": UTILITY_BUDGET, "samples_per_call": 2},
         sandbox={"improver_timeout": 2.0},
     )
+    ctx.instance_key = ctx_key
     recorder = RecordingSandbox(sandbox)
     ctx.sandbox = recorder
     scope = Scope(0, f"hostile/{path.stem}")
@@ -194,7 +213,86 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
     alive = sandbox.solve(
         "def algorithm(a, b, c):\n    return [0] * len(c)\n",
         function="algorithm",
-        instances=[inst.inputs for inst in task.instances("validation")[:1]],
+        instances=[inst.inputs for inst in task.instances("validation", ctx_key)[:1]],
         instance_timeout=1.0,
     )
     assert alive.outcome == "ok" and alive.instances[0].outcome == "ok"
+
+
+@pytest.fixture(scope="module")
+def thief_sandbox():
+    """Tasks loaded and a run key drawn before the sandbox starts, as `selftaught` does."""
+    tasks = {"3sat": get_task("3sat"), "coins": get_task(str(COINS))}
+    with Sandbox() as sb:
+        yield tasks, keys.fresh(), sb
+
+
+def _thief_source(path: Path, task: str) -> str:
+    return (
+        path.read_text()
+        .replace("{TASK}", task)
+        .replace("{TASK_FILE}", str(COINS))
+        .replace("{FALLBACK}", IGNORES_INPUTS[task])
+    )
+
+
+_ignoring_scores: dict[str, float] = {}
+
+
+@pytest.mark.parametrize("task_name", ["3sat", "coins"])
+@pytest.mark.parametrize("path", THIEVES, ids=[p.stem for p in THIEVES])
+def test_an_answer_thief_scores_like_a_program_that_ignores_its_inputs(
+    path, task_name, make_ctx, thief_sandbox
+):
+    tasks, key, sandbox = thief_sandbox
+    task = tasks[task_name]
+    fields = header(path)
+    ctx = make_ctx(
+        ScriptedBackend([]), budgets={"utility_calls": 2}, sandbox={"improver_timeout": 60.0}
+    )
+    ctx.sandbox, ctx.instance_key = sandbox, key
+    scorer = SolutionScorer(ctx)
+    if task_name not in _ignoring_scores:
+        ignoring = f"def algorithm(x):\n    return {IGNORES_INPUTS[task_name]}\n"
+        _ignoring_scores[task_name] = scorer.evaluate(
+            ignoring, task, "heldout", Scope(0, "b")
+        ).score
+    src = _thief_source(path, task_name)
+    if fields["kind"] == "solution":
+        solution = src
+    else:
+        run = run_improver(
+            ctx,
+            src,
+            initial_solution=task.seed_solution,
+            utility=lambda candidate, k: 0.0,
+            utility_str=task.utility_text,
+            required_function=task.function,
+            scope=Scope(0, path.stem),
+        )
+        assert run.outcome == "ok" and run.returned is not None, run.message
+        solution = run.returned
+    ev = scorer.evaluate(solution, task, "heldout", Scope(0, f"{path.stem}/scored"))
+    assert ev.outcome == "ok", ev.message
+    # An input-ignoring program scores 0 on 3-SAT and about 0.5 (SE 0.01) on coins; a thief
+    # that got the answers scores 1.
+    assert ev.score <= _ignoring_scores[task_name] + 0.1, f"the thief scored {ev.score}"
+    recorded = {r["kind"] for r in ctx.store.query("SELECT kind FROM events")}
+    for kind in filter(None, fields.get("events", "").split(",")):
+        assert kind in recorded, f"event {kind} not recorded (got {sorted(recorded)})"
+
+
+def test_the_seed_replay_thief_rebuilds_instances_made_from_public_seeds_alone():
+    """The copied generator of c1 is right: on instances made from the public seeds under
+    a key derived from the task name (the scheme before secret keys) it finds every answer.
+    Only the secret key defeats it."""
+    for task_name in ("3sat", "coins"):
+        task = get_task("3sat") if task_name == "3sat" else get_task(str(COINS))
+        src = _thief_source(CORPUS / "answers" / "c1_seed_replay_solution.py", task_name)
+        namespace: dict = {}
+        exec(compile(src, "c1", "exec"), namespace)
+        name_key = int.from_bytes(hashlib.sha256(task_name.encode()).digest()[:4], "big")
+        for seed in task.seeds("heldout")[:10]:
+            inputs, answer = task.make_instance(np.random.default_rng([name_key, seed]))
+            stolen = namespace["algorithm"](*inputs)
+            assert task.score(stolen, answer) == 1.0

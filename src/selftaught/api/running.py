@@ -15,6 +15,7 @@ from selftaught.config import RunConfig
 from selftaught.errors import RunDirError
 from selftaught.stop.context import Progress
 from selftaught.store import SCHEMA_VERSION, RunDir
+from selftaught.tasks import keys
 
 
 def snapshot(asm: Assembly) -> RunResult:
@@ -209,6 +210,11 @@ def resume(
     if meta.get("status") == "finished":
         progress.note("info", f"{path} has already finished; nothing to do.")
         return _finished_result(rd)
+    if not (path / keys.KEY_FILE).is_file():
+        raise RunDirError(
+            f"{path} has no {keys.KEY_FILE} (recorded before secret instances, or the file "
+            "was removed): its instances cannot be made again; start a new run"
+        )
     saved = rd.improver_path(0)
     if saved.is_file():  # the starting improver as the run saw it
         start_improver = saved.read_text()

@@ -35,10 +35,12 @@ def score(
     task: TaskSpec,
     *,
     split: str = "validation",
+    instance_key: str | None = None,
     progress: Progress | None = None,
 ) -> ScoreResult:
     """Score `program` (source text, a .py path or a function) on one split of `task`
-    (`validation` or `heldout`) in the sandbox. Makes no model calls and keeps nothing."""
+    (`validation` or `heldout`) in the sandbox. Makes no model calls and keeps nothing.
+    Instances come from this user's instance key, or from `instance_key` if given."""
     from selftaught.sandbox import check_program
     from selftaught.stop.solutions import SolutionScorer
     from selftaught.tasks import check_seed
@@ -49,9 +51,9 @@ def score(
     problem = check_program(src, the_task.function, the_task.arity)
     if problem is not None:  # nothing to score: bad input, before any work starts
         raise ProgramError(f"{label}: {problem}")
-    cfg = make_config(tasks=[the_task.name])
+    cfg = make_config(tasks=[the_task.name], instance_key=instance_key)
     with assemble(cfg, uses_model=False, progress=progress) as asm:
-        check_seed(the_task, asm.context.sandbox)
+        check_seed(the_task, asm.context.sandbox, asm.context.instance_key)
         ev = SolutionScorer(asm.context).evaluate(src, the_task, split, Scope(0, "score"))
     return ScoreResult.of(the_task.name, split, ev)
 
@@ -98,6 +100,7 @@ def improve(
     output: str | Path | None = None,
     executor: str | None = None,
     ray_address: str | None = None,
+    instance_key: str | None = None,
     progress: Progress | None = None,
 ) -> ImproveResult:
     """Run one improver once on `program` against `task`'s utility.
@@ -127,6 +130,7 @@ def improve(
         executor=executor,
         ray_address=ray_address,
         budgets=budgets,
+        instance_key=instance_key,
     )
     cfg = cfg.model_copy(update={"tasks": [the_task.name], "runs": 1})
     check_settings(cfg)
@@ -137,7 +141,7 @@ def improve(
         cfg, record=record, kind="improve", progress=progress, note=note, checked=True
     ) as asm:
         ctx = asm.context
-        check_seed(the_task, ctx.sandbox)
+        check_seed(the_task, ctx.sandbox, ctx.instance_key)
         scorer = SolutionScorer(ctx)
         before = scorer.evaluate(src, the_task, "validation", Scope(0, "improve/before"))
         before_held = scorer.evaluate(src, the_task, "heldout", Scope(0, "improve/before"))
@@ -205,6 +209,7 @@ def transfer(
     parallel: int | None = None,
     executor: str | None = None,
     ray_address: str | None = None,
+    instance_key: str | None = None,
     progress: Progress | None = None,
 ) -> TransferResult:
     """The paper's Table 1: per task, the seed solution's held-out utility, the seed
@@ -231,6 +236,7 @@ def transfer(
         parallel=parallel,
         executor=executor,
         ray_address=ray_address,
+        instance_key=instance_key,
     )
     cfg = cfg.model_copy(update={"runs": runs, "tasks": [t.name for t in the_tasks]})
     check_settings(cfg)
@@ -249,7 +255,7 @@ def transfer(
         cfg, record="transfer", kind="transfer", progress=progress, note=note, checked=True
     ) as asm:
         for t in the_tasks:
-            check_seed(t, asm.context.sandbox)
+            check_seed(t, asm.context.sandbox, asm.context.instance_key)
         result = run_transfer(asm.context, sources, the_tasks)
         path = asm.path / "transfer.json"
         path.write_text(json.dumps(result.to_json(), indent=2))

@@ -31,6 +31,10 @@ def run(
         float | None, typer.Option(help="Confidence level of the paired rule (default 0.9).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+    instance_key: Annotated[
+        str | None,
+        typer.Option(help="Pin the instance key (shared benchmark); default: a secret one."),
+    ] = None,
     parallel: Annotated[int | None, typer.Option(help="Improver runs at once.")] = None,
     executor: Annotated[
         str | None, typer.Option(help="Where sandboxed work runs: local or ray.")
@@ -85,6 +89,7 @@ def run(
         adoption=adoption,
         adoption_level=adoption_level,
         seed=seed,
+        instance_key=instance_key,
         parallel=parallel,
         executor=executor,
         ray_address=ray_address,

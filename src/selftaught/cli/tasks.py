@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 EXECUTOR_HELP = "Where sandboxed work runs: local or ray."
 RAY_ADDRESS_HELP = "Ray cluster: auto or ray://host:port (default: start a local Ray)."
+INSTANCE_KEY_HELP = "Pin the instance key (a shared benchmark); default: this user's key."
 
 
 def describe(ev: Evaluation | ScoreResult) -> str:
@@ -73,11 +74,12 @@ def score_command(
     task: Annotated[str, typer.Option("--task", help="Task name or task file.")],
     split: Annotated[str, typer.Option(help="validation or heldout.")] = "validation",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    instance_key: Annotated[str | None, typer.Option(help=INSTANCE_KEY_HELP)] = None,
 ) -> None:
     """Score one solution in the sandbox."""
     from selftaught.api.solving import score
 
-    result = score(solution, task, split=split)
+    result = score(solution, task, split=split, instance_key=instance_key)
     if as_json:
         data = asdict(result)
         if data["cpu_seconds"] is None:
@@ -117,6 +119,7 @@ def improve_command(
     output: Annotated[str | None, typer.Option(help="Folder of run directories.")] = None,
     executor: Annotated[str | None, typer.Option(help=EXECUTOR_HELP)] = None,
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    instance_key: Annotated[str | None, typer.Option(help=INSTANCE_KEY_HELP)] = None,
 ) -> None:
     """Run one improver once on a solution; write the result, show scores and a diff."""
     from selftaught.api.solving import improve
@@ -131,6 +134,7 @@ def improve_command(
         output=output,
         executor=executor,
         ray_address=ray_address,
+        instance_key=instance_key,
         progress=records_line(Console(stderr=True, highlight=False)),
     )
     print(f"before: {describe(result.before)}")

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from selftaught.cli import app
-from selftaught.cli.tasks import EXECUTOR_HELP, RAY_ADDRESS_HELP, records_line
+from selftaught.cli.tasks import EXECUTOR_HELP, INSTANCE_KEY_HELP, RAY_ADDRESS_HELP, records_line
 
 if TYPE_CHECKING:
     from selftaught.stop.transfer import TransferResult
@@ -67,6 +67,7 @@ def transfer_command(
     ] = None,
     executor: Annotated[str | None, typer.Option(help=EXECUTOR_HELP)] = None,
     ray_address: Annotated[str | None, typer.Option(help=RAY_ADDRESS_HELP)] = None,
+    instance_key: Annotated[str | None, typer.Option(help=INSTANCE_KEY_HELP)] = None,
 ) -> None:
     """Table 1: seed solution, seed improver and the given improvers on transfer tasks."""
     from selftaught.api.solving import transfer
@@ -85,6 +86,7 @@ def transfer_command(
         parallel=parallel,
         executor=executor,
         ray_address=ray_address,
+        instance_key=instance_key,
         progress=records_line(err),
     )
     out = Console()

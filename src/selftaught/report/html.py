@@ -242,6 +242,13 @@ def _sandbox(run: RunContent) -> str:
     return "<h3>Sandbox experiment</h3>" + table(headers, rows, cls="sandbox", left=1)
 
 
+def _key_source(recorded: object) -> str:
+    """Where the run's instance key came from, and its fingerprint (never the key)."""
+    if not isinstance(recorded, dict):
+        return "none recorded (instances from public seeds)"
+    return f"{recorded.get('source', '?')} (id {recorded.get('id', '?')})"
+
+
 def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str:
     cfg = run.meta.get("config", {}) or {}
     budgets = cfg.get("budgets", {}) or {}
@@ -256,6 +263,7 @@ def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str
         ],
         ["budgets", ", ".join(f"{k}={v}" for k, v in budgets.items())],
         ["adoption", _adoption(cfg)],
+        ["instance key", _key_source(run.meta.get("instance_key"))],
         [
             "selftaught / git",
             f"{run.meta.get('selftaught_version', '?')} / {run.meta.get('git_commit', '?')}",

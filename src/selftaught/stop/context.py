@@ -12,6 +12,7 @@ from selftaught.lm.base import Backend, Usage
 from selftaught.lm.session import ModelCall
 from selftaught.sandbox.runner import Sandbox
 from selftaught.store.db import Store
+from selftaught.tasks.keys import InstanceKey, for_one_off
 
 if TYPE_CHECKING:
     from selftaught.stop.adoption import Decision
@@ -76,10 +77,14 @@ class RunContext:
     executor: Executor | None = None
     """Where independent work runs; None: threads on this machine, `config.parallel` wide.
     `sandbox` should come from `executor.sandbox(...)`."""
+    instance_key: InstanceKey | None = field(default=None, repr=False)
+    """The secret instances come from; None: the config's pinned key, else this user's."""
 
     def __post_init__(self) -> None:
         if self.executor is None:
             self.executor = LocalExecutor(max_workers=self.config.parallel)
+        if self.instance_key is None:
+            self.instance_key = for_one_off(self.config.instance_key)
 
     def record_model_call(self, iteration: int, call: ModelCall) -> None:
         self.store.add_model_call(

@@ -1,6 +1,7 @@
 """Scoring solutions: run in the sandbox on the inputs, compared here with the answers.
 
-Solution evaluations are deterministic (seeded instances, seeded worker state), so the
+Instances come from the run's secret instance key (`tasks.keys`). Solution evaluations
+are deterministic (the key's instances, seeded worker state), so the
 same program text on the same task and split is run once per run and then reused.
 """
 
@@ -83,7 +84,7 @@ class SolutionScorer:
         return result
 
     def _run(self, src: str, task: Task, split: str, scope: Scope, digest: str) -> Evaluation:
-        instances = task.instances(split)
+        instances = task.instances(split, self.ctx.instance_key)
         n = len(instances)
         problem = check_program(src, task.function, task.arity)
         if problem is not None:
@@ -129,7 +130,7 @@ class SolutionScorer:
 
     def _timed(self, src: str, task: Task, split: str) -> float | None:
         """CPU seconds per instance of one more run of `src` on `split`."""
-        instances = task.instances(split)
+        instances = task.instances(split, self.ctx.instance_key)
         run = self.ctx.sandbox.solve(
             src,
             function=task.function,

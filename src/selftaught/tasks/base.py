@@ -3,21 +3,24 @@
 The parts a task defines:
   - `name`, `description` (one line), `function` (the name solutions define, with `arity`
     arguments), `utility_text` (the utility as the model is shown it), `seed_solution`;
-  - `make_instance(rng)`: one instance as (inputs, answer), from a seeded generator;
+  - `make_instance(rng)`: one instance as (inputs, answer), from a seeded generator
+    (seeded from a secret instance key, the task name, the split and the seed: see `keys`);
   - `score(output, answer)`: a float in [0, 1] (1 is best); guarded: any output of the
     wrong type, shape or length, or not finite, scores 0;
   - `n_validation`, `n_heldout`, `instance_timeout` (seconds per instance).
 
-Instances are made in the orchestrator; a solution's worker receives only the inputs.
+Instances are made in the orchestrator; a solution's worker receives only the inputs, and
+without the key nothing can make them again.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+
+from selftaught.tasks.keys import InstanceKey, user_key
 
 SPLITS = ("validation", "heldout")
 
@@ -58,16 +61,17 @@ class Task:
         base = 0 if split == "validation" else 1_000_000
         return [base + i for i in range(count)]
 
-    def instances(self, split: str) -> list[Instance]:
+    def instances(self, split: str, key: InstanceKey | None = None) -> list[Instance]:
+        """The instances of `split` under `key` (default: this user's key, `keys.user_key`)."""
+        if key is None:
+            key = user_key()
         cache = self.__dict__.setdefault("_instances", {})
-        if split not in cache:
-            key = int.from_bytes(hashlib.sha256(self.name.encode()).digest()[:4], "big")
-            made = []
-            for seed in self.seeds(split):
-                inputs, answer = self.make_instance(np.random.default_rng([key, seed]))
-                made.append(Instance(seed, inputs, answer))
-            cache[split] = made
-        return cache[split]
+        if (key.secret, split) not in cache:
+            cache[key.secret, split] = [
+                Instance(seed, *self.make_instance(key.rng(self.name, split, seed)))
+                for seed in self.seeds(split)
+            ]
+        return cache[key.secret, split]
 
     def safe_score(self, output: Any, answer: Any) -> float:
         """`score`, with anything it raises or any value outside [0, 1] scoring 0."""

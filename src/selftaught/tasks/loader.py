@@ -35,6 +35,7 @@ from selftaught.lm.extract import parse
 from selftaught.sandbox import protocol
 from selftaught.sandbox.runner import check_program
 from selftaught.tasks.base import Task
+from selftaught.tasks.keys import InstanceKey, fresh
 
 GROUP = "selftaught.tasks"
 REQUIRED = ("description", "utility_text", "seed_solution", "make_instance", "score")
@@ -225,14 +226,14 @@ def _same(a: Any, b: Any) -> bool:
         return repr(a) == repr(b)
 
 
-def check_seed(task: Task, sandbox: Any) -> None:
+def check_seed(task: Task, sandbox: Any, key: InstanceKey | None = None) -> None:
     """For a user task: its seed solution must run in the sandbox on the first validation
-    instance, and `score` must give a float in [0, 1] for what it returned. Built-in tasks
-    (no `origin`) are trusted and skipped."""
+    instance (under `key`; default a throwaway key), and `score` must give a float in
+    [0, 1] for what it returned. Built-in tasks (no `origin`) are trusted and skipped."""
     where = getattr(task, "origin", None)
     if where is None:
         return
-    instance = task.instances("validation")[0]
+    instance = task.instances("validation", key or fresh())[0]
     result = sandbox.solve(
         task.seed_solution,
         function=task.function,
