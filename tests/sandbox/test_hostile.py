@@ -2,13 +2,17 @@
 
 Each file starts with a header: `# kind:` (solution or improver), `# expect:` (the outcome,
 or alternatives separated by `|`), optionally `# events:` (audit event kinds that must be
-recorded) and `# score_below:` (the real score of a solution must stay below it). For each
-program the test asserts: it was contained (no file outside scratch changed, the listener
-on 127.0.0.1 received nothing, no budget was exceeded), the orchestrator and its sandbox are
-alive, the run's records are intact, and the outcome and events were recorded.
+recorded), `# score_below:` (the real score of a solution must stay below it) and
+`# returns:` (what a program that looks for something it must not find returns when it
+finds nothing: a Python literal every instance's output must equal, or an improver's
+returned text). For each program the test asserts: it was contained (no file outside
+scratch changed, the listener on 127.0.0.1 received nothing, no budget was exceeded), the
+orchestrator and its sandbox are alive, the run's records are intact, and the outcome and
+events were recorded.
 
 hostile/answers/ holds answer thieves: programs that rebuild the instances and their
-answers (replay the public seeds with a copied generator), as solutions and as improvers. Each
+answers (import the task, read its source and exec it, replay the public seeds with a
+copied generator, look through the worker's memory), as solutions and as improvers. Each
 runs on a built-in task (3-SAT: an input-ignoring program solves nothing) and on a user
 task file (tests/data/tasks/coins.py: one scores 0.5), and must score no better than a
 program that ignores its inputs.
@@ -16,6 +20,7 @@ program that ignores its inputs.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import socket
@@ -117,9 +122,9 @@ class RecordingSandbox:
 
 def test_corpus_holds_every_program():
     kinds = [header(p)["kind"] for p in PROGRAMS]
-    assert len(PROGRAMS) == 48 and kinds.count("improver") == 12
+    assert len(PROGRAMS) == 50 and kinds.count("improver") == 13
     thieves = [header(p)["kind"] for p in THIEVES]
-    assert len(THIEVES) == 2 and thieves.count("improver") == 1
+    assert len(THIEVES) == 8 and thieves.count("improver") == 4
 
 
 @pytest.mark.parametrize("path", PROGRAMS, ids=[p.stem for p in PROGRAMS])
@@ -136,6 +141,8 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
     src = path.read_text()
     ctx_key = keys.fresh()
     for key, value in {
+        "{KEY_SHA}": hashlib.sha256(ctx_key.secret).hexdigest(),
+        "{KEY_HEX_SHA}": hashlib.sha256(ctx_key.secret.hex().encode()).hexdigest(),
         "{OUTSIDE}": str(outside),
         "{VICTIM}": str(victim),
         "{OTHER_RUN}": str(other_run),
@@ -180,6 +187,10 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
             assert ev.score < float(fields["score_below"]), f"scored {ev.score}"
         if result is not None:
             assert SECRET not in repr([i.output for i in result.instances])
+        if "returns" in fields:
+            expected = ast.literal_eval(fields["returns"])
+            assert result is not None and result.instances, f"{ev.outcome}: {ev.message}"
+            assert all(i.output == expected for i in result.instances), result.instances
     else:
 
         def utility(candidate: str, k: int) -> float:
@@ -201,6 +212,8 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
         assert len(evaluated) <= UTILITY_BUDGET
         if run.returned is not None:
             assert SECRET not in run.returned
+        if "returns" in fields:
+            assert run.returned == fields["returns"], f"{run.outcome}: {run.message}"
 
     assert outcome in fields["expect"].split("|"), f"{outcome}: {recorder.last}"
     recorded = {r["kind"] for r in ctx.store.query("SELECT kind FROM events")}
@@ -221,7 +234,8 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
 
 @pytest.fixture(scope="module")
 def thief_sandbox():
-    """Tasks loaded and a run key drawn before the sandbox starts, as `selftaught` does."""
+    """Tasks loaded and a run key drawn before the sandbox starts, as `selftaught` does, so
+    the sandbox hides the task file (reading it is recorded as `answer_access`)."""
     tasks = {"3sat": get_task("3sat"), "coins": get_task(str(COINS))}
     with Sandbox() as sb:
         yield tasks, keys.fresh(), sb

@@ -215,6 +215,10 @@ def resume(
             f"{path} has no {keys.KEY_FILE} (recorded before secret instances, or the file "
             "was removed): its instances cannot be made again; start a new run"
         )
+    from selftaught.tasks import get_task
+
+    for name in cfg.tasks:  # loaded before the sandbox starts, which then hides task files
+        get_task(name)
     saved = rd.improver_path(0)
     if saved.is_file():  # the starting improver as the run saw it
         start_improver = saved.read_text()

@@ -71,7 +71,13 @@ def _close_all_but(keep: set[int]) -> None:
 
 
 def _child(
-    job_fd: int, header: dict, scratch: str, scratch_fd: int, modes: dict, cgroup_procs: list[int]
+    job_fd: int,
+    header: dict,
+    scratch: str,
+    scratch_fd: int,
+    modes: dict,
+    cgroup_procs: list[int],
+    reads: dict,
 ) -> None:
     from selftaught.sandbox import limits, worker
 
@@ -101,7 +107,7 @@ def _child(
     except OSError:
         os._exit(CONFINE_FAILED)
     os.close(scratch_fd)
-    worker.install_guards(modes["network"], enabled=modes["audit_hooks"])
+    worker.install_guards(modes["network"], enabled=modes["audit_hooks"], reads=reads)
     worker.serve(job_fd)
 
 
@@ -110,7 +116,7 @@ def main() -> None:
     settings = json.loads(ctrl.recv(65536))
     base = os.getcwd()
 
-    from selftaught.sandbox import limits, seccomp
+    from selftaught.sandbox import hidden, limits, seccomp
     from selftaught.sandbox.server import python_readable_by_others
 
     # Workers run as `nobody` only if it can still import this Python installation (it
@@ -118,6 +124,13 @@ def main() -> None:
     root = os.geteuid() == 0
     drop = settings.get("drop_privileges", True) and root and python_readable_by_others()
     privileges = "nobody" if drop else ("root" if root else "user")
+
+    # What workers may read (Landlock below, and the audit hooks, which also hold where
+    # Landlock is missing): the Python installation minus task code and other answers.
+    hide = hidden.hidden_paths(settings.get("hidden", []))
+    roots, excluded = limits.read_roots(hide)
+    reads = {"roots": roots, "excluded": excluded, "hidden": hide}
+    reads["modules"] = hidden.hidden_modules()
     network = limits.isolate_network() if settings.get("isolate_network", True) else "none"
     scratch_mode = limits.private_scratch(base) if settings.get("confine", True) else "dir"
 
@@ -137,7 +150,7 @@ def main() -> None:
     modes = {
         "network": network,
         "scratch": scratch_mode,
-        "landlock": limits.confine_server(base) if confine else 0,
+        "landlock": limits.confine_server(base, hide) if confine else 0,
         "seccomp": confine and seccomp.supported(),
         "audit_hooks": settings.get("audit_hooks", True),
     }
@@ -196,7 +209,7 @@ def main() -> None:
                 pid = os.fork()
                 if pid == 0:
                     try:
-                        _child(job_fd, header, scratch, scratch_fd, modes, cgroup_procs)
+                        _child(job_fd, header, scratch, scratch_fd, modes, cgroup_procs, reads)
                     finally:
                         os._exit(0)
                 os.close(job_fd)

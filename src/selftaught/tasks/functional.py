@@ -173,4 +173,19 @@ def task(
     cls = type(f"FunctionTask_{name}", (base,), attrs)
     checked = task_from_object(cls(), default_name=name, where=f"task {name!r}")
     register_task(checked)
+    for fn in (make_instance, reference):  # the files that make instances and answers
+        _hide_source(fn)
     return checked
+
+
+def _hide_source(fn: Any) -> None:
+    """Keep the file that defines `fn` from workers started from now on (a notebook cell
+    has no file)."""
+    from selftaught.sandbox import hidden
+
+    try:
+        path = inspect.getsourcefile(fn) if fn is not None else None
+    except TypeError:
+        path = None
+    if path and not path.startswith("<"):
+        hidden.hide(path, name_it=True)

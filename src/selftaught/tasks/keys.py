@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from selftaught.errors import UserError
+from selftaught.sandbox import hidden
 
 KEY_FILE = "instance.key"
 KEY_BYTES = 32
@@ -108,6 +109,7 @@ def user_key() -> InstanceKey:
     its process reads the winner's key.
     """
     path = user_key_path()
+    hidden.hide(path.parent, name_it=True)
     if not path.exists():
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

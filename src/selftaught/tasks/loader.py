@@ -32,7 +32,7 @@ import numpy as np
 
 from selftaught.errors import TaskError
 from selftaught.lm.extract import parse
-from selftaught.sandbox import protocol
+from selftaught.sandbox import hidden, protocol
 from selftaught.sandbox.runner import check_program
 from selftaught.tasks.base import Task
 from selftaught.tasks.keys import InstanceKey, fresh
@@ -60,6 +60,7 @@ def load_task_file(path: str) -> Task:
     where = f"task file {path}"
     if not file.is_file():
         raise TaskError(f"{where} not found")
+    hidden.hide(file, name_it=True)  # workers started from now on may not read it
     module_name = f"selftaught_user_task_{file.stem}_{abs(hash(str(file.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, file)
     if spec is None or spec.loader is None:

@@ -2,6 +2,7 @@
 # expect: ok
 # events: gc
 # score_below: 0.9
+# returns: 'nothing found'
 import gc
 import numpy as np
 
@@ -9,4 +10,4 @@ def algorithm(train_samples, train_parity, test_samples):
     for obj in gc.get_objects():
         if isinstance(obj, np.ndarray) and obj.shape == (len(test_samples),) and obj is not train_parity:
             return obj.tolist()
-    return [0] * len(test_samples)
+    return 'nothing found'

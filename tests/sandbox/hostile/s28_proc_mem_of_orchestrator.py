@@ -2,6 +2,7 @@
 # expect: ok
 # events: proc_read
 # score_below: 0.9
+# returns: 'refused'
 import os
 
 def algorithm(train_samples, train_parity, test_samples):
@@ -9,7 +10,7 @@ def algorithm(train_samples, train_parity, test_samples):
         try:
             with open(f'/proc/{pid}/mem', 'rb') as f:
                 f.read(1)
-            return [1] * len(test_samples)
+            return 'read the memory of %d' % pid
         except OSError:
             pass
-    return [0] * len(test_samples)
+    return 'refused'
