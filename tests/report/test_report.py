@@ -17,6 +17,7 @@ from selftaught.report.build import report_after_run, write_report
 from selftaught.report.format import paired
 from selftaught.report.provenance import list_runs, provenance
 from selftaught.report.records import RunRecords
+from selftaught.store.db import program_hash
 from tests.report.conftest import CACHING_IMPROVER, FIRST_IMPROVER
 
 
@@ -237,8 +238,10 @@ def test_analyze_command_labels_the_generated_improvers(recorded_run, tmp_path):
     (caching,) = [i for i in by_iter.values() if "caching" in i["strategies"]]
     assert caching["iteration"] == 2 and "budget_tampering" in caching["flags"]
     assert found["score_out_of_bounds"] == 0
+    assert found["solutions"] and all("flags" in s for s in found["solutions"])
     table = selftaught("analyze", str(recorded_run), "--rules", cwd=tmp_path)
     assert table.returncode == 0 and "budget_tampering" in table.stdout
+    assert "imports_selftaught" in table.stdout and "solutions" in table.stdout
 
 
 def test_records_from_before_paired_differences_still_read_and_resume_adds_them(run_copy, tmp_path):
@@ -260,3 +263,25 @@ def test_records_from_before_paired_differences_still_read_and_resume_adds_them(
     finally:
         store.close()
     assert row["paired_diff"] is None and "paired_lower" in row
+
+
+def test_analyze_flags_a_solution_that_looks_for_answers(run_copy, tmp_path):
+    thief = "import selftaught.tasks\n\ndef algorithm(a, b, c):\n    return open('x').read()\n"
+    digest = program_hash(thief)
+    db = sqlite3.connect(run_copy / "records.sqlite")
+    db.execute(
+        "INSERT INTO programs (hash, kind, source) VALUES (?, 'solution', ?)", (digest, thief)
+    )
+    db.execute(
+        "INSERT INTO evaluations (iteration, scope, kind, program_hash, task, split, score)"
+        " VALUES (1, 'it1/eval/lpn/r0/u1', 'solution', ?, 'lpn', 'validation', 0.5)",
+        (digest,),
+    )
+    db.commit()
+    db.close()
+    result = selftaught("analyze", str(run_copy), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (found,) = [s for s in json.loads(result.stdout)["solutions"] if s["program_hash"] == digest]
+    assert {"imports_selftaught", "file_access"} <= set(found["flags"])
+    table = selftaught("analyze", str(run_copy), cwd=tmp_path)
+    assert "flagged solutions" in table.stdout and digest in table.stdout

@@ -141,14 +141,16 @@ def analyze(
         ),
     ] = None,
 ) -> None:
-    """Strategy labels and reward-hacking / budget flags of every improver the model wrote."""
+    """Strategy labels and reward-hacking / budget flags of every improver the model wrote,
+    and the flags of every solution scored."""
     from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
-    from selftaught.report.content import analyze_run
+    from selftaught.report.content import analyze_run, analyze_solutions
     from selftaught.report.records import RunRecords
 
     confirmation = target = None
     with RunRecords(run_dir) as records:
         analyses = analyze_run(records)
+        solutions = analyze_solutions(records)
         out_of_bounds = records.out_of_bounds_scores()
         if confirm:
             from selftaught.lm.registry import default_concurrency
@@ -194,6 +196,15 @@ def analyze(
                 }
                 for a in analyses
             ],
+            "solutions": [
+                {
+                    "iteration": a.iteration,
+                    "program_hash": a.program_hash,
+                    "flags": a.analysis.flags,
+                    "error": a.analysis.error,
+                }
+                for a in solutions
+            ],
             "score_out_of_bounds": len(out_of_bounds),
         }
         if confirmation:
@@ -220,9 +231,18 @@ def analyze(
             *([", ".join(f"{k}: {v}" for k, v in said.items()) or "-"] if confirmation else []),
         )
     console.print(table)
+    flagged = [a for a in solutions if a.analysis.flags]
+    if flagged:
+        found_in = Table(title=f"flagged solutions scored in {Path(run_dir).name}")
+        for name in ["iter", "program", "flags"]:
+            found_in.add_column(name)
+        for a in flagged:
+            found_in.add_row(str(a.iteration), a.program_hash, ", ".join(a.analysis.flags))
+        console.print(found_in)
     counts = Table(title="counts")
     counts.add_column("label")
     counts.add_column("improvers", justify="right")
+    counts.add_column("solutions", justify="right")
     if confirmation:
         for name in ["confirmed", "denied", "unclear"]:
             counts.add_column(name, justify="right")
@@ -230,14 +250,17 @@ def analyze(
         counts.add_column("rule")
     for label, rule in {**STRATEGY_RULES, **FLAG_RULES}.items():
         n = sum(label in a.analysis.strategies + a.analysis.flags for a in analyses)
+        in_solutions = str(sum(label in a.analysis.flags for a in solutions))
         asked: list[str] = []
         if confirmation:
             c = confirmed.get(label)
             asked = [str(c[k]) for k in ("yes", "no", "unclear")] if c is not None else [""] * 3
-        counts.add_row(label, str(n), *asked, *([rule] if rules else []))
+        shown = in_solutions if label in FLAG_RULES else "-"
+        counts.add_row(label, str(n), shown, *asked, *([rule] if rules else []))
     counts.add_row(
         "score_out_of_bounds",
         str(len(out_of_bounds)),
+        "",
         *([""] * 3 if confirmation else []),
         *(["an evaluation scored outside [0, 1]"] if rules else []),
     )

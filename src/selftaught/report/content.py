@@ -34,12 +34,12 @@ class LineageStep:
 
 @dataclass
 class ProgramAnalysis:
-    """Static analysis of one generated improver."""
+    """Static analysis of one generated improver or solution."""
 
     iteration: int
     program_hash: str
     where: str
-    """`candidate K` or `iteration improver`."""
+    """`candidate K`, `iteration improver` or `solution`."""
     analysis: Analysis
 
 
@@ -200,6 +200,15 @@ def analyze_run(records: RunRecords) -> list[ProgramAnalysis]:
             )
         )
     return out
+
+
+def analyze_solutions(records: RunRecords) -> list[ProgramAnalysis]:
+    """Every solution scored in the run (what improvers and the model wrote, and the task
+    seeds they started from), once each, at the first iteration that scored it."""
+    return [
+        ProgramAnalysis(r["iteration"], r["hash"], "solution", analyze_source(r["source"]))
+        for r in records.solutions()
+    ]
 
 
 def gather(records: RunRecords) -> RunContent:

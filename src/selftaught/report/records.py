@@ -164,6 +164,16 @@ class RunRecords:
         file = self.path / "improvers" / name
         return file.read_text() if file.is_file() else None
 
+    def solutions(self) -> list[dict[str, Any]]:
+        """Every solution program scored in the run, once, with the first iteration that
+        scored it: `iteration`, `hash`, `source`."""
+        return self.query(
+            "SELECT MIN(e.iteration) AS iteration, p.hash AS hash, p.source AS source"
+            " FROM programs p JOIN evaluations e ON e.program_hash = p.hash"
+            " WHERE p.kind = 'solution' AND e.kind = 'solution'"
+            " GROUP BY p.hash ORDER BY MIN(e.id)"
+        )
+
     # -- derived tables -------------------------------------------------------------
 
     def candidates(self) -> list[Candidate]:
