@@ -1,0 +1,193 @@
+"""The import rules of docs/design.md ("What may import what"), checked on the source.
+
+A package may import only the packages listed for it in `ALLOWED`. `KNOWN_DEBTS` lists the
+upward imports that exist today and are to be removed (each names why it exists); a new
+forbidden import fails here, and so does a debt that has been paid but is still listed, so
+the list only shrinks.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).parent.parent / "src" / "selftaught"
+
+GROUND = {"errors"}
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "store": GROUND,
+    "lm": GROUND,
+    "sandbox": GROUND,
+    "tasks": GROUND | {"sandbox"},
+    "config": GROUND | {"lm", "sandbox"},
+    "executors": GROUND | {"sandbox", "config"},
+    "report": GROUND | {"lm", "store", "tasks", "config", "sandbox"},
+    "stop": GROUND | {"lm", "store", "sandbox", "tasks", "config", "executors"},
+    "progress": GROUND | {"lm", "report", "stop", "store", "config"},
+    "assembly": GROUND | {"lm", "store", "sandbox", "tasks", "config", "executors", "stop"},
+    "api": GROUND
+    | {"lm", "store", "sandbox", "tasks", "config", "executors", "stop", "report"}
+    | {"assembly", "progress"},
+    "cli": GROUND
+    | {"lm", "store", "sandbox", "tasks", "config", "executors", "stop", "report"}
+    | {"assembly", "progress", "api"},
+    "__main__": {"cli"},
+}
+ALLOWED["__init__"] = set(ALLOWED) - {"__init__", "__main__"}  # the public face re-exports
+"""For each top-level module or package of selftaught, what it may import (besides
+itself). Lower floors never import higher ones."""
+
+KNOWN_DEBTS: dict[tuple[str, str], str] = {
+    ("sandbox", "lm"): "extract_code/parse live in lm/extract.py: move to a ground-floor module",
+    ("tasks", "lm"): "tasks/loader.py parses with lm.extract.parse: same move",
+    ("report", "stop"): "wilson_interval and friends live in stop/: move to a statistics module",
+    ("stop", "report"): "stop/ uses report helpers: same move",
+}
+
+
+def _owner(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imported(tree: ast.AST) -> set[str]:
+    """Top-level selftaught modules named by the imports of one file, anywhere in it."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "selftaught":
+                out |= {a.name for a in node.names}
+                continue
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "selftaught" and len(parts) > 1:
+                out.add(parts[1])
+    return out
+
+
+def edges() -> set[tuple[str, str]]:
+    found = set()
+    for path in SRC.rglob("*.py"):
+        owner = _owner(path)
+        for target in _imported(ast.parse(path.read_text(), str(path))):
+            if target != owner and target != "__version__":
+                found.add((owner, target))
+    return found
+
+
+def test_every_module_of_the_package_has_import_rules():
+    owners = {_owner(p) for p in SRC.rglob("*.py")}
+    assert owners <= set(ALLOWED), f"add rules for {sorted(owners - set(ALLOWED))}"
+
+
+def test_no_forbidden_import_appears():
+    forbidden = {(a, b) for a, b in edges() if b not in ALLOWED.get(a, set())}
+    new = sorted(forbidden - set(KNOWN_DEBTS))
+    assert not new, f"imports that run against docs/design.md's rules: {new}"
+
+
+def test_paid_debts_leave_the_list():
+    still = {(a, b) for a, b in edges() if b not in ALLOWED.get(a, set())}
+    paid = sorted(set(KNOWN_DEBTS) - still)
+    assert not paid, f"these imports are gone: remove them from KNOWN_DEBTS: {paid}"
+
+
+def test_the_rules_themselves_have_no_circle():
+    seen: dict[str, int] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        assert name not in path, f"circle in ALLOWED: {' -> '.join((*path, name))}"
+        if seen.get(name):
+            return
+        for target in ALLOWED[name]:
+            visit(target, (*path, name))
+        seen[name] = 1
+
+    for name in ALLOWED:
+        visit(name, ())
+
+
+KNOWN_CIRCLES = {
+    frozenset({"executors/base.py", "executors/ray_executor.py"}),
+    # forkserver.py asks server.py whether others can read the Python (a function-level
+    # import in the fork server's own process): the check belongs in limits.py.
+    frozenset({"sandbox/forkserver.py", "sandbox/server.py"}),
+}
+"""File-level import circles that exist today and are to be removed."""
+
+
+def _file_graph() -> dict[str, set[str]]:
+    files = {str(p.relative_to(SRC)): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in files}
+    for name, path in files.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                # `from pkg import submodule` depends on the submodule, not on what
+                # pkg/__init__.py re-exports.
+                base = node.module.replace(".", "/").removeprefix("selftaught/")
+                mods = [
+                    f"{node.module}.{a.name}"
+                    if f"{base}/{a.name}.py" in files or f"{base}/{a.name}/__init__.py" in files
+                    else node.module
+                    for a in node.names
+                ]
+            elif isinstance(node, ast.Import):
+                mods = [a.name for a in node.names]
+            else:
+                continue
+            for mod in mods:
+                parts = mod.split(".")
+                if parts[0] != "selftaught":
+                    continue
+                rel = "/".join(parts[1:])
+                for cand in (f"{rel}.py", f"{rel}/__init__.py"):
+                    if cand in files and cand != name:
+                        graph[name].add(cand)
+    return graph
+
+
+def _circles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
+    """Strongly connected components of more than one file (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    out: set[frozenset[str]] = set()
+
+    def strong(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                strong(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = set()
+            while True:
+                w = stack.pop()
+                comp.add(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.add(frozenset(comp))
+
+    for v in graph:
+        if v not in index:
+            strong(v)
+    return out
+
+
+def test_no_file_level_import_circle():
+    found = _circles(_file_graph())
+    assert found <= KNOWN_CIRCLES, (
+        f"new import circles: {[sorted(c) for c in found - KNOWN_CIRCLES]}"
+    )
+    paid = KNOWN_CIRCLES - found
+    assert not paid, f"these circles are gone: remove them from KNOWN_CIRCLES: {paid}"
