@@ -87,7 +87,9 @@ def sandbox_spec(cfg: RunConfig) -> Any:
     """The `SandboxSpec` of a run of `cfg`: its `[sandbox]` limits and run bounds."""
     from selftaught.sandbox import SandboxSpec
 
-    return SandboxSpec.from_settings(cfg.sandbox, parallel=cfg.parallel)
+    return SandboxSpec.from_settings(
+        cfg.sandbox, parallel=cfg.parallel, improver_cpu_seconds=cfg.improver_cpu_seconds
+    )
 
 
 def _status_on_exit(exc: BaseException | None, chosen: str | None) -> str:

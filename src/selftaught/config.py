@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from selftaught.errors import ConfigError
 from selftaught.lm.base import DEFAULT_TEMPERATURE
@@ -128,15 +128,20 @@ class RunConfig(BaseModel):
     """How to reach the model and what the run may spend (`[lm]`: base_url, api_key_env,
     concurrency, cache, prices, max_run_tokens, max_run_cost, ...)."""
 
-    @model_validator(mode="after")
-    def _size_improver_time(self) -> RunConfig:
-        """Improver time limits not set explicitly are sized to the budgets."""
-        sb = self.sandbox
-        if sb.improver_timeout is None:
-            sb.improver_timeout = improver_timeout_for(self.budgets)
-        if sb.improver_cpu_seconds is None:
-            sb.improver_cpu_seconds = math.ceil(sb.improver_timeout) + 10
-        return self
+    @property
+    def improver_timeout(self) -> float:
+        """Wall-clock seconds of an improver's own time: `[sandbox] improver_timeout` if
+        set, else sized to the budgets (`improver_timeout_for`). Derived here, never
+        stored, so a config reused with other budgets gets limits sized to those."""
+        explicit = self.sandbox.improver_timeout
+        return explicit if explicit is not None else improver_timeout_for(self.budgets)
+
+    @property
+    def improver_cpu_seconds(self) -> int:
+        """CPU seconds of one improver worker: `[sandbox] improver_cpu_seconds` if set,
+        else ten more than the wall-clock limit, so a CPU loop ends by the same clock."""
+        explicit = self.sandbox.improver_cpu_seconds
+        return explicit if explicit is not None else math.ceil(self.improver_timeout) + 10
 
 
 def improver_timeout_for(budgets: Budgets) -> float:
@@ -156,11 +161,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `extra` laid over it, tables merged key by key."""
     out = dict(base)
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge(out[key], value)
         else:
             out[key] = value
     return out
@@ -191,7 +197,7 @@ def load_config(
     data.pop("preset", None)
     if chosen not in PRESETS:
         raise ConfigError(f"unknown preset {chosen!r}; known: {', '.join(PRESETS)}")
-    merged = _merge(_merge(PRESETS[chosen], data), overrides or {})
+    merged = merge(merge(PRESETS[chosen], data), overrides or {})
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as exc:

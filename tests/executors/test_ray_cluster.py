@@ -133,9 +133,7 @@ def _run(folder: Path, *extra: str) -> subprocess.Popen:
     )
 
 
-def test_a_two_node_run_through_ray_client_that_loses_a_node_equals_a_local_run(
-    tmp_path, cluster
-):
+def test_a_two_node_run_through_ray_client_that_loses_a_node_equals_a_local_run(tmp_path, cluster):
     ray_cluster, worker, address = cluster
     _setup(tmp_path / "local")
     start = time.monotonic()

@@ -20,7 +20,7 @@ def test_the_default_spec_and_the_default_config_agree():
 def test_a_run_sandbox_gets_the_improver_limits_its_config_resolves():
     cfg = RunConfig()
     spec = sandbox_spec(cfg)
-    assert spec.improver_limits.cpu_seconds == cfg.sandbox.improver_cpu_seconds
+    assert spec.improver_limits.cpu_seconds == cfg.improver_cpu_seconds == 45
 
 
 def test_the_spec_of_a_config_carries_its_sandbox_settings():

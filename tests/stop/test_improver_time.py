@@ -5,7 +5,7 @@ import time
 import pytest
 
 from selftaught.assembly import sandbox_spec
-from selftaught.config import load_config
+from selftaught.config import RunConfig, SandboxSettings, load_config
 from selftaught.lm import ScriptedBackend
 from selftaught.sandbox import Sandbox
 from selftaught.stop import RunContext, run_stop, seed_improver
@@ -38,19 +38,19 @@ SPINS_THE_CPU = """def improve_algorithm(initial_solution, utility, language_mod
 
 
 def test_default_limits_follow_the_budgets():
-    default = load_config().sandbox
+    default = load_config()
     assert default.improver_timeout == 10 + 5 * (1 + 4) == 35
     assert default.improver_cpu_seconds == 45
-    paper = load_config(preset="paper").sandbox
+    paper = load_config(preset="paper")
     assert paper.improver_timeout == 10 + 5 * (4 + 25) and paper.improver_cpu_seconds == 165
-    bigger = load_config(overrides={"budgets": {"utility_calls": 10}}).sandbox
+    bigger = load_config(overrides={"budgets": {"utility_calls": 10}})
     assert bigger.improver_timeout == 65
 
 
 def test_explicit_limits_override_the_derived_ones():
     cfg = load_config(overrides={"sandbox": {"improver_timeout": 900, "improver_cpu_seconds": 300}})
-    assert cfg.sandbox.improver_timeout == 900 and cfg.sandbox.improver_cpu_seconds == 300
-    only_wall = load_config(overrides={"sandbox": {"improver_timeout": 20}}).sandbox
+    assert cfg.improver_timeout == 900 and cfg.improver_cpu_seconds == 300
+    only_wall = load_config(overrides={"sandbox": {"improver_timeout": 20}})
     assert only_wall.improver_cpu_seconds == 30
 
 
@@ -58,6 +58,23 @@ def test_the_resolved_config_keeps_the_limits_it_ran_with():
     cfg = load_config()
     again = load_config(overrides=cfg.model_dump(mode="json"))
     assert again.sandbox == cfg.sandbox
+    assert (again.improver_timeout, again.improver_cpu_seconds) == (35, 45)
+
+
+def test_a_saved_config_reused_with_bigger_budgets_gets_limits_sized_to_them():
+    # The derived limits used to be written into the config, so a saved config.toml
+    # reused with more utility calls kept the small limits (35 s for 25 calls).
+    saved = load_config().model_dump(mode="json")
+    reused = load_config(overrides={**saved, "budgets": {"utility_calls": 25}})
+    assert reused.improver_timeout == 10 + 5 * (1 + 25)
+
+
+def test_sizing_the_limits_leaves_a_shared_settings_object_alone():
+    settings = SandboxSettings()
+    RunConfig(sandbox=settings)
+    paper = RunConfig(sandbox=settings, budgets={"lm_calls": 4, "utility_calls": 25})
+    assert settings.improver_timeout is None and settings.improver_cpu_seconds is None
+    assert paper.improver_timeout == 155
 
 
 @pytest.mark.slow
@@ -87,7 +104,7 @@ def test_a_hung_improver_ends_as_timeout_and_the_run_goes_on(tmp_path, hostile):
     run_dir = RunDir.create(tmp_path / "runs", "hung")
     store = run_dir.open_store()
     spec = sandbox_spec(cfg)  # the run's own limits, as `selftaught run` builds them
-    assert spec.improver_limits.cpu_seconds == cfg.sandbox.improver_cpu_seconds == 45
+    assert spec.improver_limits.cpu_seconds == cfg.improver_cpu_seconds == 45
     try:
         with Sandbox(spec) as sandbox:
             ctx = RunContext(cfg, ScriptedBackend(respond), sandbox, store)
@@ -110,5 +127,5 @@ def test_a_hung_improver_ends_as_timeout_and_the_run_goes_on(tmp_path, hostile):
     assert not rows[1].adopted
     print(
         f"\nhung improver ended after {hung['seconds']:.1f} s (limit"
-        f" {cfg.sandbox.improver_timeout:g} s of its own time); whole run {elapsed:.1f} s"
+        f" {cfg.improver_timeout:g} s of its own time); whole run {elapsed:.1f} s"
     )

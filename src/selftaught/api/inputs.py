@@ -8,7 +8,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from selftaught.config import RunConfig, load_config
+from selftaught.config import RunConfig, load_config, merge
 from selftaught.errors import ConfigError, UserError
 from selftaught.tasks.base import Task
 
@@ -107,22 +107,12 @@ def make_config(
         overrides["tasks"] = [t if isinstance(t, str) else resolve_task(t).name for t in tasks]
     if isinstance(config, RunConfig):
         base = config.model_dump(mode="json")
-        return load_config(preset=preset, overrides=_merge(base, overrides))
+        return load_config(preset=preset, overrides=merge(base, overrides))
     if isinstance(config, dict):
-        return load_config(preset=preset, overrides=_merge(dict(config), overrides))
+        return load_config(preset=preset, overrides=merge(dict(config), overrides))
     file = Path(config) if config is not None else None
     return load_config(preset=preset, file=file, overrides=overrides)
 
 
 def _is_list(value: Any) -> bool:
     return isinstance(value, list | tuple)
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out

@@ -41,8 +41,10 @@ def paired_note(rows: list[dict]) -> str:
     """What the paired column means, with the level and number of pairs the rows used."""
     levels = sorted({r["paired_level"] for r in rows if r.get("paired_level") is not None})
     ns = sorted({r["paired_n"] for r in rows if r.get("paired_n") is not None})
-    level = "/".join(f"{v:.0%}" for v in levels) or "90%"
-    pairs = "/".join(str(n) for n in ns) or "?"
+    if not ns:
+        return "paired Δ: no new improver was scored against its parent"
+    level = "/".join(f"{v:.0%}" for v in levels)
+    pairs = "/".join(str(n) for n in ns)
     return (
         "paired Δ: mean difference from the parent's validation score, run by run on the same"
         f" instances and sampling seeds, with its one-sided {level} interval (n={pairs} pairs)"

@@ -33,15 +33,20 @@ class SandboxSpec:
     """What all workers may use together; None: room for `DEFAULT_WORKERS` workers."""
 
     @classmethod
-    def from_settings(cls, settings: Any, *, parallel: int) -> SandboxSpec:
+    def from_settings(
+        cls, settings: Any, *, parallel: int, improver_cpu_seconds: int | None = None
+    ) -> SandboxSpec:
         """The spec of a run's `[sandbox]` settings (`config.SandboxSettings`) with
-        `parallel` improver runs at once (an unresolved improver CPU limit: the default)."""
+        `parallel` improver runs at once. `improver_cpu_seconds` is the run's resolved
+        limit (`RunConfig.improver_cpu_seconds`); unset, the settings' or the default."""
         return cls(
             solution_limits=Limits(
                 cpu_seconds=settings.solution_cpu_seconds, memory_mb=settings.memory_mb
             ),
             improver_limits=Limits(
-                cpu_seconds=settings.improver_cpu_seconds or IMPROVER_CPU_SECONDS,
+                cpu_seconds=improver_cpu_seconds
+                or settings.improver_cpu_seconds
+                or IMPROVER_CPU_SECONDS,
                 memory_mb=settings.memory_mb,
             ),
             isolate_network=settings.isolate_network,

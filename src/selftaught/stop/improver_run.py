@@ -110,7 +110,7 @@ def run_improver(
         utility_str=utility_str,
         budgets=budgets,
         broker=broker,
-        timeout=ctx.config.sandbox.improver_timeout,
+        timeout=ctx.config.improver_timeout,
     )
     ctx.record_events(scope, digest, result.events)
     return ImproverRun(
