@@ -16,7 +16,7 @@ SRC = Path(__file__).parent.parent / "src" / "selftaught"
 GROUND = {"errors"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
-    "store": GROUND,
+    "store": GROUND | {"sandbox"},
     "lm": GROUND | {"store"},
     "sandbox": GROUND,
     "tasks": GROUND | {"sandbox"},
