@@ -97,7 +97,7 @@ def _status_on_exit(exc: BaseException | None, chosen: str | None) -> str:
         return chosen or "finished"
     if isinstance(exc, KeyboardInterrupt):
         return "stopped"
-    from selftaught.lm.errors import RunHalted
+    from selftaught.errors import RunHalted
 
     if isinstance(exc, RunHalted):
         return exc.status

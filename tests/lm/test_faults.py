@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from selftaught.errors import ModelCallFailed
 from selftaught.lm import LanguageModel, LanguageModelError
 from selftaught.lm.base import Request
-from selftaught.lm.errors import ModelCallFailed
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import make_adapter, wrap
 from tests.servers.fake_api import FakeAPI

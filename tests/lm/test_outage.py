@@ -2,8 +2,8 @@
 
 import pytest
 
+from selftaught.errors import ModelCallFailed, ModelUnavailable
 from selftaught.lm.base import Request
-from selftaught.lm.errors import ModelCallFailed, ModelUnavailable
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import make_adapter, wrap
 from tests.servers.fake_api import FakeAPI

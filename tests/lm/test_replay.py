@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from selftaught.errors import SpendingCapReached, UnrecordedRequest
 from selftaught.lm import ScriptedBackend
 from selftaught.lm.base import Request
-from selftaught.lm.errors import SpendingCapReached, UnrecordedRequest
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import make_backend, wrap
 from selftaught.stop import run_stop, seed_improver

@@ -1,6 +1,6 @@
 import pytest
 
-from selftaught.errors import BudgetExceeded
+from selftaught.errors import BudgetExhausted
 from selftaught.lm import LanguageModel, ScriptedBackend
 
 
@@ -34,7 +34,7 @@ def test_budget_raises_past_the_limit():
     lm, _ = _lm(ScriptedBackend(lambda req, i: "x"), budget=2)
     lm.prompt("s", "m")
     lm.prompt("s", "m")
-    with pytest.raises(BudgetExceeded):
+    with pytest.raises(BudgetExhausted):
         lm.prompt("s", "m")
 
 

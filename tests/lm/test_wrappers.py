@@ -9,9 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from selftaught.errors import SpendingCapReached
 from selftaught.lm import ScriptedBackend
 from selftaught.lm.base import Completion, Reply, Request
-from selftaught.lm.errors import SpendingCapReached
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.pricing import Price, price_of
 from selftaught.lm.registry import wrap

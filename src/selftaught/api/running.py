@@ -53,7 +53,7 @@ def run_loop(
 ) -> RunResult:
     """Assemble the run (new, or `run_dir` continued), run STOP, record how it ended,
     show the end (`progress.finished`) and write the report."""
-    from selftaught.lm.errors import RunHalted
+    from selftaught.errors import RunHalted
     from selftaught.stop.loop import run_stop
 
     ended: dict[str, Any] = {}

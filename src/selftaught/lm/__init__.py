@@ -3,11 +3,12 @@
 Light to import: the llama.cpp backend loads only when a `local:` model is made.
 """
 
+from selftaught.errors import LanguageModelError
 from selftaught.lm.base import Backend, Completion, Reply, Request, Usage
 from selftaught.lm.extract import defines, extract_code
 from selftaught.lm.registry import DEFAULT_MODEL, check_model_string, make_backend
 from selftaught.lm.scripted import ScriptedBackend
-from selftaught.lm.session import LanguageModel, LanguageModelError, ModelCall
+from selftaught.lm.session import LanguageModel, ModelCall
 
 __all__ = [
     "DEFAULT_MODEL",

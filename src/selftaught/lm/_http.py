@@ -6,7 +6,7 @@ import email.utils
 import time
 from typing import Any
 
-from selftaught.lm.errors import ModelCallFailed, TransientError
+from selftaught.errors import ModelCallFailed, TransientError
 
 
 def retry_after(response: Any) -> float | None:

@@ -12,9 +12,8 @@ import json
 import sqlite3
 from pathlib import Path
 
-from selftaught.errors import ConfigError
+from selftaught.errors import ConfigError, UnrecordedRequest
 from selftaught.lm.base import Completion, Reply, Request
-from selftaught.lm.errors import UnrecordedRequest
 from selftaught.lm.session import ModelCall
 
 RECORDS = "records.sqlite"

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from selftaught.errors import BudgetExceeded
+from selftaught.errors import BudgetExhausted, LanguageModelError, ModelCallFailed
 from selftaught.lm.base import DEFAULT_TEMPERATURE, Backend, Request, Usage
-from selftaught.lm.errors import ModelCallFailed
 from selftaught.lm.extract import defines, extract_one
 
 
@@ -70,10 +69,6 @@ def derive_seed(*parts: object) -> int:
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
-class LanguageModelError(Exception):
-    """The backend failed to answer a call."""
-
-
 class LanguageModel:
     """`budget`, `max_responses_per_call`, `prompt`, `batch_prompt`, as in the paper."""
 
@@ -111,7 +106,7 @@ class LanguageModel:
     def _take_call(self) -> int:
         with self._lock:
             if self.calls >= self.budget:
-                raise BudgetExceeded(f"language model budget of {self.budget} calls is spent")
+                raise BudgetExhausted(f"language model budget of {self.budget} calls is spent")
             self.calls += 1
             return self.calls
 

@@ -21,13 +21,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
 
-from selftaught.lm.base import Backend, Completion, Reply, Request
-from selftaught.lm.errors import (
+from selftaught.errors import (
     ModelCallFailed,
     ModelUnavailable,
     SpendingCapReached,
     TransientError,
 )
+from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.pricing import Price
 
 MAX_DELAY = 60.0

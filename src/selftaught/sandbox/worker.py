@@ -20,19 +20,11 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+from selftaught.errors import BudgetExhausted, LanguageModelError  # what language_model raises
 from selftaught.lm.extract import extract_code
 from selftaught.sandbox import limits, protocol
 
 MAX_OUTPUT_ITEMS = 1_000_000
-
-
-class BudgetExhausted(Exception):
-    """Raised to an improver that calls the language model past its budget."""
-
-
-class LanguageModelError(Exception):
-    """Raised to an improver when the model call failed."""
-
 
 _events: list[dict] = []
 """Audit events seen since the last message; sent along with the next one."""

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from selftaught.errors import BudgetExceeded
-from selftaught.lm.session import LanguageModel, LanguageModelError, derive_seed
+from selftaught.errors import BudgetExhausted, LanguageModelError
+from selftaught.lm.session import LanguageModel, derive_seed
 from selftaught.sandbox.runner import check_program
 from selftaught.stop.context import RunContext, Scope
 
@@ -61,7 +61,7 @@ class _Broker:
     def language_model(self, system: str, messages: list[str], temperature: float | None) -> dict:
         try:
             return {"ok": True, "responses": self.lm.batch_prompt(system, messages, temperature)}
-        except BudgetExceeded as exc:
+        except BudgetExhausted as exc:
             self._event("lm_over_budget", str(exc))
             return {"ok": False, "error": "budget", "message": str(exc)}
         except LanguageModelError as exc:

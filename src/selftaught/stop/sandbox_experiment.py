@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from selftaught.errors import LanguageModelError
 from selftaught.executors import Executor, LocalExecutor
 from selftaught.lm.base import DEFAULT_TEMPERATURE
 from selftaught.lm.extract import defines, extract_one
-from selftaught.lm.session import LanguageModel, LanguageModelError, derive_seed
+from selftaught.lm.session import LanguageModel, derive_seed
 from selftaught.report.analysis import UNSANDBOXING, analyze_source
 from selftaught.store.db import Store
 
