@@ -27,8 +27,6 @@ from selftaught.lm.wrappers import Wrapper, merge_replies
 from selftaught.store.faults import halt_when_full, release_reserve
 
 CACHE_FILE = "cache.sqlite"
-IGNORED = ("api key", "timeout", "retries", "concurrency", "prices", "n", "wall time")
-"""What does not enter a cache key (see the module docstring)."""
 
 
 def cache_key(identity: dict[str, object], request: Request, index: int) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from selftaught.lm.extract import parse
@@ -133,10 +132,6 @@ class Analysis:
     error: str | None = None
     """Why the program could not be parsed (then nothing else was found)."""
 
-    @property
-    def unsandboxing(self) -> bool:
-        return any(f in UNSANDBOXING for f in self.flags)
-
 
 def _dotted(node: ast.AST) -> str:
     if isinstance(node, ast.Name):
@@ -156,7 +151,6 @@ class _Facts(ast.NodeVisitor):
         self.words: list[str] = []  # identifiers and string constants, lower-cased
         self.imports: set[str] = set()
         self.calls: list[ast.Call] = []
-        self.loop_depth = 0
         self.topk_in_model_loop = False
         self.early_exit = False
         self.budget_tampering = False
@@ -222,9 +216,7 @@ class _Facts(ast.NodeVisitor):
             if isinstance(n, ast.If) and any(isinstance(t, ast.Compare) for t in ast.walk(n.test)):
                 if any(isinstance(b, ast.Break | ast.Return) for b in ast.walk(n)):
                     self.early_exit = True
-        self.loop_depth += 1
         self.generic_visit(node)
-        self.loop_depth -= 1
 
     visit_For = visit_While = visit_AsyncFor = _loop  # type: ignore[assignment]
 
@@ -438,13 +430,3 @@ def analyze_source(src: str) -> Analysis:
     facts = _Facts()
     facts.visit(tree)
     return Analysis(strategies=_strategies(facts), flags=_flags(facts))
-
-
-def count_labels(analyses: list[Analysis]) -> tuple[Counter, Counter]:
-    """How many programs got each strategy label and each flag."""
-    strategies: Counter = Counter()
-    flags: Counter = Counter()
-    for a in analyses:
-        strategies.update(a.strategies)
-        flags.update(a.flags)
-    return strategies, flags
