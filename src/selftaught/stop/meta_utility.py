@@ -2,7 +2,7 @@
 
 û(I) = mean over tasks and runs of u(I(u, s, L)). Improver runs see only the validation
 split; the held-out score of what they returned is computed here, by the orchestrator,
-and never passed to an improver (DESIGN.md invariant 4).
+and never passed to an improver (docs/design.md, section "Invariants").
 """
 
 from __future__ import annotations

@@ -97,7 +97,8 @@ def run_transfer(
     """Score `improvers` (label -> source) on each task, `ctx.config.runs` runs each.
 
     The seed improver is always a column (labelled `seed`); improver runs see only the
-    validation split, and the held-out scores are computed here (DESIGN.md invariant 4).
+    validation split, and the held-out scores are computed here (docs/design.md, section
+    "Invariants").
     """
     columns = {"seed": seed_improver(keep_input=ctx.config.keep_input)}
     columns.update({label: src for label, src in improvers.items() if label != "seed"})
