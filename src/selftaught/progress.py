@@ -18,6 +18,7 @@ from rich.live import Live
 from rich.text import Text
 
 from selftaught.lm.base import Usage
+from selftaught.lm.usable import describe, short
 from selftaught.report.format import decision_line
 from selftaught.stop.context import Progress
 
@@ -48,6 +49,8 @@ class RichProgress(Progress):
         self.samples = 0
         self.tokens = 0
         self.candidates = 0
+        self.usable = 0
+        self.reasons: dict[str, int] = {}
         self.improver_runs = 0
         self.best: float | None = None
         self.start_time = time.perf_counter()
@@ -78,11 +81,20 @@ class RichProgress(Progress):
             out = Console()
             if not out.is_terminal:
                 out = Console(width=120)
-            out.print(iteration_table(result.rows, title=f"STOP run {result.run_dir.name}"))
+            reasons = _unusable_reasons(result.run_dir)
+            rows = [
+                {**r, "unusable_reasons": reasons.get(r["iteration"], {})} for r in result.rows
+            ]
+            out.print(iteration_table(rows, title=f"STOP run {result.run_dir.name}"))
             if result.samples:
+                total: dict[str, int] = {}
+                for per_iteration in reasons.values():
+                    for name, n in per_iteration.items():
+                        total[name] = total.get(name, 0) + n
                 self.console.print(
                     f"responses with usable code: {result.usable}/{result.samples} "
-                    f"({result.usable / result.samples:.0%})",
+                    f"({result.usable / result.samples:.0%})"
+                    + (f"; unusable: {describe(total)}" if total else ""),
                     highlight=False,
                 )
         self.note("records", f"records: {result.run_dir}")
@@ -92,10 +104,17 @@ class RichProgress(Progress):
         best = "-" if self.best is None else f"{self.best:.3f}"
         return Text(
             f"iteration {self.iteration}/{self.iterations} · {self.stage} · "
-            f"model calls {self.calls} · samples {self.samples} · tokens {self.tokens} · "
+            f"model calls {self.calls} · samples {self.samples}{self._usable()} · "
+            f"tokens {self.tokens} · "
             f"improver runs {self.improver_runs} · candidates scored {self.candidates} · "
             f"best meta-utility {best} · {elapsed // 60}:{elapsed % 60:02d}"
         )
+
+    def _usable(self) -> str:
+        if not self.samples:
+            return ""
+        reasons = short(self.reasons)
+        return f" (usable {self.usable / self.samples:.0%}" + (f"; {reasons})" if reasons else ")")
 
     def _refresh(self, line: str | None = None) -> None:
         if self._live is not None:
@@ -113,6 +132,13 @@ class RichProgress(Progress):
             self.calls += usage.calls
             self.samples += usage.samples
             self.tokens += usage.tokens
+            self._refresh()
+
+    def checked(self, usable: int, reasons: dict[str, int]) -> None:
+        with self._lock:
+            self.usable += usable
+            for name, n in reasons.items():
+                self.reasons[name] = self.reasons.get(name, 0) + n
             self._refresh()
 
     def candidate(self, iteration: int, score: float) -> None:
@@ -142,6 +168,17 @@ class RichProgress(Progress):
                 soft_wrap=True,
             )
             self._refresh()
+
+
+def _unusable_reasons(run_dir: Any) -> dict[int, dict[str, int]]:
+    """Unusable samples by reason per iteration, from the run's records."""
+    from selftaught.report.records import RunRecords
+
+    try:
+        with RunRecords(run_dir) as records:
+            return {c.iteration: c.unusable_reasons for c in records.costs()}
+    except Exception:  # noqa: BLE001 - the table shows without reasons rather than not at all
+        return {}
 
 
 class NotebookProgress(Progress):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from selftaught.errors import UserError
-from selftaught.lm.base import Request
+from selftaught.lm.base import AnswerShape, Request
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import check_model_string, make_backend
 from selftaught.stop import run_stop, seed_improver
@@ -44,6 +44,23 @@ def test_several_samples_with_usage(server_url):
     assert reply.cost is None  # a model of one's own server has no known price
     # llama.cpp's server answers one choice whatever `n` says: the rest came one by one
     assert any("returned 1 of 2 samples" in n for n in reply.notes)
+
+
+def test_a_grammar_holds_the_server_to_one_block_started_with_the_header(server_url):
+    backend = make_backend("openai:smollm2", ModelOptions(base_url=server_url, grammar="llama.cpp"))
+    header = "def algorithm(xs):\n"
+    request = Request(
+        "You write Python.",
+        "Write algorithm(xs), which returns xs sorted.",
+        n=1,
+        max_tokens=60,
+        seed=1,
+        shape=AnswerShape(header=header),
+    )
+    (c,) = backend.complete(request).completions
+    assert c.text.startswith("```python\n" + header)
+    if c.finish_reason == "stop":
+        assert c.text.endswith("```") and c.text.count("```") == 2
 
 
 def test_a_short_stop_iteration_through_the_server(server_url, make_ctx, tmp_path):

@@ -60,3 +60,51 @@ def test_scripted_list_runs_out_loudly():
     assert lm.prompt("s", "m") == ["only one"]
     with pytest.raises(Exception, match="no responses left"):
         lm.prompt("s", "m")
+
+
+class _Cut:
+    """A backend whose every sample stops at the token limit."""
+
+    name = "cut"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def complete(self, request):
+        from selftaught.lm.base import Completion, Reply
+
+        return Reply([Completion(self.text, finish_reason="length")] * request.n)
+
+
+CUT = "```python\ndef algorithm(a):\n    return a\n\ndef helper(b):\n    while True:\n        b = (b +"
+
+
+def test_a_cut_sample_is_repaired_and_handed_over_as_its_complete_part():
+    lm, calls = _lm(_Cut(CUT))
+    lm.program = "def algorithm(a):\n    return a\n"
+    (out,) = lm.prompt("s", "m")
+    assert out == "```python\ndef algorithm(a):\n    return a\n```"
+    assert calls[0].usable == 1 and calls[0].reasons == {}
+    assert any("trimmed" in n for n in calls[0].notes)
+
+
+def test_unusable_samples_are_counted_by_reason():
+    texts = [
+        "no code here",
+        "```python\ndef algorithm(a, b):\n    return a\n```",
+        "```python\nx = (\n```",
+    ]
+    lm, calls = _lm(ScriptedBackend(lambda req, i: texts[i]))
+    lm.arity = 1
+    lm.prompt("s", "m", 3)
+    assert calls[0].usable == 0
+    assert calls[0].reasons == {"no_code": 1, "wrong_arity": 1, "syntax": 1}
+
+
+def test_without_repair_the_responses_are_handed_over_as_written():
+    from selftaught.lm.options import ModelOptions
+
+    lm, calls = _lm(_Cut(CUT))
+    lm.options = ModelOptions(repair=False)
+    (out,) = lm.prompt("s", "m")
+    assert out == CUT

@@ -45,6 +45,18 @@ DEFAULT_TEMPERATURE = 0.7
 
 
 @dataclass(frozen=True)
+class AnswerShape:
+    """What an answer must hold, for backends that can hold generation to it (a grammar)
+    or start it for the model. Others ignore it."""
+
+    form: str = "program"
+    """`program`: one fenced Python block; `edits`: search/replace blocks."""
+    header: str = ""
+    """Text the program block starts with: the imports and the `def` line of the required
+    function (its name and arity), or "" to leave the start to the model."""
+
+
+@dataclass(frozen=True)
 class Request:
     """Everything that determines a response, for one prompt and `n` samples."""
 
@@ -55,6 +67,8 @@ class Request:
     max_tokens: int = 1024
     seed: int | None = None
     """Base seed; sample i uses seed + i where the backend is seedable."""
+    shape: AnswerShape | None = None
+    """The answer's shape, where the backend can constrain or start it."""
 
 
 @dataclass(frozen=True)

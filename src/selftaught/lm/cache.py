@@ -40,6 +40,8 @@ def cache_key(identity: dict[str, object], request: Request, index: int) -> str:
         "seed": request.seed,
         "sample_index": index,
     }
+    if request.shape is not None:  # absent from older keys, so their caches still hit
+        payload["shape"] = {"form": request.shape.form, "header": request.shape.header}
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -109,10 +111,19 @@ class Cached(Wrapper):
     with seed s is sample 0 of the same request with seed s + i).
     """
 
-    def __init__(self, inner: Backend, cache: ResponseCache, *, base_url: str | None) -> None:
+    def __init__(
+        self,
+        inner: Backend,
+        cache: ResponseCache,
+        *,
+        base_url: str | None,
+        constraints: str | None = None,
+    ) -> None:
         super().__init__(inner)
         self.cache = cache
-        self.identity = {"model": inner.name, "base_url": base_url}
+        self.identity: dict[str, object] = {"model": inner.name, "base_url": base_url}
+        if constraints is not None:  # constrained answers differ from free ones
+            self.identity["constraints"] = constraints
 
     def close(self) -> None:
         self.cache.close()

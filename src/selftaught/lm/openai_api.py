@@ -2,6 +2,8 @@
 `openai` client (OpenAI, vLLM, Ollama, llama.cpp's server, LM Studio, OpenRouter).
 
 The client's own retries are off: `Retrying` owns that policy for every backend.
+With `grammar` set to the server's kind, a request with a shape is held to it by a GBNF
+grammar: llama.cpp's server takes it as `grammar`, vLLM as `structured_outputs.grammar`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from selftaught.errors import ConfigError
 from selftaught.lm._http import translate
 from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.grammar import grammar_for
 
 KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
@@ -61,8 +64,12 @@ class OpenAIBackend:
         api_key_env: str | None = None,
         timeout: float = 120.0,
         samples_per_request: bool | None = None,
+        grammar: str | None = None,
     ) -> None:
         self.model = model
+        self.grammar = grammar
+        """None, `llama.cpp` or `vllm`: how the server takes a grammar."""
+        self.constraints = grammar
         self.name = f"openai:{model}"
         self.base_url = base_url or os.environ.get(BASE_URL_ENV) or None
         self.timeout = timeout
@@ -118,6 +125,12 @@ class OpenAIBackend:
             params["temperature"] = request.temperature
         if request.seed is not None:
             params["seed"] = request.seed
+        if self.grammar is not None and request.shape is not None:
+            gbnf = grammar_for(request.shape, opened=False)
+            if self.grammar == "vllm":
+                params["extra_body"] = {"structured_outputs": {"grammar": gbnf}}
+            else:
+                params["extra_body"] = {"grammar": gbnf}
         return params
 
     def complete(self, request: Request) -> Reply:

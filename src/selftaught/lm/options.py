@@ -6,6 +6,7 @@ In a TOML config they live under `[lm]`; flags (`--base-url`, ...) override them
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,3 +43,21 @@ class ModelOptions(BaseModel):
     """Stop the run cleanly once it has used this many tokens (resumable)."""
     max_run_cost: Decimal | None = Field(None, gt=0)
     """Stop the run cleanly once it has spent this many dollars (resumable)."""
+    grammar: Literal["off", "llama.cpp", "vllm"] | None = None
+    """Hold generation to one fenced Python block (or to edit blocks) with a grammar.
+    None: on for `local:` (llama.cpp in-process), off for servers. For an `openai:` server,
+    name its kind: `llama.cpp` (the server's `grammar` field) or `vllm` (its
+    `structured_outputs` grammar); hosted APIs take neither. `off`: never."""
+    header: bool = True
+    """Start the answer with the required function's header (the current program's
+    imports and `def` line, so its name and arity), where the backend can start an answer
+    (`local:`, or a server with `grammar` set)."""
+    repair: bool = True
+    """Trim a sample cut at the token limit, or followed by prose, to its last complete
+    top-level statement before judging it unusable."""
+    stop_loops: bool = True
+    """`local:` stops a sample that repeats one span of 16-48 tokens three times in a row
+    (a repetition loop) instead of letting it run to the token limit; it counts as cut."""
+    edits: bool = False
+    """Ask for search/replace blocks against the current program instead of a whole new
+    program; the framework applies them and checks the result like any other answer."""

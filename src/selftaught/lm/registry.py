@@ -38,7 +38,7 @@ class BackendKind:
 def _make_local(rest: str, opts: ModelOptions) -> Backend:
     from selftaught.lm.local import LocalBackend
 
-    return LocalBackend(rest)
+    return LocalBackend(rest, grammar=opts.grammar != "off", stop_loops=opts.stop_loops)
 
 
 def _check_local(rest: str, opts: ModelOptions) -> None:
@@ -56,6 +56,7 @@ def _make_openai(rest: str, opts: ModelOptions) -> Backend:
         api_key_env=opts.api_key_env,
         timeout=opts.timeout,
         samples_per_request=opts.samples_per_request,
+        grammar=None if opts.grammar == "off" else opts.grammar,
     )
 
 
@@ -220,7 +221,10 @@ def wrap(
     backend = Priced(backend, price_of(adapter.name, opts.prices))
     if cache_path is not None and opts.cache:
         base_url = getattr(adapter, "base_url", None)
-        backend = Cached(backend, ResponseCache(cache_path), base_url=base_url)
+        constraints = getattr(adapter, "constraints", None)
+        backend = Cached(
+            backend, ResponseCache(cache_path), base_url=base_url, constraints=constraints
+        )
     if opts.max_run_tokens is not None or opts.max_run_cost is not None:
         backend = SpendingCap(backend, max_tokens=opts.max_run_tokens, max_cost=opts.max_run_cost)
     return backend

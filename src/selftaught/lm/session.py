@@ -11,11 +11,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from selftaught.errors import BudgetExhausted, LanguageModelError, ModelCallFailed
-from selftaught.lm.base import DEFAULT_TEMPERATURE, Backend, Request, Usage
-from selftaught.lm.extract import defines, extract_one
+from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Request, Usage
+from selftaught.lm.edits import INSTRUCTION, apply_edits, ask_for_edits
+from selftaught.lm.options import ModelOptions
+from selftaught.lm.usable import Checked, arity_of, as_answer, check, header_of, tally
 
 
 @dataclass
@@ -31,7 +33,13 @@ class ModelCall:
     seed: int | None
     responses: list[str] = field(default_factory=list)
     usable: int = 0
-    """How many responses yield code defining the required function."""
+    """How many responses yield code defining the required function with its arity."""
+    reasons: dict[str, int] = field(default_factory=dict)
+    """Unusable responses by reason (`selftaught.lm.usable.REASONS`)."""
+    shape: AnswerShape | None = None
+    """The answer's shape, for backends that constrain or start it (not recorded: it
+    follows from the options and the program being improved)."""
+    finish_reasons: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
     truncated: int = 0
@@ -57,11 +65,17 @@ class ModelCall:
                     temperature=self.temperature,
                     max_tokens=self.max_tokens,
                     seed=derive_seed(self.seed, g),
+                    shape=self._shape(message),
                 ),
                 positions,
             )
             for g, (message, positions) in enumerate(groups.items())
         ]
+
+    def _shape(self, message: str) -> AnswerShape | None:
+        if self.shape is not None and message.endswith(INSTRUCTION):
+            return replace(self.shape, form="edits", header="")
+        return self.shape
 
 
 def derive_seed(*parts: object) -> int:
@@ -85,8 +99,13 @@ class LanguageModel:
         record: Callable[[ModelCall], None] | None = None,
         seed_key: str | None = None,
         temperature: float = DEFAULT_TEMPERATURE,
+        program: str | None = None,
+        options: ModelOptions | None = None,
     ) -> None:
-        """`temperature`: of calls that do not give their own (`Budgets.temperature`)."""
+        """`temperature`: of calls that do not give their own (`Budgets.temperature`).
+        `program`: the program being improved; with `required_function` it gives the
+        arity answers must have, the header an answer can start with, and what edits
+        apply to. `options`: `header`, `repair` and `edits` (`ModelOptions`)."""
         self.backend = backend
         self.budget = budget
         self.max_responses_per_call = max_responses_per_call
@@ -98,6 +117,9 @@ class LanguageModel:
         """What call seeds derive from besides `seed`: the scope, unless runs in different
         scopes are meant to draw the same samples (paired evaluations)."""
         self.required_function = required_function
+        self.program = program
+        self.options = options or ModelOptions()
+        self.arity = arity_of(program, required_function) if program and required_function else None
         self._record = record
         self._lock = threading.Lock()
         self.calls = 0
@@ -121,11 +143,12 @@ class LanguageModel:
             scope=self.scope,
             backend=self.backend.name,
             system=expertise,
-            messages=messages,
+            messages=[self._outgoing(m) for m in messages],
             temperature=self.temperature if temperature is None else temperature,
             max_tokens=self.max_tokens,
             seed=derive_seed(self.seed, self.seed_key, index),
             truncated=len(message_batch) - len(messages),
+            shape=self._shape(),
         )
         start = time.perf_counter()
         try:
@@ -144,12 +167,51 @@ class LanguageModel:
             raise LanguageModelError(call.error) from exc
         call.responses = responses
         if self.required_function:
-            call.usable = sum(
-                defines(extract_one(r, function=self.required_function), self.required_function)
-                for r in responses
-            )
+            checked = [
+                self._check(m, r, f)
+                for m, r, f in zip(call.messages, responses, call.finish_reasons, strict=True)
+            ]
+            call.usable = sum(c.usable for c in checked)
+            call.reasons = tally(checked)
+            repaired = sum(c.repaired for c in checked)
+            if repaired:
+                call.notes.append(f"{repaired} trimmed to their last complete statement")
+            if self.options.repair or self.options.edits:
+                responses = [
+                    as_answer(c.code) if c.code is not None else r
+                    for c, r in zip(checked, responses, strict=True)
+                ]
         self._finish(call)
         return responses
+
+    def _edits(self, message: str) -> bool:
+        return bool(
+            self.options.edits
+            and self.required_function
+            and self.program
+            and self.program.strip() in message
+        )
+
+    def _outgoing(self, message: str) -> str:
+        """The message as sent: asking for edits where the options say so."""
+        return ask_for_edits(message) if self._edits(message) else message
+
+    def _shape(self) -> AnswerShape | None:
+        if not self.required_function:
+            return None
+        header = ""
+        if self.options.header and self.program:
+            header = header_of(self.program, self.required_function) or ""
+        return AnswerShape(header=header)
+
+    def _check(self, message: str, response: str, finish: str) -> Checked:
+        function, cut = self.required_function or "", finish == "length"
+        if message.endswith(INSTRUCTION) and self.program:
+            applied = apply_edits(self.program, response)
+            if applied.program is None:
+                return Checked(None, "cut_at_limit" if cut else applied.reason)
+            return check(as_answer(applied.program), function, self.arity, repair=False)
+        return check(response, function, self.arity, cut=cut, repair=self.options.repair)
 
     def prompt(
         self, expertise: str, message: str, n_responses: int = 1, temperature: float | None = None
@@ -168,6 +230,7 @@ class LanguageModel:
             with ThreadPoolExecutor(max_workers=min(8, len(requests))) as pool:
                 replies = list(pool.map(self.backend.complete, [r for r, _ in requests]))
         responses: list[str] = [""] * len(call.messages)
+        finish: list[str] = ["stop"] * len(call.messages)
         usage = Usage()
         for (request, positions), reply in zip(requests, replies, strict=True):
             if len(reply.completions) != request.n:
@@ -176,6 +239,7 @@ class LanguageModel:
                 )
             for pos, completion in zip(positions, reply.completions, strict=True):
                 responses[pos] = completion.text
+                finish[pos] = completion.finish_reason
             usage = usage + reply.usage
             call.attempts += reply.attempts
             call.notes.extend(reply.notes)
@@ -189,6 +253,7 @@ class LanguageModel:
             priced=usage.priced,
             cached=usage.cached,
         )
+        call.finish_reasons = finish
         return responses
 
     def _finish(self, call: ModelCall) -> None:

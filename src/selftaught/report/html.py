@@ -14,6 +14,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer
 
+from selftaught.lm.usable import short
 from selftaught.report import plots
 from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
@@ -103,7 +104,8 @@ def cost_rows(run: RunContent) -> list[list[Any]]:
             c.iteration,
             c.model_calls,
             c.samples,
-            f"{c.usable / c.samples:.0%}" if c.samples else "-",
+            (f"{c.usable / c.samples:.0%}" if c.samples else "-")
+            + (f" ({short(c.unusable_reasons)})" if c.unusable_reasons else ""),
             c.tokens,
             seconds(c.model_seconds),
             seconds(c.wall_seconds),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ class IterationCost:
     """Money spent on model calls, where the records hold a cost column."""
     priced: bool = True
     """False where some call's price was unknown (then `money` is a lower bound)."""
+    unusable_reasons: dict[str, int] = field(default_factory=dict)
+    """Unusable samples by reason (empty in runs recorded before reasons were)."""
 
     @property
     def tokens(self) -> int:
@@ -216,6 +218,12 @@ class RunRecords:
                 " FROM model_calls GROUP BY iteration"
             )
         }
+        reasons: dict[int, dict[str, int]] = {}
+        if "unusable_reasons" in cols:
+            from selftaught.lm.usable import add_reasons
+
+            for r in self.query("SELECT iteration, unusable_reasons FROM model_calls"):
+                add_reasons(reasons.setdefault(r["iteration"], {}), r["unusable_reasons"])
         iter_cols = self.columns("iterations")
         iter_cost = next((c for c in COST_COLUMNS if c in iter_cols), None)
         out = []
@@ -238,6 +246,7 @@ class RunRecords:
                     wall_seconds=float(it.get("seconds") or 0.0),
                     money=float(money_value) if money_value is not None else None,
                     priced=r.get("priced") != 0,
+                    unusable_reasons=reasons.get(it["iteration"], {}),
                 )
             )
         return out

@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from selftaught.report.format import paired, paired_note
+from selftaught.lm.usable import short
 
 
 def _score(mean: float | None, se: float | None) -> str:
@@ -33,7 +34,9 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
         title=title,
         caption="validation, held-out: meta-utility ± standard error; calls, samples, tokens:"
         " model usage; cost: dollars (? where a price is unknown); usable: share of samples"
-        " with code defining the required function; " + paired_note(rows),
+        " with code defining the required function (unusable ones by reason: cut at the token"
+        " limit, syntax error, no code, no function, wrong arity, edit search text not found); "
+        + paired_note(rows),
     )
     for name, justify in [
         ("iter", "right"),
@@ -52,6 +55,8 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
     for r in rows:
         samples = r["samples"] or 0
         usable = f"{r['usable'] / samples:.0%}" if samples else "-"
+        if r.get("unusable_reasons"):
+            usable += f" ({short(r['unusable_reasons'])})"
         adopted = "yes" if r["adopted"] else "no"
         if r["iteration"] == 0:
             adopted = "start"

@@ -54,6 +54,9 @@ class Progress:
     def model_call(self, usage: Usage) -> None:
         """A model call finished."""
 
+    def checked(self, usable: int, reasons: dict[str, int]) -> None:
+        """A model call's samples were checked: `usable` of them usable, the rest by reason."""
+
     def candidate(self, iteration: int, score: float) -> None:
         """A candidate improver was scored by the meta-utility."""
 
@@ -100,6 +103,7 @@ class RunContext:
                 "responses": json.dumps(call.responses),
                 "samples": call.usage.samples,
                 "usable": call.usable,
+                "unusable_reasons": json.dumps(call.reasons) if call.reasons else None,
                 "prompt_tokens": call.usage.prompt_tokens,
                 "completion_tokens": call.usage.completion_tokens,
                 "seconds": call.usage.seconds,
@@ -113,6 +117,8 @@ class RunContext:
             }
         )
         self.progress.model_call(call.usage)
+        if call.usage.samples:
+            self.progress.checked(call.usable, call.reasons)
 
     def record_events(self, scope: Scope, program_hash: str, events: list[dict]) -> None:
         for event in events:

@@ -102,6 +102,8 @@ def run_improver(
         required_function=required_function,
         record=lambda call: ctx.record_model_call(scope.iteration, call),
         seed_key=seed_key,
+        program=initial_solution,
+        options=ctx.config.lm,
     )
     broker = _Broker(ctx, scope, digest, utility, budgets.utility_calls, lm)
     result = ctx.sandbox.improve(

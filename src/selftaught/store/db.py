@@ -185,6 +185,7 @@ class Store:
         for row in rows:
             usage = self.cost(iteration=row["iteration"])
             row["cost"], row["priced"] = usage["cost"], usage["priced"]
+            row["unusable_reasons"] = self.unusable_reasons(iteration=row["iteration"])
         return rows
 
     def cost(self, *, iteration: int | None = None, scope: str | None = None) -> dict[str, Any]:
@@ -203,6 +204,20 @@ class Store:
             "cost": sum((Decimal(r["cost"]) for r in rows if r["cost"]), Decimal(0)),
             "priced": all(r["priced"] is None or r["priced"] for r in rows),
         }
+
+    def unusable_reasons(self, *, iteration: int | None = None) -> dict[str, int]:
+        """Unusable samples by reason, for the whole run or one iteration."""
+        from selftaught.lm.usable import add_reasons
+
+        sql = "SELECT unusable_reasons FROM model_calls"
+        if iteration is not None:
+            sql, params = sql + " WHERE iteration = ?", (iteration,)
+        else:
+            params = ()
+        total: dict[str, int] = {}
+        for r in self.query(sql, params):
+            add_reasons(total, r["unusable_reasons"])
+        return total
 
     def run_usage(self) -> dict[str, Any]:
         """Totals of the whole run: calls, samples, tokens, cached samples and money."""
@@ -237,6 +252,7 @@ _ADDED_COLUMNS = {
         "cached": "INTEGER",
         "attempts": "INTEGER",
         "notes": "TEXT",
+        "unusable_reasons": "TEXT",
     },
     "iterations": {
         "paired_diff": "REAL",

@@ -1,0 +1,89 @@
+"""Edit proposals: search/replace blocks against the current program, applied here.
+
+Long programs are where small models fail most; a small change asks less of them. When the
+`edits` option is on, the prompt asks for blocks of this form:
+
+    <<<<<<< SEARCH
+    lines copied from the current program
+    =======
+    the lines to put in their place
+    >>>>>>> REPLACE
+
+The framework applies them in order and checks the result like any other answer. A search
+text that is not in the program makes the sample unusable (`edit_no_match`); it never
+raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from selftaught.lm.grammar import EDIT_CLOSE, EDIT_MID, EDIT_OPEN
+
+INSTRUCTION = f"""
+
+Do not write the whole program again. Answer only with one to three edits to the current
+program, each in this form:
+{EDIT_OPEN}
+lines copied exactly from the current program
+{EDIT_MID}
+the new lines that replace them
+{EDIT_CLOSE}"""
+
+_BLOCK = re.compile(
+    rf"^{re.escape(EDIT_OPEN)}[ \t]*\n(.*?)^{re.escape(EDIT_MID)}[ \t]*\n(.*?)"
+    rf"^{re.escape(EDIT_CLOSE)}[ \t]*$",
+    re.S | re.M,
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The program after the edits, or why they could not be applied."""
+
+    program: str | None
+    reason: str | None = None
+
+
+def ask_for_edits(message: str) -> str:
+    """The message, asking for edits instead of a whole program."""
+    return message + INSTRUCTION
+
+
+def parse_edits(text: str) -> list[tuple[str, str]]:
+    """(search, replace) pairs in the order they appear."""
+    return [(m.group(1), m.group(2)) for m in _BLOCK.finditer(text)]
+
+
+def _find(program: str, search: str) -> tuple[int, int] | None:
+    """Where `search` is in `program`: exactly, else line by line ignoring trailing
+    whitespace (models drop it)."""
+    if search.strip() == "":
+        return None
+    at = program.find(search)
+    if at >= 0:
+        return at, at + len(search)
+    want = [line.rstrip() for line in search.strip("\n").splitlines()]
+    lines = program.splitlines(keepends=True)
+    for i in range(len(lines) - len(want) + 1):
+        if [line.rstrip() for line in lines[i : i + len(want)]] == want:
+            start = sum(len(line) for line in lines[:i])
+            return start, start + sum(len(line) for line in lines[i : i + len(want)])
+    return None
+
+
+def apply_edits(program: str, text: str) -> Applied:
+    """Apply the edit blocks of `text` to `program`, in order."""
+    edits = parse_edits(text)
+    if not edits:
+        return Applied(None, "no_code")
+    for search, replace in edits:
+        where = _find(program, search)
+        if where is None:
+            return Applied(None, "edit_no_match")
+        start, end = where
+        if not replace.endswith("\n") and program[end - 1 : end] == "\n":
+            replace += "\n"
+        program = program[:start] + replace + program[end:]
+    return Applied(program)

@@ -1,0 +1,196 @@
+"""Whether a sample gives a usable program, repairing what can be repaired first.
+
+A sample is usable when its code parses and defines the required function at module level
+with the required number of positional arguments. Before a sample is rejected, a
+completion cut at the token limit, or followed by prose, is trimmed to its last complete
+top-level statement and checked again. A function of the right arity under another name
+is not renamed (that would change what the model wrote): it is `missing_function`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from selftaught.lm.extract import _blocks, _parses, _trim_to_parse, parse
+
+REASONS = {
+    "no_code": "no code in the answer",
+    "syntax": "the code does not parse",
+    "missing_function": "the code does not define the required function",
+    "wrong_arity": "the required function takes the wrong number of arguments",
+    "cut_at_limit": "cut at the token limit, and nothing complete was left",
+    "edit_no_match": "an edit's search text is not in the program",
+}
+"""Why a sample is unusable, in the order of the report's legend."""
+
+_TOP_LEVEL = re.compile(r"^(?![ \t#)\]}]|else\b|elif\b|except\b|finally\b|case\b)\S", re.M)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One sample after checking: its code when usable, else why not."""
+
+    code: str | None
+    reason: str | None = None
+    repaired: bool = False
+    """The code is a trimmed prefix of what the model wrote."""
+
+    @property
+    def usable(self) -> bool:
+        return self.code is not None
+
+
+def arity_of(src: str, function: str) -> int | None:
+    """The number of positional parameters of `function` in `src`, if it defines it."""
+    try:
+        tree = parse(src)
+    except (SyntaxError, ValueError):
+        return None
+    for node in reversed(tree.body):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
+            return len(node.args.posonlyargs) + len(node.args.args)
+    return None
+
+
+def header_of(src: str, function: str) -> str | None:
+    """`src` up to and including the `def` line of `function`: its imports and the header
+    the model's answer can start with, or None if `src` does not define it on one line."""
+    try:
+        tree = parse(src)
+    except (SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == function and node.body:
+            lines = src.splitlines()
+            if node.decorator_list or node.body[0].lineno == node.lineno:
+                return None
+            header = lines[node.lineno - 1]
+            if not header.rstrip().endswith(":"):
+                return None
+            return "\n".join(lines[: node.lineno]) + "\n"
+    return None
+
+
+def _problem(code: str, function: str, arity: int | None) -> str | None:
+    """Why parsed `code` is unusable, or None."""
+    try:
+        tree = parse(code)
+    except (SyntaxError, ValueError):
+        return "syntax"
+    defs = [
+        n
+        for n in tree.body
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function
+    ]
+    if not defs:
+        return "missing_function"
+    args = defs[-1].args
+    positional = len(args.posonlyargs) + len(args.args)
+    required = positional - len(args.defaults)
+    if arity is not None and not (
+        required <= arity and (positional >= arity or args.vararg is not None)
+    ):
+        return "wrong_arity"
+    return None
+
+
+def trims(code: str) -> list[str]:
+    """Prefixes of `code` ending at a complete top-level statement, longest first, then
+    (for a last statement cut in its body) prefixes ending at a complete line."""
+    text = code.rstrip()
+    starts = [m.start() for m in _TOP_LEVEL.finditer(text)]
+    out = [text[:s].rstrip() for s in reversed(starts) if s > 0]
+    lines = text.splitlines()
+    out += ["\n".join(lines[:k]).rstrip() for k in range(len(lines) - 1, 0, -1)]
+    seen: set[str] = set()
+    return [p for p in out if p.strip() and not (p in seen or seen.add(p))]
+
+
+def _repair(code: str, function: str, arity: int | None) -> str | None:
+    for prefix in trims(code):
+        if _problem(prefix, function, arity) is None:
+            return prefix
+    return None
+
+
+def check(
+    text: str,
+    function: str,
+    arity: int | None = None,
+    *,
+    cut: bool = False,
+    repair: bool = True,
+) -> Checked:
+    """Check one sample. `cut`: generation stopped at the token limit."""
+    if not isinstance(text, str):
+        return Checked(None, "no_code")
+    blocks = [(c.strip("\n"), done) for c, done in _blocks(text)]
+    if not blocks and "```" not in text and "def " in text:
+        blocks = [(text.strip("\n"), not cut)]
+    if not repair:  # what code extraction always did: a cut-off block keeps what parses
+        blocks = [(c if done or _parses(c) else _trim_to_parse(c), done) for c, done in blocks]
+    blocks = [(c, done) for c, done in blocks if c.strip()]
+    if not blocks:
+        return Checked(None, "cut_at_limit" if cut else "no_code")
+    problems = []
+    for code, _ in blocks:
+        problem = _problem(code, function, arity)
+        if problem is None:
+            return Checked(code)
+        problems.append(problem)
+    if repair:
+        for code, _ in blocks:
+            fixed = _repair(code, function, arity)
+            if fixed is not None:
+                return Checked(fixed, repaired=True)
+    if cut and not blocks[-1][1]:
+        return Checked(None, "cut_at_limit")
+    for reason in ("wrong_arity", "missing_function", "syntax"):
+        if reason in problems:
+            return Checked(None, reason)
+    return Checked(None, problems[0])
+
+
+def as_answer(code: str) -> str:
+    """A checked program as the answer an improver's `extract_code` takes apart."""
+    return f"```python\n{code}\n```"
+
+
+def tally(checked: list[Checked]) -> dict[str, int]:
+    """Unusable samples by reason."""
+    return dict(Counter(c.reason for c in checked if c.reason is not None))
+
+
+SHORT = {
+    "no_code": "no code",
+    "syntax": "syntax",
+    "missing_function": "no function",
+    "wrong_arity": "arity",
+    "cut_at_limit": "cut",
+    "edit_no_match": "no match",
+}
+"""Reasons in a table cell."""
+
+
+def add_reasons(total: dict[str, int], recorded: str | None) -> dict[str, int]:
+    """`total` plus the reasons of one call as recorded (JSON, or None)."""
+    import json
+
+    for name, n in (json.loads(recorded) if recorded else {}).items():
+        total[name] = total.get(name, 0) + int(n)
+    return total
+
+
+def short(reasons: dict[str, int]) -> str:
+    """`cut 3, syntax 1`: reasons in a table cell, most first."""
+    parts = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{SHORT.get(name, name)} {n}" for name, n in parts if n)
+
+
+def describe(reasons: dict[str, int]) -> str:
+    """`cut at limit 3, syntax 1`: reasons by count, most first."""
+    parts = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in parts if n)

@@ -1,0 +1,81 @@
+"""Edit proposals: search/replace blocks applied by the framework."""
+
+from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.edits import INSTRUCTION, apply_edits, parse_edits
+from selftaught.lm.options import ModelOptions
+from selftaught.lm.session import LanguageModel
+
+PROGRAM = (
+    "def algorithm(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
+)
+
+
+def edit(search: str, replace: str) -> str:
+    return f"<<<<<<< SEARCH\n{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+
+def test_an_edit_replaces_its_search_text():
+    out = apply_edits(PROGRAM, edit("    total = 0\n", "    total = 1\n"))
+    assert out.program == PROGRAM.replace("total = 0", "total = 1")
+
+
+def test_several_edits_apply_in_order():
+    text = edit("    total = 0\n", "    total = 1\n") + edit(
+        "    return total\n", "    return -total\n"
+    )
+    out = apply_edits(PROGRAM, text)
+    assert "total = 1" in out.program and "return -total" in out.program
+
+
+def test_trailing_whitespace_does_not_stop_a_match():
+    out = apply_edits(PROGRAM, edit("    total = 0   \n", "    total = 2\n"))
+    assert out.program is not None and "total = 2" in out.program
+
+
+def test_a_search_text_that_does_not_match_is_unusable_with_a_reason():
+    out = apply_edits(PROGRAM, edit("    total = 42\n", "    total = 1\n"))
+    assert out.program is None and out.reason == "edit_no_match"
+
+
+def test_no_edit_blocks_is_no_code():
+    assert apply_edits(PROGRAM, "I would change the loop.").reason == "no_code"
+    assert parse_edits("nothing") == []
+
+
+class _Edits:
+    """A backend answering every request with fixed text (the model's side of an edit)."""
+
+    name = "edits"
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.requests: list[Request] = []
+
+    def complete(self, request: Request) -> Reply:
+        self.requests.append(request)
+        return Reply([Completion(t) for t in self.texts[: request.n]])
+
+
+def test_with_edits_on_the_session_asks_for_edits_and_returns_the_edited_program():
+    backend = _Edits(
+        [edit("    total = 0\n", "    total = 1\n"), edit("    total = 42\n", "    total = 1\n")]
+    )
+    calls = []
+    lm = LanguageModel(
+        backend,
+        budget=1,
+        max_responses_per_call=2,
+        max_tokens=64,
+        seed=0,
+        scope="t",
+        required_function="algorithm",
+        record=calls.append,
+        program=PROGRAM,
+        options=ModelOptions(edits=True),
+    )
+    out = lm.prompt("sys", f"Improve:\n```python\n{PROGRAM}```", 2)
+    assert backend.requests[0].user.endswith(INSTRUCTION)
+    assert backend.requests[0].shape.form == "edits"
+    assert "total = 1" in out[0] and out[0].startswith("```python\n")
+    assert out[1].startswith("<<<<<<< SEARCH")  # unusable: handed back as the model wrote it
+    assert calls[0].usable == 1 and calls[0].reasons == {"edit_no_match": 1}
