@@ -101,6 +101,9 @@ def test_scripted_run_writes_run_directory_and_table(tmp_path):
     )
     assert line in result.stderr
     assert f"{diff:+.3f} [{lower:+.3f}, ∞)" in result.stdout.replace("\n", "")
+    # the usable share comes with the reasons the other samples were unusable
+    assert "responses with usable code:" in result.stderr
+    assert "unusable: no code" in result.stderr
 
 
 def _status(run_dir: Path) -> str:

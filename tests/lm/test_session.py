@@ -108,3 +108,20 @@ def test_without_repair_the_responses_are_handed_over_as_written():
     lm.options = ModelOptions(repair=False)
     (out,) = lm.prompt("s", "m")
     assert out == CUT
+
+
+def test_the_model_options_can_ask_for_shorter_samples_than_the_budget():
+    from selftaught.lm.options import ModelOptions
+
+    backend = ScriptedBackend(lambda req, i: "x")
+    lm = LanguageModel(
+        backend,
+        budget=1,
+        max_responses_per_call=1,
+        max_tokens=400,
+        seed=0,
+        scope="t",
+        options=ModelOptions(max_tokens=200),
+    )
+    lm.prompt("s", "m")
+    assert backend.requests[0].max_tokens == 200

@@ -2,9 +2,10 @@
 
 llama.cpp (in-process through llama-cpp-python, or its server's `grammar` request field)
 and vLLM (`structured_outputs.grammar`) take these. A program block may only hold lines
-that a module of definitions holds: indented lines, and at the top level `def`, `class`,
-`import`, `from`, decorators, comments, assignments and closing brackets. So no example
-calls, no `if __name__ == ...`, and no prose: the block ends at the closing fence.
+that a module of definitions holds: indented lines, and at the top level `def` and
+`class` lines ending in a colon, `import`, `from`, decorators, comments, assignments and
+closing brackets. So no example calls, no `if __name__ == ...`, and no prose: the block
+ends at the closing fence.
 """
 
 from __future__ import annotations
@@ -18,11 +19,18 @@ EDIT_OPEN, EDIT_MID, EDIT_CLOSE = "<<<<<<< SEARCH", "=======", ">>>>>>> REPLACE"
 _LINES = r"""
 line ::= (indented | top)? "\n"
 indented ::= [ \t]+ char*
-top ::= ("def " | "class " | "import " | "from " | "@" | "#" | [)\]}]) char* | assign
+top ::= block | simple | assign
+block ::= ("def " | "class ") name char* ":" [ \t]*
+simple ::= ("import " | "from " | "@" | "#" | [)\]}]) char*
 assign ::= name [ \t]* [=:,.[] char*
 name ::= [A-Za-z_] [A-Za-z0-9_]*
 char ::= [^`\n]
 """
+
+
+_FIRST = "first ::= [ \\t]+ [^ \\t\\n\"'#`] char*\n"
+"""The first line of a started function's body: code, not a comment or a docstring (a
+small model writing one rambles on in prose)."""
 
 
 def _literal(text: str) -> str:
@@ -34,8 +42,8 @@ def program_grammar(header: str = "", *, opened: bool = True) -> str:
     the opening fence and `header` (the answer was started); otherwise the grammar writes
     both itself, for servers where an answer cannot be started."""
     start = "" if opened else _literal("```python\n" + header) + " "
-    body = 'indented "\\n" line*' if header else "line*"
-    return f'root ::= {start}{body} "```"\n' + _LINES
+    body = 'first "\\n" line*' if header else "line*"
+    return f'root ::= {start}{body} "```"\n' + _FIRST + _LINES
 
 
 def edits_grammar(*, opened: bool = False, most: int = 3) -> str:

@@ -55,6 +55,9 @@ class ModelOptions(BaseModel):
     repair: bool = True
     """Trim a sample cut at the token limit, or followed by prose, to its last complete
     top-level statement before judging it unusable."""
+    max_tokens: int | None = Field(None, ge=16)
+    """Tokens per sample for this model, if fewer than the budget's `max_tokens`: a cheap
+    local model can give more, shorter samples."""
     stop_loops: bool = True
     """`local:` stops a sample that repeats one span of 16-48 tokens three times in a row
     (a repetition loop) instead of letting it run to the token limit; it counts as cut."""

@@ -119,6 +119,8 @@ class LanguageModel:
         self.required_function = required_function
         self.program = program
         self.options = options or ModelOptions()
+        if self.options.max_tokens is not None:
+            self.max_tokens = min(max_tokens, self.options.max_tokens)
         self.arity = arity_of(program, required_function) if program and required_function else None
         self._record = record
         self._lock = threading.Lock()
