@@ -175,6 +175,14 @@ SHORT = {
 """Reasons in a table cell."""
 
 
+LEGEND = (
+    "usable: share of samples with code defining the required function with its arity;"
+    " the others by reason: cut (at the token limit, nothing complete left), syntax,"
+    " no code, no function (not defined, or under another name), arity, no match (an"
+    " edit's search text is not in the program)"
+)
+
+
 def add_reasons(total: dict[str, int], recorded: str | None) -> dict[str, int]:
     """`total` plus the reasons of one call as recorded (JSON, or None)."""
     import json

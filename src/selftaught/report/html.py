@@ -14,7 +14,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer
 
-from selftaught.lm.usable import short
+from selftaught.lm.usable import LEGEND, short
 from selftaught.report import plots
 from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
@@ -289,6 +289,7 @@ def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str
     parts += [
         "<h3>Cost per iteration</h3>",
         table(COST_HEADERS, cost_rows(run), cls="costs", left=0),
+        f"<p>{_e(LEGEND)}</p>",
         _figure(f"plot-cost-{_e(run.name)}", plots.cost_svg(run), "model calls, tokens, wall time"),
         "<h3>Candidates</h3>",
         _figure(

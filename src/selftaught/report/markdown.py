@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from selftaught.lm.usable import LEGEND
 from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
 from selftaught.report.format import paired_note
@@ -46,6 +47,7 @@ def _run(run: RunContent, index: int, plot_files: dict[str, str]) -> list[str]:
         "",
     ]
     out += ["### Cost per iteration", "", md_table(COST_HEADERS, cost_rows(run)), ""]
+    out += [LEGEND, ""]
     for key, label in [("cost", "cost per iteration"), ("candidates", "candidates")]:
         if f"{key}-{index}" in plot_files:
             out += [f"![{label}]({plot_files[f'{key}-{index}']})", ""]
