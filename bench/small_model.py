@@ -45,7 +45,9 @@ ARMS = {
 }
 
 
-def run_arm(arm: str, tasks: list[str], seeds: int, max_tokens: int | None, root: Path) -> list:
+def run_arm(
+    arm: str, tasks: list[str], seeds: int, max_tokens: int | None, root: Path, first: int = 0
+) -> list:
     lm = ARMS[arm]
     budgets = {"max_tokens": max_tokens} if max_tokens else {}
     base = load_config(overrides={"lm": lm, "budgets": budgets} if budgets else {"lm": lm})
@@ -63,7 +65,7 @@ def run_arm(arm: str, tasks: list[str], seeds: int, max_tokens: int | None, root
             ).score
             afters, samples, usable, reasons = [], 0, 0, {}
             start = time.perf_counter()
-            for s in range(seeds):
+            for s in range(first, first + seeds):
                 cfg = base.model_copy(update={"seed": s})
                 ctx = RunContext(cfg, backend, sandbox, store)
                 scope = Scope(0, f"{task.name}/s{s}")
@@ -156,6 +158,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated names or files")
     parser.add_argument("--seeds", type=int, default=5, help="sampling seeds per task")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first sampling seed")
     parser.add_argument("--arms", default="before,after", help=f"of {', '.join(ARMS)}")
     parser.add_argument("--max-tokens", type=int, default=None, help="override the preset's")
     parser.add_argument("--records", default=None, help="keep the run records in this folder")
@@ -174,7 +177,7 @@ def main() -> None:
         root = Path(args.records or tmp)
         root.mkdir(parents=True, exist_ok=True)
         for arm in arms:
-            rows += run_arm(arm, tasks, args.seeds, args.max_tokens, root)
+            rows += run_arm(arm, tasks, args.seeds, args.max_tokens, root, args.first_seed)
     summary(rows)
 
 

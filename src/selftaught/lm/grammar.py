@@ -28,14 +28,9 @@ char ::= [^`\n]
 """
 
 
-_FIRST = (
-    r"""first ::= [ \t]+ ([^ \t\n"'#`d] char* | "d" ([^e\n`] char*)?"""
-    r""" | "de" ([^f\n`] char*)? | "def" ([^ \n`] char*)?)"""
-    "\n"
-)
-"""The first line of a started function's body: a statement, not a comment or docstring
-(a small model writing one rambles on in prose) nor a nested `def` (where it copies the
-prompt's utility function into the program)."""
+_FIRST = r"""first ::= [ \t]+ [^ \t\n"'#`] char*""" + "\n"
+"""The first line of a started function's body: code, not a comment or a docstring (a
+small model writing one rambles on in prose)."""
 
 
 def _literal(text: str) -> str:
