@@ -82,9 +82,7 @@ class RichProgress(Progress):
             if not out.is_terminal:
                 out = Console(width=120)
             reasons = _unusable_reasons(result.run_dir)
-            rows = [
-                {**r, "unusable_reasons": reasons.get(r["iteration"], {})} for r in result.rows
-            ]
+            rows = [{**r, "unusable_reasons": reasons.get(r["iteration"], {})} for r in result.rows]
             out.print(iteration_table(rows, title=f"STOP run {result.run_dir.name}"))
             if result.samples:
                 total: dict[str, int] = {}

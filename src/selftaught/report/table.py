@@ -6,8 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
-from selftaught.report.format import paired, paired_note
 from selftaught.lm.usable import short
+from selftaught.report.format import paired, paired_note
 
 
 def _score(mean: float | None, se: float | None) -> str:
