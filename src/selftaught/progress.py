@@ -79,8 +79,8 @@ class RichProgress(Progress):
 
         if result.rows:
             out = Console()
-            if not out.is_terminal:
-                out = Console(width=120)
+            if not out.is_terminal:  # wide enough for the table with its reasons
+                out = Console(width=132)
             reasons = _unusable_reasons(result.run_dir)
             rows = [{**r, "unusable_reasons": reasons.get(r["iteration"], {})} for r in result.rows]
             out.print(iteration_table(rows, title=f"STOP run {result.run_dir.name}"))

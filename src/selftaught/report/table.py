@@ -55,8 +55,8 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
     for r in rows:
         samples = r["samples"] or 0
         usable = f"{r['usable'] / samples:.0%}" if samples else "-"
-        if r.get("unusable_reasons"):
-            usable += f" ({short(r['unusable_reasons'])})"
+        if r.get("unusable_reasons"):  # one reason a line keeps the column narrow
+            usable += "\n" + short(r["unusable_reasons"]).replace(", ", "\n")
         adopted = "yes" if r["adopted"] else "no"
         if r["iteration"] == 0:
             adopted = "start"
