@@ -207,8 +207,6 @@ class Store:
 
     def unusable_reasons(self, *, iteration: int | None = None) -> dict[str, int]:
         """Unusable samples by reason, for the whole run or one iteration."""
-        from selftaught.lm.usable import add_reasons
-
         sql = "SELECT unusable_reasons FROM model_calls"
         if iteration is not None:
             sql, params = sql + " WHERE iteration = ?", (iteration,)
@@ -216,7 +214,8 @@ class Store:
             params = ()
         total: dict[str, int] = {}
         for r in self.query(sql, params):
-            add_reasons(total, r["unusable_reasons"])
+            for name, n in json.loads(r["unusable_reasons"] or "{}").items():
+                total[name] = total.get(name, 0) + int(n)
         return total
 
     def run_usage(self) -> dict[str, Any]:
