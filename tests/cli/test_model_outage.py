@@ -30,7 +30,9 @@ def respond(body: dict[str, Any]) -> str:
 def _config(folder: Path, url: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "run.toml").write_text(
+        # Both runs must draw the same instances to compare their records: pin the key.
         'name = "outage"\nmodel = "openai:fake-model"\niterations = 2\nruns = 2\n'
+        'instance_key = "outage-test"\n'
         "[budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n"
         f'[lm]\nbase_url = "{url}"\nretries = 2\nbackoff = 0.01\ntimeout = 5\n'
     )

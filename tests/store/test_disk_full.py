@@ -93,7 +93,9 @@ def _outcome(run_dir: Path) -> tuple:
         db.close()
 
 
+# The reference and the interrupted run must draw the same instances: pin the key.
 RUN = ["run", "--model", "echo", "--iterations", "6", "--runs", "2", "--name", "full"]
+RUN += ["--instance-key", "disk-full-test"]
 
 
 def test_a_run_whose_disk_fills_stops_with_one_line_and_resumes_to_the_same_records(
