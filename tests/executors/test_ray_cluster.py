@@ -31,7 +31,9 @@ pytestmark = [
 TRIVIAL = "def algorithm(a, b, c):\n    return [0] * len(c)\n"
 CONFIG = (
     'name = "cluster"\nmodel = "scripted:replies.json"\niterations = 1\nruns = 3\n'
-    "parallel = 3\n[budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n"
+    # the local and the cluster run must draw the same instances: pin the key
+    'parallel = 3\ninstance_key = "cluster-test"\n'
+    "[budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n"
 )
 
 
