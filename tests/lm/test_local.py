@@ -49,10 +49,12 @@ def test_same_seed_same_text(backend):
         max_tokens=48,
         seed=7,
     )
-    assert (
-        backend.complete(request).completions[0].text
-        == backend.complete(request).completions[0].text
-    )
+    first = backend.complete(request).completions[0].text
+    # another prompt with the same start in between: the cache holds a different prefix
+    backend.complete(Request(system="s", user="Write a Python function.", n=1, max_tokens=8))
+    # the same request again (it used to reuse the cached prompt and sample other text)
+    assert backend.complete(request).completions[0].text == first
+    assert backend.complete(request).completions[0].text == first
 
 
 def test_responses_mostly_carry_code(backend):

@@ -197,6 +197,11 @@ class LocalBackend:
                 )
             from llama_cpp import StoppingCriteriaList
 
+            # llama.cpp reuses the cached prefix of the previous prompt, and logits computed
+            # from a reused cache differ slightly from a fresh evaluation, so the same
+            # request would sample other text. Each call evaluates its prompt afresh: the
+            # same request and seed give the same text, in this process or another.
+            self._llm.reset()
             prefill = self._prefill(request)
             grammar = self._grammar(request)
             fenced = prefill.startswith(CODE_PREFILL)
