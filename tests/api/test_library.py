@@ -198,6 +198,8 @@ def test_run_records_rows_improvers_and_reads_back_and_resume_sees_it_finished(t
     again = selftaught.resume(result.run_dir)
     assert again.status == "finished" and len(again.rows) == 2
     assert "held-out" in repr(result) and "<table>" in result._repr_html_()
+    # the adoption decision shows with its paired difference and interval, as in the CLI
+    assert "paired Δ" in repr(result) and "∞)" in repr(result)
 
 
 def test_transfer_takes_one_improver_as_a_string(tmp_path):

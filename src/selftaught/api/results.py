@@ -181,7 +181,9 @@ class RunResult(TableRepr):
         return self.improvers.get(adopted[-1]) if adopted else None
 
     def _table(self) -> tuple[str, list[str], list[list[Any]]]:
-        headers = ["iteration", "validation", "held-out", "calls", "tokens", "adopted"]
+        from selftaught.report.format import paired
+
+        headers = ["iteration", "validation", "held-out", "calls", "tokens", "paired Δ", "adopted"]
         rows = [
             [
                 r["iteration"],
@@ -189,6 +191,7 @@ class RunResult(TableRepr):
                 r["heldout"],
                 r["model_calls"],
                 r["prompt_tokens"] + r["completion_tokens"],
+                paired(r),
                 "yes" if r["adopted"] else "no",
             ]
             for r in self.rows
