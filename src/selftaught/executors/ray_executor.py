@@ -65,6 +65,40 @@ def init_local_ray(
     )
 
 
+CLIENT_START_ATTEMPTS = 4
+"""Connection attempts through Ray Client when the cluster's per-client server dies as it
+starts (a known, intermittent Ray fault: ray-project/ray#63202, a few per cent of
+connections; seen here as `Starting Ray client server failed`)."""
+
+_CLIENT_START_FAILED = ("Starting Ray client server failed", "Initialization failure from server")
+
+
+def connect_ray(
+    address: str,
+    *,
+    attempts: int = CLIENT_START_ATTEMPTS,
+    wait: float = 1.0,
+    init: Callable[..., Any] | None = None,
+) -> None:
+    """Connect to an existing Ray cluster; a `ray://` connection whose server-side session
+    failed to start is tried again (a fresh session each time). Any other failure, or the
+    last attempt's, is one `ConfigError`."""
+    import ray
+
+    init = init or ray.init
+    for attempt in range(1, attempts + 1):
+        try:
+            init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            return
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            transient = any(m in str(exc) for m in _CLIENT_START_FAILED)
+            if not transient or attempt == attempts:
+                raise ConfigError(f"cannot connect to Ray at {address}: {exc}") from None
+            if ray.is_initialized():
+                ray.shutdown()
+            time.sleep(wait * attempt)
+
+
 class _RunLost(Exception):
     """The host was restarted in the middle of a run (its node was lost) and no longer
     knows it: retried like a host that died."""
@@ -256,10 +290,7 @@ class RayExecutor:
             if address is None:
                 init_local_ray(num_cpus=num_cpus)
             else:
-                try:
-                    ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-                except (ConnectionError, ValueError, RuntimeError) as exc:
-                    raise ConfigError(f"cannot connect to Ray at {address}: {exc}") from None
+                connect_ray(address)
             self._owns_ray = True
 
     def map(
