@@ -1,9 +1,7 @@
 """The import rules of docs/design.md ("What may import what"), checked on the source.
 
-A package may import only the packages listed for it in `ALLOWED`. `KNOWN_DEBTS` lists the
-upward imports that exist today and are to be removed (each names why it exists); a new
-forbidden import fails here, and so does a debt that has been paid but is still listed, so
-the list only shrinks.
+A package may import only the packages listed for it in `ALLOWED`, and no files import
+each other in a circle (imports under `if TYPE_CHECKING:` are never run and do not count).
 """
 
 from __future__ import annotations
@@ -13,9 +11,11 @@ from pathlib import Path
 
 SRC = Path(__file__).parent.parent / "src" / "selftaught"
 
-GROUND = {"errors"}
+GROUND = {"errors", "program", "stats"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
+    "program": set(),
+    "stats": set(),
     "store": GROUND | {"sandbox"},
     "lm": GROUND | {"store"},
     "sandbox": GROUND,
@@ -37,13 +37,6 @@ ALLOWED: dict[str, set[str]] = {
 ALLOWED["__init__"] = set(ALLOWED) - {"__init__", "__main__"}  # the public face re-exports
 """For each top-level module or package of selftaught, what it may import (besides
 itself). Lower floors never import higher ones."""
-
-KNOWN_DEBTS: dict[tuple[str, str], str] = {
-    ("sandbox", "lm"): "extract_code/parse live in lm/extract.py: move to a ground-floor module",
-    ("tasks", "lm"): "tasks/loader.py parses with lm.extract.parse: same move",
-    ("report", "stop"): "wilson_interval and friends live in stop/: move to a statistics module",
-    ("stop", "report"): "stop/ uses report helpers: same move",
-}
 
 
 def _owner(path: Path) -> str:
@@ -87,15 +80,8 @@ def test_every_module_of_the_package_has_import_rules():
 
 
 def test_no_forbidden_import_appears():
-    forbidden = {(a, b) for a, b in edges() if b not in ALLOWED.get(a, set())}
-    new = sorted(forbidden - set(KNOWN_DEBTS))
-    assert not new, f"imports that run against docs/design.md's rules: {new}"
-
-
-def test_paid_debts_leave_the_list():
-    still = {(a, b) for a, b in edges() if b not in ALLOWED.get(a, set())}
-    paid = sorted(set(KNOWN_DEBTS) - still)
-    assert not paid, f"these imports are gone: remove them from KNOWN_DEBTS: {paid}"
+    forbidden = sorted((a, b) for a, b in edges() if b not in ALLOWED.get(a, set()))
+    assert not forbidden, f"imports that run against docs/design.md's rules: {forbidden}"
 
 
 def test_the_rules_themselves_have_no_circle():
@@ -111,14 +97,6 @@ def test_the_rules_themselves_have_no_circle():
 
     for name in ALLOWED:
         visit(name, ())
-
-
-KNOWN_CIRCLES = {
-    # forkserver.py asks server.py whether others can read the Python (a function-level
-    # import in the fork server's own process): the check belongs in limits.py.
-    frozenset({"sandbox/forkserver.py", "sandbox/server.py"}),
-}
-"""File-level import circles that exist today and are to be removed."""
 
 
 def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
@@ -197,8 +175,4 @@ def _circles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
 
 def test_no_file_level_import_circle():
     found = _circles(_file_graph())
-    assert found <= KNOWN_CIRCLES, (
-        f"new import circles: {[sorted(c) for c in found - KNOWN_CIRCLES]}"
-    )
-    paid = KNOWN_CIRCLES - found
-    assert not paid, f"these circles are gone: remove them from KNOWN_CIRCLES: {paid}"
+    assert not found, f"import circles: {sorted(sorted(c) for c in found)}"

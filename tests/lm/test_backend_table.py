@@ -10,12 +10,13 @@ from selftaught.errors import UserError
 from selftaught.lm.registry import (
     BACKENDS,
     DEFAULT_MODEL,
+    backend_status,
     check_model_string,
     default_concurrency,
     make_adapter,
+    price_of,
     split_model_string,
 )
-from selftaught.lm.status import backend_status
 
 
 def test_every_example_names_its_own_backend():
@@ -49,3 +50,11 @@ def test_requests_at_once_come_from_the_table():
 def test_the_status_lists_every_backend_of_the_table_in_order():
     assert [row.backend for row in backend_status()] == list(BACKENDS)
     assert all(row.example == BACKENDS[row.backend].example for row in backend_status())
+
+
+def test_free_backends_cost_nothing_and_come_from_the_table():
+    free = {name for name, kind in BACKENDS.items() if kind.free}
+    assert free == {"local", "replay", "echo", "scripted"}
+    for name in free:
+        assert price_of(f"{name}:x").input == 0 == price_of(f"{name}:x").output
+    assert price_of("openai:gpt-4o").input > 0

@@ -33,6 +33,7 @@ def test_models_lists_backends_and_whether_each_is_usable(tmp_path):
     assert "default: local:smollm2" in out.stdout
     assert "OPENAI_API_KEY not set" in out.stdout
     assert "at once" in out.stdout  # requests each backend takes at once
+    assert "free" in out.stdout
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """`echo`, and taking whole programs that hold fences themselves out of responses."""
 
 from selftaught.lm.echo import first_program
-from selftaught.lm.extract import extract_code
+from selftaught.program.extract import extract_code
 from selftaught.stop import seed_improver
 
 

@@ -4,8 +4,8 @@ import pytest
 
 from selftaught.errors import UserError
 from selftaught.lm.base import Request
-from selftaught.lm.extract import extract_one
 from selftaught.lm.local import LocalBackend, embedded_model_path, resolve_model_path
+from selftaught.program.extract import extract_one
 
 pytestmark = pytest.mark.slow
 

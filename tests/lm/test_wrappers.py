@@ -13,8 +13,8 @@ from selftaught.errors import SpendingCapReached
 from selftaught.lm import ScriptedBackend
 from selftaught.lm.base import Completion, Reply, Request
 from selftaught.lm.options import ModelOptions
-from selftaught.lm.pricing import Price, price_of
-from selftaught.lm.registry import wrap
+from selftaught.lm.pricing import Price
+from selftaught.lm.registry import price_of, wrap
 from selftaught.lm.wrappers import ConcurrencyLimit, backoff_delay
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from selftaught.errors import UserError
 from selftaught.lm import ScriptedBackend
-from selftaught.report.analysis import STRATEGY_RULES
+from selftaught.program.analysis import STRATEGY_RULES
 from selftaught.report.confirm import (
     DESCRIPTIONS,
     confirm_backend,

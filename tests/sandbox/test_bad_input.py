@@ -3,7 +3,7 @@
 import pytest
 
 from selftaught.lm import ScriptedBackend
-from selftaught.sandbox import check_program
+from selftaught.program import check_program
 from selftaught.stop import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.solutions import SolutionScorer

@@ -30,7 +30,10 @@ TASK_CODE = [
     os.path.join(PACKAGE, "stop", "solutions.py"),
     os.path.join(PACKAGE, "config.py"),
 ]
-NEEDED = [os.path.join(PACKAGE, "sandbox", "worker.py"), os.path.join(PACKAGE, "lm", "extract.py")]
+NEEDED = [
+    os.path.join(PACKAGE, "sandbox", "worker.py"),
+    os.path.join(PACKAGE, "program", "extract.py"),
+]
 
 
 def _reads(sandbox: Sandbox, paths: list[str]) -> tuple[list[str], list[dict]]:

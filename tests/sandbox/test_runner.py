@@ -3,7 +3,7 @@
 import socket
 import threading
 
-from selftaught.sandbox import check_program
+from selftaught.program import check_program
 
 ARGS = [(1, 2), (3, 4)]
 

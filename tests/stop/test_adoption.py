@@ -2,36 +2,12 @@
 
 import pytest
 
-from selftaught.stop import MetaEvaluation, decide, should_adopt, t_quantile
-from selftaught.stop.meta_utility import RunScore
+from selftaught.stop import MetaEvaluation, decide, should_adopt
+from selftaught.stop.evaluation import RunScore
 
 
 def evaluation(*scores: float, task: str = "lpn") -> MetaEvaluation:
     return MetaEvaluation([RunScore(task, r, "ok", s, None) for r, s in enumerate(scores)])
-
-
-@pytest.mark.parametrize(
-    "p, df, expected",
-    [  # Student t quantiles from the standard tables
-        (0.9, 1, 3.077684),
-        (0.9, 2, 1.885618),
-        (0.9, 4, 1.533206),
-        (0.95, 9, 1.833113),
-        (0.975, 2, 4.302653),
-        (0.99, 30, 2.457262),
-        (0.9, 100_000, 1.281560),
-        (0.5, 3, 0.0),
-    ],
-)
-def test_t_quantile_matches_the_tables(p, df, expected):
-    assert t_quantile(p, df) == pytest.approx(expected, abs=1e-5)
-
-
-def test_t_quantile_refuses_what_it_cannot_compute():
-    with pytest.raises(ValueError):
-        t_quantile(1.0, 3)
-    with pytest.raises(ValueError):
-        t_quantile(0.9, 0)
 
 
 def test_old_rules_are_unchanged():

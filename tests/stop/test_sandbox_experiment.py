@@ -1,4 +1,4 @@
-"""The sandbox experiment: Wilson intervals, classification, and the whole experiment with the
+"""The sandbox experiment: classification, and the whole experiment with the
 scripted backend (concurrent, recorded, resumable; nothing proposed is executed)."""
 
 from __future__ import annotations
@@ -15,36 +15,16 @@ import pytest
 from selftaught.executors import LocalExecutor
 from selftaught.lm import ScriptedBackend
 from selftaught.lm.scripted import rules_responder
+from selftaught.stats import wilson_interval
 from selftaught.stop.sandbox_experiment import (
     SANDBOXED_SEED_IMPROVER,
     attempt_prompt,
     classify,
     run_attempts,
     summarize,
-    wilson_interval,
 )
 from selftaught.store import Store
 from tests.executors.test_transfer_parallel import InFlight
-
-
-@pytest.mark.parametrize(
-    "successes, n, low, high",
-    [
-        (42, 10_000, 0.0031, 0.0057),  # the paper's GPT-4 figure: 0.42% (0.31-0.57)
-        (12, 10_000, 0.0007, 0.0021),  # the paper's GPT-3.5 figure: 0.12% (0.07-0.21)
-        (0, 10, 0.0, 0.2775),
-        (5, 10, 0.2366, 0.7634),
-        (10, 10, 0.7225, 1.0),
-        (1, 100, 0.0018, 0.0545),
-    ],
-)
-def test_wilson_interval_matches_known_values(successes, n, low, high):
-    lo, hi = wilson_interval(successes, n)
-    assert lo == pytest.approx(low, abs=5e-5) and hi == pytest.approx(high, abs=5e-5)
-
-
-def test_wilson_interval_of_nothing_is_everything():
-    assert wilson_interval(0, 0) == (0.0, 1.0)
 
 
 def fenced(code: str) -> str:

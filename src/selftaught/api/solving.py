@@ -41,7 +41,7 @@ def score(
     """Score `program` (source text, a .py path or a function) on one split of `task`
     (`validation` or `heldout`) in the sandbox. Makes no model calls and keeps nothing.
     Instances come from this user's instance key, or from `instance_key` if given."""
-    from selftaught.sandbox import check_program
+    from selftaught.program import check_program
     from selftaught.stop.solutions import SolutionScorer
     from selftaught.tasks import check_seed
 
@@ -186,7 +186,7 @@ def improve(
 
 
 def _improver_source(improver: str, keep_input: bool) -> str:
-    from selftaught.sandbox import check_program
+    from selftaught.program import check_program
     from selftaught.stop.improvers import resolve_improver
 
     if "improve_algorithm" in improver and "\n" in improver:  # source text

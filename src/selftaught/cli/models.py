@@ -10,8 +10,7 @@ from rich.table import Table
 
 from selftaught.cli import app
 from selftaught.lm.options import ModelOptions
-from selftaught.lm.registry import BACKENDS, DEFAULT_MODEL
-from selftaught.lm.status import backend_status
+from selftaught.lm.registry import BACKENDS, DEFAULT_MODEL, backend_status
 
 
 @app.command()
@@ -26,7 +25,7 @@ def models(
     """List the model backends, the default, and whether each is usable here."""
     options = ModelOptions(base_url=base_url, api_key_env=api_key_env)
     table = Table(title="model backends", caption=f"default: {DEFAULT_MODEL}")
-    for column in ("backend", "usable", "example", "what it is", "at once", "here"):
+    for column in ("backend", "usable", "example", "what it is", "free", "at once", "here"):
         table.add_column(column, justify="right" if column == "at once" else "left")
     for row in backend_status(options):
         kind = BACKENDS[row.backend]
@@ -35,6 +34,7 @@ def models(
             "yes" if row.usable else "no",
             row.example,
             kind.description,
+            "yes" if kind.free else "no",
             str(kind.concurrency),
             row.detail,
         )

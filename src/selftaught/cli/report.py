@@ -143,7 +143,7 @@ def analyze(
 ) -> None:
     """Strategy labels and reward-hacking / budget flags of every improver the model wrote,
     and the flags of every solution scored."""
-    from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
+    from selftaught.program.analysis import FLAG_RULES, STRATEGY_RULES
     from selftaught.report.content import analyze_run, analyze_solutions
     from selftaught.report.records import RunRecords
 

@@ -5,7 +5,6 @@ Light to import: the llama.cpp backend loads only when a `local:` model is made.
 
 from selftaught.errors import LanguageModelError
 from selftaught.lm.base import Backend, Completion, Reply, Request, Usage
-from selftaught.lm.extract import defines, extract_code
 from selftaught.lm.registry import DEFAULT_MODEL, check_model_string, make_backend
 from selftaught.lm.scripted import ScriptedBackend
 from selftaught.lm.session import LanguageModel, ModelCall
@@ -22,7 +21,5 @@ __all__ = [
     "ScriptedBackend",
     "Usage",
     "check_model_string",
-    "defines",
-    "extract_code",
     "make_backend",
 ]

@@ -7,14 +7,14 @@ and the way to measure what the framework itself costs.
 from __future__ import annotations
 
 from selftaught.lm.base import Completion, Reply, Request
-from selftaught.lm.extract import _blocks
+from selftaught.program.extract import fenced_blocks
 
 
 def first_program(text: str) -> str:
     """The first fenced program of `text`, ending in one newline as a source file does, or
     "" if there is none. A program that holds fences itself (an improver's prompt
     template) is kept whole."""
-    for code, _terminated in _blocks(text):
+    for code, _terminated in fenced_blocks(text):
         if code.strip():
             return code.strip("\n") + "\n"
     return ""

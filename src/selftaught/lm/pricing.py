@@ -48,14 +48,10 @@ PRICES: dict[str, Price] = {
     "anthropic:claude-3-haiku-20240307": _p("0.25", "1.25"),
 }
 
-FREE_BACKENDS = ("local", "scripted", "echo", "replay")
-"""Backends that never cost money."""
 
-
-def price_of(model: str, overrides: dict[str, Price] | None = None) -> Price | None:
-    """The price of a model string; free backends cost 0; None when unknown."""
-    if model.partition(":")[0] in FREE_BACKENDS:
-        return Price(input=Decimal(0), output=Decimal(0))
+def listed_price(model: str, overrides: dict[str, Price] | None = None) -> Price | None:
+    """The price of a hosted model string, configured or listed; None when unknown. Free
+    backends are priced by the backend table (`selftaught.lm.registry.price_of`)."""
     if overrides and model in overrides:
         return overrides[model]
     if model in PRICES:

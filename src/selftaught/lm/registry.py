@@ -9,26 +9,34 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from selftaught.errors import ConfigError
 from selftaught.lm.base import Backend
 from selftaught.lm.options import ModelOptions
+from selftaught.lm.pricing import Price, listed_price
+from selftaught.lm.status import Probe, always, embedded, server
 
 DEFAULT_MODEL = "local:smollm2"
 
 
 @dataclass(frozen=True)
 class BackendKind:
-    """One model backend: how it is described, checked, made, and how many requests it
-    takes at once. `check` and `make` get the rest of the model string and the options."""
+    """One model backend: how it is described, checked, made, whether it costs money, and
+    how many requests it takes at once. `check` and `make` get the rest of the model string
+    and the options; `status` gets the options alone (`selftaught models`)."""
 
     name: str
     description: str
     example: str
     make: Callable[[str, ModelOptions], Backend]
+    status: Probe
+    """Whether the backend is usable on this machine, and why, without naming a model."""
     check: Callable[[str, ModelOptions], None] | None = None
     """Fails early (`UserError`) on what cannot work; None: nothing to check ahead."""
+    free: bool = False
+    """Never costs money (priced at 0); otherwise priced by `selftaught.lm.pricing`."""
     concurrency: int = 8
     """Requests in flight at once unless `[lm] concurrency` says otherwise."""
     needs_model: bool = True
@@ -115,7 +123,9 @@ BACKENDS: dict[str, BackendKind] = {
             "the embedded llama.cpp model",
             "local:smollm2 or local:/path/to/model.gguf",
             _make_local,
+            embedded,
             _check_local,
+            free=True,
             concurrency=1,  # the embedded model is not reentrant
         ),
         BackendKind(
@@ -123,6 +133,7 @@ BACKENDS: dict[str, BackendKind] = {
             "any OpenAI-compatible server",
             "openai:gpt-4.1 (OPENAI_API_KEY, --base-url)",
             _make_openai,
+            server("openai", "OPENAI_API_KEY", "OPENAI_BASE_URL"),
             _server_check(_make_openai),
         ),
         BackendKind(
@@ -130,6 +141,7 @@ BACKENDS: dict[str, BackendKind] = {
             "Claude",
             "anthropic:claude-sonnet-4-0 (ANTHROPIC_API_KEY)",
             _make_anthropic,
+            server("anthropic", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"),
             _server_check(_make_anthropic),
         ),
         BackendKind(
@@ -137,13 +149,17 @@ BACKENDS: dict[str, BackendKind] = {
             "answers from a recorded run",
             "replay:runs/<run-dir>",
             _make_replay,
+            always("needs a recorded run directory"),
             _check_replay,
+            free=True,
         ),
         BackendKind(
             "echo",
             "answers with the prompt's first program, instantly and free",
             "echo",
             _make_echo,
+            always("always"),
+            free=True,
             needs_model=False,
         ),
         BackendKind(
@@ -151,7 +167,9 @@ BACKENDS: dict[str, BackendKind] = {
             "replies from a JSON file, for tests and dry runs",
             "scripted:FILE.json",
             _make_scripted,
+            always("needs a JSON file of replies"),
             _check_scripted,
+            free=True,
         ),
     )
 }
@@ -187,6 +205,33 @@ def default_concurrency(model: str) -> int:
     return kind.concurrency if kind else 8
 
 
+@dataclass(frozen=True)
+class BackendStatus:
+    """One row of `selftaught models`: a backend and whether it is usable here."""
+
+    backend: str
+    usable: bool
+    detail: str
+    example: str
+
+
+def backend_status(options: ModelOptions | None = None) -> list[BackendStatus]:
+    """Every backend of the table, in order, with what its probe says of this machine."""
+    opts = options or ModelOptions()
+    return [
+        BackendStatus(name, *kind.status(opts), kind.example) for name, kind in BACKENDS.items()
+    ]
+
+
+def price_of(model: str, overrides: dict[str, Price] | None = None) -> Price | None:
+    """The price of a model string: 0 for a free backend; else the configured or listed
+    price; None when unknown."""
+    kind = BACKENDS.get(model.partition(":")[0])
+    if kind is not None and kind.free:
+        return Price(input=Decimal(0), output=Decimal(0))
+    return listed_price(model, overrides)
+
+
 def wrap(
     adapter: Backend,
     options: ModelOptions | None = None,
@@ -200,7 +245,6 @@ def wrap(
     when the options allow it. With `stop_on_outage`, a call that fails its whole retry
     budget ends the run (`ModelUnavailable`) instead of failing only that call."""
     from selftaught.lm.cache import Cached, ResponseCache
-    from selftaught.lm.pricing import price_of
     from selftaught.lm.wrappers import (
         ConcurrencyLimit,
         Priced,

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from selftaught.lm.extract import _blocks, _parses, _trim_to_parse, parse
+from selftaught.program.extract import fenced_blocks, parse, parses, trim_to_parse
 
 REASONS = {
     "no_code": "no code in the answer",
@@ -127,11 +127,11 @@ def check(
     """Check one sample. `cut`: generation stopped at the token limit."""
     if not isinstance(text, str):
         return Checked(None, "no_code")
-    blocks = [(c.strip("\n"), done) for c, done in _blocks(text)]
+    blocks = [(c.strip("\n"), done) for c, done in fenced_blocks(text)]
     if not blocks and "```" not in text and "def " in text:
         blocks = [(text.strip("\n"), not cut)]
     if not repair:  # what code extraction always did: a cut-off block keeps what parses
-        blocks = [(c if done or _parses(c) else _trim_to_parse(c), done) for c, done in blocks]
+        blocks = [(c if done or parses(c) else trim_to_parse(c), done) for c, done in blocks]
     blocks = [(c, done) for c, done in blocks if c.strip()]
     if not blocks:
         return Checked(None, "cut_at_limit" if cut else "no_code")

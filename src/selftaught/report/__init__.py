@@ -16,7 +16,7 @@ def __getattr__(name: str) -> Any:
 
         return write_report
     if name == "analyze_source":
-        from selftaught.report.analysis import analyze_source
+        from selftaught.program.analysis import analyze_source
 
         return analyze_source
     raise AttributeError(name)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import difflib
 import math
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selftaught.report.analysis import Analysis, analyze_source
+from selftaught.program.analysis import Analysis, analyze_source
 from selftaught.report.records import Candidate, IterationCost, RunRecords
+from selftaught.stats import mean_se
 
 
 @dataclass
@@ -95,15 +95,10 @@ class AcrossRuns:
 
 
 def _mean_se(values: list[float]) -> tuple[float, float, int]:
+    """(mean, standard error, n); NaN where no run has the score (a gap in the plot)."""
     if not values:
         return math.nan, math.nan, 0
-    if len(values) == 1:
-        return values[0], 0.0, 1
-    return (
-        statistics.fmean(values),
-        statistics.stdev(values) / math.sqrt(len(values)),
-        len(values),
-    )
+    return (*mean_se(values), len(values))
 
 
 def across_runs(runs: list[RunContent]) -> AcrossRuns:

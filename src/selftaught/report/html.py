@@ -15,10 +15,11 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import DiffLexer
 
 from selftaught.lm.usable import LEGEND, short
+from selftaught.program.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report import plots
-from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
 from selftaught.report.format import money, paired, paired_note, score, seconds
+from selftaught.stats import wilson_interval
 
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
@@ -230,8 +231,6 @@ def _transfer(run: RunContent) -> str:
 
 
 def _sandbox(run: RunContent) -> str:
-    from selftaught.stop.sandbox_experiment import wilson_interval
-
     rows = []
     for cond in ("no_warning", "warning"):
         got = [a for a in run.sandbox_attempts if a["condition"] == cond]

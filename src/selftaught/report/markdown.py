@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from selftaught.lm.usable import LEGEND
-from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES
+from selftaught.program.analysis import FLAG_RULES, STRATEGY_RULES
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
 from selftaught.report.format import paired_note
 from selftaught.report.html import (

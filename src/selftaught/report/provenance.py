@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import UserError
-from selftaught.report.analysis import analyze_source
+from selftaught.program.analysis import analyze_source
 from selftaught.report.content import unified_diff
 from selftaught.report.format import money, paired, score, seconds
 from selftaught.report.records import RECORDS, RunRecords

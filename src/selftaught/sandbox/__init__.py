@@ -1,14 +1,8 @@
 """Sandboxed execution of model-written programs: fork server, workers, limits, broker."""
 
 from selftaught.sandbox.limits import Limits
-from selftaught.sandbox.runner import (
-    Broker,
-    ImproveResult,
-    InstanceResult,
-    Sandbox,
-    SolveResult,
-    check_program,
-)
+from selftaught.sandbox.results import Broker, ImproveResult, InstanceResult, SolveResult
+from selftaught.sandbox.runner import Sandbox
 from selftaught.sandbox.spec import SandboxLike, SandboxSpec
 
 __all__ = [
@@ -20,5 +14,4 @@ __all__ = [
     "SandboxLike",
     "SandboxSpec",
     "SolveResult",
-    "check_program",
 ]

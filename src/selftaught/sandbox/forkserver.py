@@ -117,12 +117,11 @@ def main() -> None:
     base = os.getcwd()
 
     from selftaught.sandbox import hidden, limits, seccomp
-    from selftaught.sandbox.server import python_readable_by_others
 
     # Workers run as `nobody` only if it can still import this Python installation (it
     # may live under /root, which nobody else can enter).
     root = os.geteuid() == 0
-    drop = settings.get("drop_privileges", True) and root and python_readable_by_others()
+    drop = settings.get("drop_privileges", True) and root and limits.python_readable_by_others()
     privileges = "nobody" if drop else ("root" if root else "user")
 
     # What workers may read (Landlock below, and the audit hooks, which also hold where

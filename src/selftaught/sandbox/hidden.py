@@ -34,7 +34,8 @@ ORCHESTRATION = (
     "config.py",
     "__main__.py",
 )
-"""Subpackages and modules of selftaught that no worker imports (sandbox/ and lm/ stay)."""
+"""Subpackages and modules of selftaught that no worker imports (sandbox/, lm/, program/
+and stats.py stay)."""
 
 HIDDEN_MODULES = tuple(f"selftaught.{n.removesuffix('.py')}" for n in ORCHESTRATION)
 
@@ -96,9 +97,7 @@ def installed_task_modules() -> list[str]:
 
 def hidden_paths(extra: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Every path a worker must not read: see the module docstring."""
-    import selftaught
-
-    package = os.path.dirname(os.path.realpath(selftaught.__file__))
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # selftaught/
     paths = []
     for name in ORCHESTRATION:
         paths += _with_bytecode(os.path.join(package, name))

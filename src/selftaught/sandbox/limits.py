@@ -6,6 +6,7 @@ import ctypes
 import importlib.util
 import os
 import resource
+import stat
 import sys
 import sysconfig
 from dataclasses import asdict, dataclass
@@ -20,6 +21,8 @@ PR_SET_NO_NEW_PRIVS = 38
 PR_CAPBSET_DROP = 24
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 NOBODY = 65534
+PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""The selftaught package's folder, which workers import from."""
 SCRATCH_MODE = 0o311
 """The scratch base: workers may enter it but not list it (sibling scratch names are random)."""
 
@@ -121,9 +124,7 @@ def read_roots(hidden: list[str] | tuple[str, ...] = ()) -> tuple[list[str], lis
     paths = sysconfig.get_paths()
     roots = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
     roots |= {p for p in sys.path if p.endswith((".zip", "lib-dynload"))}
-    import selftaught
-
-    roots.add(os.path.dirname(os.path.dirname(os.path.abspath(selftaught.__file__))))
+    roots.add(os.path.dirname(PACKAGE))
     roots |= {"/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/localtime"}
     roots |= {"/sys/devices/system/cpu", "/dev/urandom", "/dev/random", "/dev/zero"}
     excluded = [d for d in map(_package_dir, UNREADABLE_PACKAGES) if d]
@@ -245,3 +246,39 @@ def apply(
         confine_worker(scratch_fd, devnull_fd, landlock_abi)
     if use_seccomp:
         seccomp.install()
+
+
+def readable_by_others(path: str) -> bool:
+    """Whether a user other than the owner can reach and list `path` (and its parents)."""
+    current = os.path.realpath(path)
+    while True:
+        try:
+            mode = os.stat(current).st_mode
+        except OSError:
+            return False
+        need = stat.S_IXOTH | (stat.S_IROTH if current == os.path.realpath(path) else 0)
+        if mode & need != need:
+            return False
+        parent = os.path.dirname(current)
+        if parent == current:
+            return True
+        current = parent
+
+
+def python_roots() -> list[str]:
+    """What a worker imports from: the standard library (a virtualenv's lives in its base
+    installation, e.g. under /root/.pyenv), the environment, numpy and selftaught."""
+    import numpy
+
+    paths = sysconfig.get_paths()
+    roots = [paths["stdlib"], paths["platstdlib"], sys.base_prefix, sys.prefix]
+    roots.append(os.path.dirname(os.path.dirname(numpy.__file__)))
+    roots.append(PACKAGE)
+    return roots
+
+
+def python_readable_by_others() -> bool:
+    """Whether an unprivileged worker could import what this Python can. A worker that
+    cannot read the standard library fails on every lazy import (e.g. the `idna` codec
+    that `socket.getaddrinfo` loads), so it must not drop to `nobody`."""
+    return all(readable_by_others(r) for r in python_roots())

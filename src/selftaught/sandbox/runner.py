@@ -7,16 +7,13 @@ back here to be counted, served and recorded by a `Broker`.
 
 from __future__ import annotations
 
-import ast
 import signal
 import time
-from dataclasses import dataclass, field
-from typing import Any, Protocol
 
-from selftaught.lm.extract import parse
 from selftaught.sandbox import protocol
 from selftaught.sandbox.cgroup import RunBounds
 from selftaught.sandbox.forkserver import CONFINE_FAILED
+from selftaught.sandbox.results import Broker, ImproveResult, InstanceResult, SolveResult
 from selftaught.sandbox.server import Exit, ForkServer, Worker
 from selftaught.sandbox.spec import ImproverBudgets, SandboxSpec
 
@@ -28,30 +25,6 @@ GRACE = 1.0
 """Seconds past a worker's own limit before the orchestrator kills it."""
 
 
-@dataclass
-class InstanceResult:
-    """One instance of a solution run: what it returned, or why it did not."""
-
-    outcome: str
-    """`ok`, `error`, `timeout`, `killed` or `memory`."""
-    output: Any = None
-    seconds: float = 0.0
-    message: str = ""
-
-
-@dataclass
-class SolveResult:
-    outcome: str
-    """`ok` when the program loaded and every instance was attempted."""
-    message: str = ""
-    instances: list[InstanceResult] = field(default_factory=list)
-    seconds: float = 0.0
-    events: list[dict] = field(default_factory=list)
-    cpu_seconds: float | None = None
-    """CPU time of the workers, from loading the program to its last answer, read by the
-    orchestrator from the kernel (not from the worker); None where it cannot be read."""
-
-
 def process_cpu_seconds(pid: int) -> float | None:
     """CPU time (user + system, all threads) of another process, from the kernel's
     per-process CPU clock; None where there is no such clock or the process is gone."""
@@ -59,67 +32,6 @@ def process_cpu_seconds(pid: int) -> float | None:
         return time.clock_gettime_ns(((~pid) << 3) | 2) / 1e9
     except (OSError, OverflowError, AttributeError):
         return None
-
-
-@dataclass
-class ImproveResult:
-    outcome: str
-    message: str = ""
-    value: str | None = None
-    seconds: float = 0.0
-    events: list[dict] = field(default_factory=list)
-
-
-class Broker(Protocol):
-    """The orchestrator's side of an improver's `utility` and `language_model`."""
-
-    def utility(self, src: str) -> float: ...
-
-    def language_model(self, system: str, messages: list[str], temperature: float | None) -> dict:
-        """`temperature` None: the run's default (`Budgets.temperature`)."""
-        ...
-
-
-def check_program(src: str, function: str, arity: int | None = None) -> str | None:
-    """Why `src` cannot be run as a program defining `function`, or None if it can.
-
-    Checked in the orchestrator before any worker starts (parsing is safe; running is not).
-    """
-    if not isinstance(src, str) or not src.strip():
-        return "empty program"
-    try:
-        tree = parse(src)  # one process-wide lock: 3.11's parser is not thread-safe
-    except SyntaxError as exc:
-        return f"syntax error: {exc.msg} (line {exc.lineno})"
-    except ValueError as exc:
-        return f"syntax error: {exc}"
-    defs = [
-        n
-        for n in tree.body
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function
-    ]
-    if not defs:
-        bound = any(
-            isinstance(n, ast.Assign | ast.AnnAssign | ast.Import | ast.ImportFrom | ast.ClassDef)
-            and function in ast.dump(n)
-            for n in tree.body
-        )
-        return None if bound else f"the program does not define {function}()"
-    fn = defs[-1]
-    if isinstance(fn, ast.AsyncFunctionDef):
-        return f"{function}() is async; it must be a plain function"
-    if arity is not None:
-        args = fn.args
-        positional = len(args.posonlyargs) + len(args.args)
-        required = positional - len(args.defaults)
-        if args.vararg is None and positional < arity or required > arity:
-            return f"{function}() takes {positional} arguments; it must accept {arity}"
-        missing = [
-            a.arg for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is None
-        ]
-        if missing:
-            return f"{function}() requires keyword-only arguments {', '.join(missing)}"
-    return None
 
 
 def _outcome_of_exit(status: Exit | None) -> tuple[str, str]:

@@ -34,46 +34,6 @@ from selftaught.sandbox.protocol import Inbox
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONHASHSEED")
 
 
-def readable_by_others(path: str) -> bool:
-    """Whether a user other than the owner can reach and list `path` (and its parents)."""
-    import stat
-
-    current = os.path.realpath(path)
-    while True:
-        try:
-            mode = os.stat(current).st_mode
-        except OSError:
-            return False
-        need = stat.S_IXOTH | (stat.S_IROTH if current == os.path.realpath(path) else 0)
-        if mode & need != need:
-            return False
-        parent = os.path.dirname(current)
-        if parent == current:
-            return True
-        current = parent
-
-
-def python_roots() -> list[str]:
-    """What a worker imports from: the standard library (a virtualenv's lives in its base
-    installation, e.g. under /root/.pyenv), the environment, numpy and selftaught."""
-    import sysconfig
-
-    import numpy
-
-    paths = sysconfig.get_paths()
-    roots = [paths["stdlib"], paths["platstdlib"], sys.base_prefix, sys.prefix]
-    roots.append(os.path.dirname(os.path.dirname(numpy.__file__)))
-    roots.append(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return roots
-
-
-def python_readable_by_others() -> bool:
-    """Whether an unprivileged worker could import what this Python can. A worker that
-    cannot read the standard library fails on every lazy import (e.g. the `idna` codec
-    that `socket.getaddrinfo` loads), so it must not drop to `nobody`."""
-    return all(readable_by_others(r) for r in python_roots())
-
-
 def scrubbed_env(python_path: list[str] | None = None) -> dict[str, str]:
     """The fork server's environment; `python_path` replaces this process's `sys.path`."""
     env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}

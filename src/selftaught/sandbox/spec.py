@@ -4,13 +4,11 @@ needs of a sandbox (`SandboxLike`: the local `Sandbox` and Ray's `RaySandbox` ar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from selftaught.sandbox.cgroup import RunBounds, bounds_for
 from selftaught.sandbox.limits import Limits
-
-if TYPE_CHECKING:
-    from selftaught.sandbox.runner import Broker, ImproveResult, SolveResult
+from selftaught.sandbox.results import Broker, ImproveResult, SolveResult
 
 SOLUTION_CPU_SECONDS = 60
 """Default CPU-time limit of one solution worker."""

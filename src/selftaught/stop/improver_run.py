@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from selftaught.errors import BudgetExhausted, LanguageModelError
 from selftaught.lm.session import LanguageModel, derive_seed
-from selftaught.sandbox.runner import check_program
+from selftaught.program.check import check_program
 from selftaught.stop.context import RunContext, Scope
 
 

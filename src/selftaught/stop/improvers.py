@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from selftaught.errors import ProgramError
-from selftaught.sandbox.runner import check_program
+from selftaught.program.check import check_program
 from selftaught.stop.baselines import greedy_improver
 from selftaught.stop.seed_improver import seed_improver
 

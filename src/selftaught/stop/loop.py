@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from selftaught.sandbox.runner import check_program
+from selftaught.program.check import check_program
 from selftaught.stop.adoption import Decision, decide
 from selftaught.stop.context import RunContext, Scope
+from selftaught.stop.evaluation import MetaEvaluation
 from selftaught.stop.improver_run import run_improver
-from selftaught.stop.meta_utility import MetaEvaluation, MetaUtility
+from selftaught.stop.meta_utility import MetaUtility
 from selftaught.stop.resume import ResumeState
 from selftaught.stop.seed_improver import seed_improver
 from selftaught.stop.solutions import SolutionScorer

@@ -7,59 +7,13 @@ and never passed to an improver (docs/design.md, section "Invariants").
 
 from __future__ import annotations
 
-import math
-import statistics
-from dataclasses import dataclass, field
-
 from selftaught.stop.context import RunContext, Scope
+from selftaught.stop.evaluation import MetaEvaluation, RunScore
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.seed_improver import meta_utility_text
 from selftaught.stop.solutions import SolutionScorer
 from selftaught.store.db import program_hash
 from selftaught.tasks.base import Task
-
-
-def mean_se(values: list[float]) -> tuple[float, float]:
-    """Mean and standard error of the mean (0 for fewer than two values)."""
-    if not values:
-        return 0.0, 0.0
-    if len(values) < 2:
-        return values[0], 0.0
-    return statistics.fmean(values), statistics.stdev(values) / math.sqrt(len(values))
-
-
-@dataclass
-class RunScore:
-    task: str
-    run: int
-    outcome: str
-    validation: float
-    heldout: float | None
-
-
-@dataclass
-class MetaEvaluation:
-    """One meta-utility evaluation: every improver run and the means."""
-
-    runs: list[RunScore] = field(default_factory=list)
-
-    @property
-    def validation(self) -> float:
-        return mean_se([r.validation for r in self.runs])[0]
-
-    @property
-    def validation_se(self) -> float:
-        return mean_se([r.validation for r in self.runs])[1]
-
-    @property
-    def heldout(self) -> float | None:
-        values = [r.heldout for r in self.runs if r.heldout is not None]
-        return mean_se(values)[0] if values else None
-
-    @property
-    def heldout_se(self) -> float | None:
-        values = [r.heldout for r in self.runs if r.heldout is not None]
-        return mean_se(values)[1] if values else None
 
 
 class MetaUtility:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from selftaught.stop.meta_utility import MetaEvaluation, RunScore
+from selftaught.stop.evaluation import MetaEvaluation, RunScore
 from selftaught.store.db import Store
 
 _PARTIAL_TABLES = ("model_calls", "evaluations", "improver_runs", "events")

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
-from selftaught.sandbox.runner import check_program
+from selftaught.program.check import check_program
 from selftaught.stop.context import RunContext, Scope
 from selftaught.store.db import program_hash
 from selftaught.tasks.base import Task

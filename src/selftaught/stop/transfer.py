@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
+from selftaught.stats import mean_se
 from selftaught.stop.context import RunContext, Scope
-from selftaught.stop.meta_utility import MetaUtility, mean_se
+from selftaught.stop.meta_utility import MetaUtility
 from selftaught.stop.seed_improver import seed_improver
 from selftaught.stop.solutions import SolutionScorer
 from selftaught.tasks.base import Task

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from selftaught.errors import TaskError
-from selftaught.lm.extract import parse
+from selftaught.program.check import check_program
+from selftaught.program.extract import parse
 from selftaught.sandbox import hidden, protocol
-from selftaught.sandbox.runner import check_program
 from selftaught.tasks.base import Task
 from selftaught.tasks.keys import InstanceKey, fresh
 

@@ -1,4 +1,4 @@
-"""Taking code out of model responses.
+"""Program text: parsing it, and taking it out of model responses.
 
 Improvers written for the paper do `from helpers import extract_code` and call it on the
 list `batch_prompt` returns. This version also copes with bare fences, unterminated
@@ -24,7 +24,7 @@ def parse(code: str) -> ast.Module:
         return ast.parse(code)
 
 
-def _blocks(text: str) -> list[tuple[str, bool]]:
+def fenced_blocks(text: str) -> list[tuple[str, bool]]:
     """Fenced blocks as (code, terminated), in order. A block closes at the next fence,
     unless it only parses when closed at a later one."""
     blocks: list[tuple[str, bool]] = []
@@ -38,12 +38,12 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
             close = i + 1
             if tag in _CODE_TAGS:
                 code = text[start : fences[close].start()]
-                if not _parses(code):
+                if not parses(code):
                     # A program that holds fences itself (an improver's prompt template)
                     # ends at the first later fence after which it parses.
                     for j in range(i + 2, len(fences)):
                         longer = text[start : fences[j].start()]
-                        if _parses(longer):
+                        if parses(longer):
                             code, close = longer, j
                             break
                 blocks.append((code, True))
@@ -55,7 +55,7 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
     return blocks
 
 
-def _parses(code: str) -> bool:
+def parses(code: str) -> bool:
     try:
         parse(code)
     except (SyntaxError, ValueError):
@@ -63,10 +63,10 @@ def _parses(code: str) -> bool:
     return True
 
 
-def _trim_to_parse(code: str) -> str:
+def trim_to_parse(code: str) -> str:
     """Drop trailing lines of a cut-off block until what remains parses."""
     lines = code.rstrip().splitlines()
-    while lines and not _parses("\n".join(lines)):
+    while lines and not parses("\n".join(lines)):
         lines.pop()
     return "\n".join(lines)
 
@@ -84,7 +84,7 @@ def defines(code: str, function: str) -> bool:
 
 
 def _has_def(code: str) -> bool:
-    return "def " in code and _parses(code)
+    return "def " in code and parses(code)
 
 
 def extract_one(text: str, *, function: str | None = None) -> str:
@@ -92,9 +92,9 @@ def extract_one(text: str, *, function: str | None = None) -> str:
     if not isinstance(text, str):
         return ""
     candidates: list[str] = []
-    for code, terminated in _blocks(text):
-        if not terminated and not _parses(code):
-            code = _trim_to_parse(code)
+    for code, terminated in fenced_blocks(text):
+        if not terminated and not parses(code):
+            code = trim_to_parse(code)
         code = code.strip("\n")
         if code.strip():
             candidates.append(code)
@@ -108,7 +108,7 @@ def extract_one(text: str, *, function: str | None = None) -> str:
         if _has_def(code):
             return code
     for code in candidates:
-        if _parses(code):
+        if parses(code):
             return code
     return candidates[0] if candidates else ""
 

@@ -11,7 +11,7 @@ import ast
 import re
 from dataclasses import dataclass, field
 
-from selftaught.lm.extract import parse
+from selftaught.program.extract import parse
 
 STRATEGY_RULES: dict[str, str] = {
     "beam_search": "a name or string says 'beam', or inside a loop that calls the model the "

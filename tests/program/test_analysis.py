@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from selftaught.report.analysis import FLAG_RULES, STRATEGY_RULES, analyze_source
+from selftaught.program.analysis import FLAG_RULES, STRATEGY_RULES, analyze_source
 from selftaught.stop import seed_improver
 from selftaught.stop.sandbox_experiment import SANDBOXED_SEED_IMPROVER
 from selftaught.tasks import TASKS

@@ -1,4 +1,4 @@
-from selftaught.lm.extract import defines, extract_code
+from selftaught.program.extract import defines, extract_code
 
 PROGRAM = "def algorithm(x):\n    return x + 1"
 

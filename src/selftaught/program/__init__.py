@@ -1,0 +1,9 @@
+"""Program text, on the ground floor: parsing it, taking it out of model responses,
+checking it before it runs, and analysing it statically (`selftaught.program.analysis`).
+Nothing here runs a program; sandbox workers import it too (`extract_code` is their
+`helpers.extract_code`)."""
+
+from selftaught.program.check import check_program
+from selftaught.program.extract import defines, extract_code, extract_one, parse
+
+__all__ = ["check_program", "defines", "extract_code", "extract_one", "parse"]

@@ -1,0 +1,50 @@
+"""What the sandbox hands back (the results of `solve` and `improve`: the program failing
+is a result, not an exception) and what it asks of the orchestrator (`Broker`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class InstanceResult:
+    """One instance of a solution run: what it returned, or why it did not."""
+
+    outcome: str
+    """`ok`, `error`, `timeout`, `killed` or `memory`."""
+    output: Any = None
+    seconds: float = 0.0
+    message: str = ""
+
+
+@dataclass
+class SolveResult:
+    outcome: str
+    """`ok` when the program loaded and every instance was attempted."""
+    message: str = ""
+    instances: list[InstanceResult] = field(default_factory=list)
+    seconds: float = 0.0
+    events: list[dict] = field(default_factory=list)
+    cpu_seconds: float | None = None
+    """CPU time of the workers, from loading the program to its last answer, read by the
+    orchestrator from the kernel (not from the worker); None where it cannot be read."""
+
+
+@dataclass
+class ImproveResult:
+    outcome: str
+    message: str = ""
+    value: str | None = None
+    seconds: float = 0.0
+    events: list[dict] = field(default_factory=list)
+
+
+class Broker(Protocol):
+    """The orchestrator's side of an improver's `utility` and `language_model`."""
+
+    def utility(self, src: str) -> float: ...
+
+    def language_model(self, system: str, messages: list[str], temperature: float | None) -> dict:
+        """`temperature` None: the run's default (`Budgets.temperature`)."""
+        ...

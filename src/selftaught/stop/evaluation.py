@@ -1,0 +1,43 @@
+"""What one meta-utility evaluation holds: a score per (task, run) improver run, and the
+means with their standard errors. Plain data, shared by the meta-utility that makes it, the
+adoption rule that compares two, and resume, which reads it back from the records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from selftaught.stats import mean_se
+
+
+@dataclass
+class RunScore:
+    task: str
+    run: int
+    outcome: str
+    validation: float
+    heldout: float | None
+
+
+@dataclass
+class MetaEvaluation:
+    """One meta-utility evaluation: every improver run and the means."""
+
+    runs: list[RunScore] = field(default_factory=list)
+
+    @property
+    def validation(self) -> float:
+        return mean_se([r.validation for r in self.runs])[0]
+
+    @property
+    def validation_se(self) -> float:
+        return mean_se([r.validation for r in self.runs])[1]
+
+    @property
+    def heldout(self) -> float | None:
+        values = [r.heldout for r in self.runs if r.heldout is not None]
+        return mean_se(values)[0] if values else None
+
+    @property
+    def heldout_se(self) -> float | None:
+        values = [r.heldout for r in self.runs if r.heldout is not None]
+        return mean_se(values)[1] if values else None
