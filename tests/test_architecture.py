@@ -7,6 +7,7 @@ each other in a circle (imports under `if TYPE_CHECKING:` are never run and do n
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 SRC = Path(__file__).parent.parent / "src" / "selftaught"
@@ -176,3 +177,47 @@ def _circles(graph: dict[str, set[str]]) -> set[frozenset[str]]:
 def test_no_file_level_import_circle():
     found = _circles(_file_graph())
     assert not found, f"import circles: {sorted(sorted(c) for c in found)}"
+
+
+_SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA)\s")
+_EXECUTE = {"execute", "executemany", "executescript"}
+
+
+def _speaks_sql(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(
+            a.name.split(".")[0] == "sqlite3" for a in node.names
+        ):
+            found.append(f"line {node.lineno}: imports sqlite3")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlite3":
+            found.append(f"line {node.lineno}: imports from sqlite3")
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _EXECUTE
+        ):
+            found.append(f"line {node.lineno}: calls .{node.func.attr}(")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if _SQL.match(node.value):
+                found.append(f"line {node.lineno}: SQL text {node.value[:40]!r}")
+    return found
+
+
+def test_only_store_speaks_sql():
+    """store/ owns the records' schema and every query (docs/design.md, "The records"):
+    no other module imports sqlite3, calls `.execute(`, or holds SQL text."""
+    found = {
+        str(path.relative_to(SRC)): hits
+        for path in SRC.rglob("*.py")
+        if _owner(path) != "store" and (hits := _speaks_sql(ast.parse(path.read_text(), str(path))))
+    }
+    assert not found, f"SQL outside store/; add a query to store/ instead: {found}"
+
+
+def test_the_sql_check_sees_each_kind_of_sql():
+    src = (
+        "import sqlite3\nfrom sqlite3 import Row\ndb.execute('x')\n"
+        "store.query('SELECT * FROM events')\n"
+    )
+    assert len(_speaks_sql(ast.parse(src))) == 4

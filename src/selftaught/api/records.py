@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.api.results import RunResult, Usage
+from selftaught.store import Records
 
 
 @dataclass(repr=False)
@@ -22,29 +23,27 @@ class RecordedRun(RunResult):
         cfg = self.meta.get("config")
         return cfg if isinstance(cfg, dict) else {}
 
-    def _query(self, sql: str) -> list[dict[str, Any]]:
-        from selftaught.report.records import RunRecords
-
-        with RunRecords(self.run_dir) as records:
-            return records.query(sql)
+    def _records(self) -> Records:
+        return Records(self.run_dir)
 
     def calls(self) -> list[dict[str, Any]]:
         """Every model call: scope, prompt messages, responses, tokens, seconds, cost."""
-        return self._query("SELECT * FROM model_calls ORDER BY id")
+        with self._records() as records:
+            return [r.as_dict() for r in records.model_calls()]
 
     def evaluations(self) -> list[dict[str, Any]]:
         """Every evaluation: program hash, task, split, score, instances and outcome."""
-        return self._query("SELECT * FROM evaluations ORDER BY id")
+        with self._records() as records:
+            return [r.as_dict() for r in records.evaluations()]
 
     def events(self) -> list[dict[str, Any]]:
         """Sandbox audit events (blocked actions, over-budget calls, oversized outputs)."""
-        return self._query("SELECT * FROM events ORDER BY id")
+        with self._records() as records:
+            return [r.as_dict() for r in records.events()]
 
     def program(self, digest: str) -> str | None:
         """A recorded program's source by its hash (as in `evaluations()`)."""
-        from selftaught.report.records import RunRecords
-
-        with RunRecords(self.run_dir) as records:
+        with self._records() as records:
             return records.program(digest)
 
 
@@ -60,19 +59,9 @@ def open_run(run_dir: str | Path) -> RecordedRun:
     except UserError as exc:
         raise RunDirError(str(exc)) from None
     with records:
-        rows = records.iterations()
-        for row in rows:
-            money = records.query(
-                "SELECT cost, priced FROM model_calls WHERE iteration = ?", (row["iteration"],)
-            )
-            row["cost"] = sum((Decimal(r["cost"]) for r in money if r["cost"]), Decimal(0))
-            row["priced"] = all(r["priced"] is None or r["priced"] for r in money)
+        rows = [r.as_dict() for r in records.iterations()]
         improvers = {r["iteration"]: records.improver_source(r["iteration"]) for r in rows}
-        totals = records.query(
-            "SELECT COUNT(*) calls, COALESCE(SUM(samples), 0) samples,"
-            " COALESCE(SUM(usable), 0) usable,"
-            " COALESCE(SUM(prompt_tokens + completion_tokens), 0) tokens FROM model_calls"
-        )[0]
+        totals = records.usage()
         money = records.total_money()
         return RecordedRun(
             Path(run_dir),
@@ -80,12 +69,12 @@ def open_run(run_dir: str | Path) -> RecordedRun:
             rows,
             {k: v for k, v in improvers.items() if v is not None},
             Usage(
-                totals["calls"],
-                totals["samples"],
-                totals["tokens"],
+                totals.calls,
+                totals.samples,
+                totals.tokens,
                 None if money is None else Decimal(str(money)),
             ),
-            totals["samples"],
-            totals["usable"],
+            totals.samples,
+            totals.usable,
             meta=dict(records.meta),
         )

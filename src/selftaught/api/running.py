@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import sqlite3
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,18 +13,17 @@ from selftaught.assembly import Assembly, assemble, check_settings
 from selftaught.config import RunConfig
 from selftaught.errors import RunDirError
 from selftaught.stop.context import Progress
-from selftaught.store import SCHEMA_VERSION, RunDir
+from selftaught.store import RunDir
+from selftaught.store.reads import read_meta
+from selftaught.store.schema import check_version
 from selftaught.tasks import keys
 
 
 def snapshot(asm: Assembly) -> RunResult:
     """The run's rows, improvers and usage, read while its records are open."""
     store = asm.store
-    rows = store.iterations()
-    calls = store.query(
-        "SELECT COALESCE(SUM(samples),0) s, COALESCE(SUM(usable),0) u FROM model_calls"
-    )[0]
-    usage = store.run_usage()
+    rows = [r.as_dict() for r in store.iterations()]
+    usage = store.usage()
     improvers = {r["iteration"]: store.program(r["improver_hash"]) for r in rows}
     return RunResult(
         asm.path,
@@ -33,13 +31,13 @@ def snapshot(asm: Assembly) -> RunResult:
         rows,
         {k: v for k, v in improvers.items() if v is not None},
         Usage(
-            usage["calls"],
-            usage["samples"],
-            usage["prompt_tokens"] + usage["completion_tokens"],
-            Decimal(usage["cost"]) if usage.get("priced", True) else None,
+            usage.calls,
+            usage.samples,
+            usage.tokens,
+            (usage.cost or Decimal(0)) if usage.priced else None,
         ),
-        calls["s"],
-        calls["u"],
+        usage.samples,
+        usage.usable,
     )
 
 
@@ -106,22 +104,7 @@ def _recorded_status(path: Path) -> str:
     return str(read_meta(path).get("status", "unknown"))
 
 
-def read_meta(path: Path) -> dict[str, Any]:
-    """The meta header of a run directory, read without modifying anything."""
-    from selftaught.report.records import connect_readonly
-
-    records = Path(path) / RunDir.RECORDS
-    try:
-        db = connect_readonly(records)  # creates no -wal/-shm files beside a closed run
-        try:
-            return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
-        finally:
-            db.close()
-    except (sqlite3.Error, ValueError) as exc:
-        raise RunDirError(f"cannot read the records of {path}: {exc}") from None
-
-
-def check_run_dir(path: Path) -> dict:
+def check_run_dir(path: Path) -> Mapping[str, Any]:
     """The meta header of a run directory this version can continue; anything else (not
     a directory, not a run, another records schema) is a `RunDirError`."""
     path = Path(path)
@@ -131,12 +114,7 @@ def check_run_dir(path: Path) -> dict:
     if not records.is_file() or not (path / RunDir.CONFIG).is_file():
         raise RunDirError(f"not a run directory (no {RunDir.RECORDS} and {RunDir.CONFIG}): {path}")
     meta = read_meta(path)
-    version = meta.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise RunDirError(
-            f"{path} was recorded with records schema {version}; this selftaught reads "
-            f"schema {SCHEMA_VERSION}"
-        )
+    check_version(meta.schema_version, path)
     return meta
 
 
@@ -192,7 +170,7 @@ def resume(
     from selftaught.config import load_config
     from selftaught.lm.registry import check_model_string
     from selftaught.stop.improvers import resolve_improver
-    from selftaught.stop.resume import discard_from, load_state
+    from selftaught.stop.resume import load_state
 
     path = Path(run_dir)
     progress = progress or Progress()
@@ -229,7 +207,7 @@ def resume(
         store = rd.open_store()
         try:
             state = load_state(store)
-            removed = discard_from(store, state.next_iteration)
+            removed = store.discard_from(state.next_iteration)
         finally:
             store.close()
     except BaseException:

@@ -59,32 +59,22 @@ def score(
 
 
 def _usage(ctx: RunContext, prefix: str) -> Usage:
-    row = ctx.store.query(
-        "SELECT COUNT(*) calls, COALESCE(SUM(samples), 0) samples, "
-        "COALESCE(SUM(prompt_tokens + completion_tokens), 0) tokens "
-        "FROM model_calls WHERE scope LIKE ?",
-        (prefix + "%",),
-    )[0]
-    cost = ctx.store.cost()
+    used = ctx.store.usage(scope_like=prefix + "%")
+    run = ctx.store.usage()  # money is the whole run's
     return Usage(
-        row["calls"],
-        row["samples"],
-        row["tokens"],
-        Decimal(cost["cost"]) if cost["priced"] else None,
+        used.calls,
+        used.samples,
+        used.tokens,
+        (run.cost or Decimal(0)) if run.priced else None,
     )
 
 
 def _candidates(ctx: RunContext, prefix: str) -> list[Candidate]:
-    rows = ctx.store.query(
-        "SELECT program_hash, score FROM evaluations WHERE scope LIKE ? AND kind = 'solution' "
-        "ORDER BY id",
-        (prefix + "/u%",),
-    )
     out = []
-    for r in rows:
-        src = ctx.store.program(r["program_hash"])
+    for r in ctx.store.evaluations(kind="solution", scope_like=prefix + "/u%"):
+        src = ctx.store.program(r.program_hash)
         if src is not None:
-            out.append(Candidate(src, r["score"]))
+            out.append(Candidate(src, 0.0 if r.score is None else r.score))
     return out
 
 

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
 
 from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.wrappers import Wrapper, merge_replies
-from selftaught.store.faults import halt_when_full, release_reserve
+from selftaught.store.cache import CachedSample, SampleFile
 
 CACHE_FILE = "cache.sqlite"
 
@@ -47,60 +45,40 @@ def cache_key(identity: dict[str, object], request: Request, index: int) -> str:
 
 
 class ResponseCache:
-    """Samples by key, in one SQLite file; safe to share between threads."""
+    """Samples by key, in one SQLite file (`store.cache`); safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        with halt_when_full(self.path.parent):
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS samples (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
-                " prompt_tokens INTEGER, completion_tokens INTEGER, finish_reason TEXT,"
-                " created REAL, writes INTEGER NOT NULL DEFAULT 1)"
-            )
+        self._file = SampleFile(self.path)
 
     def get(self, key: str) -> Completion | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT text, prompt_tokens, completion_tokens, finish_reason"
-                " FROM samples WHERE key = ?",
-                (key,),
-            ).fetchone()
-        if row is None:
+        sample = self._file.get(key)
+        if sample is None:
             return None
-        return Completion(row[0], row[1], row[2], row[3], cached=True)
+        return Completion(
+            sample.text,
+            sample.prompt_tokens,
+            sample.completion_tokens,
+            sample.finish_reason,
+            cached=True,
+        )
 
     def put(self, key: str, completion: Completion) -> None:
-        folder = self.path.parent
-        with halt_when_full(folder, lambda: release_reserve(folder)), self._lock:
-            self._db.execute(
-                # `writes` counts how often a sample was paid for: 1 unless asked twice
-                "INSERT INTO samples (key, text, prompt_tokens, completion_tokens,"
-                " finish_reason, created) VALUES (?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(key) DO UPDATE SET text = excluded.text,"
-                " prompt_tokens = excluded.prompt_tokens,"
-                " completion_tokens = excluded.completion_tokens,"
-                " finish_reason = excluded.finish_reason, created = excluded.created,"
-                " writes = writes + 1",
-                (
-                    key,
-                    completion.text,
-                    completion.prompt_tokens,
-                    completion.completion_tokens,
-                    completion.finish_reason,
-                    time.time(),
-                ),
-            )
+        self._file.put(
+            key,
+            CachedSample(
+                completion.text,
+                completion.prompt_tokens,
+                completion.completion_tokens,
+                completion.finish_reason,
+            ),
+        )
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM samples").fetchone()[0]
+        return len(self._file)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._file.close()
 
 
 class Cached(Wrapper):

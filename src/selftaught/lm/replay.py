@@ -9,12 +9,12 @@ request the recorded run never made ends the run loudly (`UnrecordedRequest`).
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from selftaught.errors import ConfigError, UnrecordedRequest
 from selftaught.lm.base import Completion, Reply, Request
 from selftaught.lm.session import ModelCall
+from selftaught.store.reads import answered_calls
 
 RECORDS = "records.sqlite"
 Key = tuple[str, str, float, int, int | None, int]
@@ -37,28 +37,18 @@ def load_recorded(run_dir: str) -> dict[Key, str]:
     db = path / RECORDS if path.is_dir() else path
     if not db.is_file():
         raise ConfigError(f"no recorded run at {run_dir}: expected a run directory with {RECORDS}")
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = con.execute(
-            "SELECT system, messages, temperature, max_tokens, seed, responses FROM model_calls"
-            " WHERE error IS NULL"
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise ConfigError(f"cannot read recorded model calls from {db}: {exc}") from None
-    finally:
-        con.close()
     recorded: dict[Key, str] = {}
-    for system, messages, temperature, max_tokens, seed, responses in rows:
+    for row in answered_calls(db):
         call = ModelCall(
             scope="",
             backend="",
-            system=system,
-            messages=json.loads(messages),
-            temperature=temperature,
-            max_tokens=max_tokens,
-            seed=seed,
+            system=row.system or "",
+            messages=json.loads(row.messages or "[]"),
+            temperature=row.temperature or 0.0,
+            max_tokens=row.max_tokens or 0,
+            seed=row.seed,
         )
-        texts = json.loads(responses)
+        texts = json.loads(row.responses or "[]")
         for request, positions in call.requests():
             for i, pos in enumerate(positions):
                 recorded[_key(request, i)] = texts[pos]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from selftaught.program.analysis import Analysis, analyze_source
 from selftaught.report.records import Candidate, IterationCost, RunRecords
 from selftaught.stats import mean_se
+from selftaught.store.rows import EvaluationRow, EventRow, IterationRow
 
 
 @dataclass
@@ -49,14 +51,14 @@ class RunContent:
 
     name: str
     path: Path
-    meta: dict[str, Any]
-    iterations: list[dict[str, Any]]
+    meta: Mapping[str, Any]
+    iterations: list[IterationRow]
     costs: list[IterationCost]
     candidates: list[Candidate]
     lineage: list[LineageStep]
-    events: list[dict[str, Any]]
+    events: list[EventRow]
     analyses: list[ProgramAnalysis]
-    out_of_bounds: list[dict[str, Any]]
+    out_of_bounds: list[EvaluationRow]
     transfer: tuple[Path, Any] | None
     sandbox_attempts: list[dict[str, Any]] = field(default_factory=list)
     """Classified attempts, when the directory holds a sandbox experiment."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -25,7 +26,7 @@ def money(value: float | None) -> str:
     return "-" if value is None else f"${value:.4f}"
 
 
-def paired(row: dict) -> str:
+def paired(row: Mapping[str, Any]) -> str:
     """An iteration's paired difference from its parent with its one-sided interval:
     `+0.125 [+0.031, ∞)`; `+0.125 (n=1)` when one pair gives no interval; `-` when no new
     improver was scored (or the records predate paired differences)."""
@@ -37,7 +38,7 @@ def paired(row: dict) -> str:
     return f"{diff:+.3f} [{lower:+.3f}, ∞)"
 
 
-def paired_note(rows: list[dict]) -> str:
+def paired_note(rows: Sequence[Mapping[str, Any]]) -> str:
     """What the paired column means, with the level and number of pairs the rows used."""
     levels = sorted({r["paired_level"] for r in rows if r.get("paired_level") is not None})
     ns = sorted({r["paired_n"] for r in rows if r.get("paired_n") is not None})

@@ -13,9 +13,10 @@ from selftaught.report.content import unified_diff
 from selftaught.report.format import money, paired, score, seconds
 from selftaught.report.records import RECORDS, RunRecords
 from selftaught.store.faults import LOCK, holder
+from selftaught.store.rows import IterationRow
 
 
-def _iteration_row(records: RunRecords, iteration: int) -> dict[str, Any]:
+def _iteration_row(records: RunRecords, iteration: int) -> IterationRow:
     rows = records.iterations()
     for r in rows:
         if r["iteration"] == iteration:
@@ -31,11 +32,10 @@ def provenance(records: RunRecords, iteration: int) -> dict[str, Any]:
     parent = records.program(r["parent_hash"])
     cost = next((c for c in records.costs() if c.iteration == iteration), None)
     cfg = records.config
-    events = records.query(
-        "SELECT scope, kind, program_hash, detail FROM events"
-        " WHERE iteration = ? AND (scope = ? OR scope LIKE ?) ORDER BY id",
-        (iteration, f"it{iteration}/eval", f"it{iteration}/eval/%"),
-    )
+    events = [
+        {"scope": e.scope, "kind": e.kind, "program_hash": e.program_hash, "detail": e.detail}
+        for e in records.events(iteration=iteration, scope=f"it{iteration}/eval")
+    ]
     analysis = analyze_source(src) if src is not None and iteration > 0 else None
     return {
         "run": records.name,

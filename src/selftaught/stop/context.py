@@ -12,6 +12,7 @@ from selftaught.lm.base import Backend, Usage
 from selftaught.lm.session import ModelCall
 from selftaught.sandbox.runner import Sandbox
 from selftaught.store.db import Store
+from selftaught.store.rows import EventRow, ModelCallRow
 from selftaught.tasks.keys import InstanceKey, for_one_off
 
 if TYPE_CHECKING:
@@ -91,30 +92,30 @@ class RunContext:
 
     def record_model_call(self, iteration: int, call: ModelCall) -> None:
         self.store.add_model_call(
-            {
-                "iteration": iteration,
-                "scope": call.scope,
-                "backend": call.backend,
-                "system": call.system,
-                "messages": json.dumps(call.messages),
-                "temperature": call.temperature,
-                "max_tokens": call.max_tokens,
-                "seed": call.seed,
-                "responses": json.dumps(call.responses),
-                "samples": call.usage.samples,
-                "usable": call.usable,
-                "unusable_reasons": json.dumps(call.reasons) if call.reasons else None,
-                "prompt_tokens": call.usage.prompt_tokens,
-                "completion_tokens": call.usage.completion_tokens,
-                "seconds": call.usage.seconds,
-                "error": call.error,
-                "truncated": call.truncated,
-                "cost": str(call.usage.cost),
-                "priced": int(call.usage.priced),
-                "cached": call.usage.cached,
-                "attempts": call.attempts,
-                "notes": json.dumps(call.notes) if call.notes else None,
-            }
+            ModelCallRow(
+                iteration=iteration,
+                scope=call.scope,
+                backend=call.backend,
+                system=call.system,
+                messages=json.dumps(call.messages),
+                temperature=call.temperature,
+                max_tokens=call.max_tokens,
+                seed=call.seed,
+                responses=json.dumps(call.responses),
+                samples=call.usage.samples,
+                usable=call.usable,
+                unusable_reasons=json.dumps(call.reasons) if call.reasons else None,
+                prompt_tokens=call.usage.prompt_tokens,
+                completion_tokens=call.usage.completion_tokens,
+                seconds=call.usage.seconds,
+                error=call.error,
+                truncated=call.truncated,
+                cost=str(call.usage.cost),
+                priced=int(call.usage.priced),
+                cached=call.usage.cached,
+                attempts=call.attempts,
+                notes=json.dumps(call.notes) if call.notes else None,
+            )
         )
         self.progress.model_call(call.usage)
         if call.usage.samples:
@@ -123,11 +124,11 @@ class RunContext:
     def record_events(self, scope: Scope, program_hash: str, events: list[dict]) -> None:
         for event in events:
             self.store.add_event(
-                {
-                    "iteration": scope.iteration,
-                    "scope": scope.path,
-                    "program_hash": program_hash,
-                    "kind": str(event.get("kind", "unknown"))[:64],
-                    "detail": str(event.get("detail", ""))[:1000],
-                }
+                EventRow(
+                    iteration=scope.iteration,
+                    scope=scope.path,
+                    program_hash=program_hash,
+                    kind=str(event.get("kind", "unknown"))[:64],
+                    detail=str(event.get("detail", ""))[:1000],
+                )
             )

@@ -15,6 +15,7 @@ from selftaught.stop.resume import ResumeState
 from selftaught.stop.seed_improver import seed_improver
 from selftaught.stop.solutions import SolutionScorer
 from selftaught.store.db import program_hash
+from selftaught.store.rows import IterationRow
 from selftaught.store.rundir import RunDir
 from selftaught.tasks.registry import get_task
 
@@ -141,30 +142,30 @@ def run_stop(
 
 
 def _record(ctx: RunContext, row: Iteration, *, parent: str | None, proposer: str | None) -> None:
-    usage = ctx.store.usage_for_iteration(row.iteration)
+    usage = ctx.store.usage(iteration=row.iteration)
     ev = row.evaluation
     ctx.store.add_iteration(
-        {
-            "iteration": row.iteration,
-            "improver_hash": ctx.store.save_program(row.improver, "improver"),
-            "parent_hash": program_hash(parent) if parent else None,
-            "proposer_hash": program_hash(proposer) if proposer else None,
-            "validation": ev.validation,
-            "validation_se": ev.validation_se,
-            "heldout": ev.heldout,
-            "heldout_se": ev.heldout_se,
-            "adopted": int(row.adopted),
-            "outcome": row.outcome,
-            "message": row.message[:1000],
-            "model_calls": usage["calls"],
-            "samples": usage["samples"],
-            "usable": usage["usable"],
-            "prompt_tokens": usage["prompt_tokens"],
-            "completion_tokens": usage["completion_tokens"],
-            "evaluations": usage["evaluations"],
-            "seconds": row.seconds,
+        IterationRow(
+            iteration=row.iteration,
+            improver_hash=ctx.store.save_program(row.improver, "improver"),
+            parent_hash=program_hash(parent) if parent else None,
+            proposer_hash=program_hash(proposer) if proposer else None,
+            validation=ev.validation,
+            validation_se=ev.validation_se,
+            heldout=ev.heldout,
+            heldout_se=ev.heldout_se,
+            adopted=int(row.adopted),
+            outcome=row.outcome,
+            message=row.message[:1000],
+            model_calls=usage.calls,
+            samples=usage.samples,
+            usable=usage.usable,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            evaluations=ctx.store.solution_evaluations(row.iteration),
+            seconds=row.seconds,
             **_paired_columns(row.decision),
-        }
+        )
     )
 
 

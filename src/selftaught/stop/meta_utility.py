@@ -13,6 +13,7 @@ from selftaught.stop.improver_run import run_improver
 from selftaught.stop.seed_improver import meta_utility_text
 from selftaught.stop.solutions import SolutionScorer
 from selftaught.store.db import program_hash
+from selftaught.store.rows import EvaluationRow, ImproverRunRow
 from selftaught.tasks.base import Task
 
 
@@ -63,22 +64,22 @@ class MetaUtility:
             if heldout:
                 held = self.scorer.evaluate(run.returned, task, "heldout", final).score
         self.ctx.store.add_improver_run(
-            {
-                "iteration": scope.iteration,
-                "scope": run_scope.path,
-                "purpose": "meta_utility",
-                "improver_hash": program_hash(improver_src),
-                "task": task.name,
-                "initial_hash": program_hash(task.seed_solution),
-                "returned_hash": returned_hash,
-                "outcome": run.outcome,
-                "message": run.message[:1000],
-                "validation": validation,
-                "heldout": held,
-                "model_calls": run.model_calls,
-                "utility_calls": run.utility_calls,
-                "seconds": run.seconds,
-            }
+            ImproverRunRow(
+                iteration=scope.iteration,
+                scope=run_scope.path,
+                purpose="meta_utility",
+                improver_hash=program_hash(improver_src),
+                task=task.name,
+                initial_hash=program_hash(task.seed_solution),
+                returned_hash=returned_hash,
+                outcome=run.outcome,
+                message=run.message[:1000],
+                validation=validation,
+                heldout=held,
+                model_calls=run.model_calls,
+                utility_calls=run.utility_calls,
+                seconds=run.seconds,
+            )
         )
         self.ctx.progress.improver_run(run.outcome)
         return RunScore(task.name, r, run.outcome, validation, held)
@@ -104,19 +105,19 @@ class MetaUtility:
             if split == "heldout" and not heldout:
                 continue
             self.ctx.store.add_evaluation(
-                {
-                    "iteration": scope.iteration,
-                    "scope": scope.path,
-                    "kind": "improver",
-                    "program_hash": program_hash(src),
-                    "task": ",".join(t.name for t in self.tasks),
-                    "split": split,
-                    "score": score,
-                    "instances": len(ev.runs),
-                    "solved": sum(r.outcome == "ok" for r in ev.runs),
-                    "failed": sum(r.outcome != "ok" for r in ev.runs),
-                    "timed_out": sum(r.outcome == "timeout" for r in ev.runs),
-                    "outcome": "ok",
-                    "cache_hit": 0,
-                }
+                EvaluationRow(
+                    iteration=scope.iteration,
+                    scope=scope.path,
+                    kind="improver",
+                    program_hash=program_hash(src),
+                    task=",".join(t.name for t in self.tasks),
+                    split=split,
+                    score=score,
+                    instances=len(ev.runs),
+                    solved=sum(r.outcome == "ok" for r in ev.runs),
+                    failed=sum(r.outcome != "ok" for r in ev.runs),
+                    timed_out=sum(r.outcome == "timeout" for r in ev.runs),
+                    outcome="ok",
+                    cache_hit=0,
+                )
             )

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 from selftaught.stop.evaluation import MetaEvaluation, RunScore
 from selftaught.store.db import Store
-
-_PARTIAL_TABLES = ("model_calls", "evaluations", "improver_runs", "events")
+from selftaught.store.rows import IterationRow
 
 
 @dataclass
@@ -24,20 +23,16 @@ class ResumeState:
     next_iteration: int
     current: str | None = None
     current_eval: MetaEvaluation | None = None
-    completed: list[dict] = field(default_factory=list)
+    completed: list[IterationRow] = field(default_factory=list)
 
 
 def evaluation_of(store: Store, iteration: int) -> MetaEvaluation:
     """The meta-utility evaluation recorded at scope `it{iteration}/eval`."""
-    rows = store.query(
-        "SELECT task, scope, outcome, validation, heldout FROM improver_runs"
-        " WHERE scope LIKE ? ORDER BY id",
-        (f"it{iteration}/eval/%",),
-    )
     runs = []
-    for r in rows:
-        run_index = int(r["scope"].rsplit("/r", 1)[1])
-        runs.append(RunScore(r["task"], run_index, r["outcome"], r["validation"], r["heldout"]))
+    for r in store.improver_runs(scope_like=f"it{iteration}/eval/%"):
+        run_index = int((r.scope or "").rsplit("/r", 1)[1])
+        validation = 0.0 if r.validation is None else r.validation
+        runs.append(RunScore(r.task or "", run_index, r.outcome or "", validation, r.heldout))
     runs.sort(key=lambda s: (s.task, s.run))
     return MetaEvaluation(runs)
 
@@ -47,21 +42,11 @@ def load_state(store: Store) -> ResumeState:
     completed = store.iterations()
     if not completed:
         return ResumeState(next_iteration=0)
-    current_row = next(r for r in reversed(completed) if r["adopted"])
-    current = store.program(current_row["improver_hash"])
+    current_row = next(r for r in reversed(completed) if r.adopted)
+    current = store.program(current_row.improver_hash)
     return ResumeState(
-        next_iteration=completed[-1]["iteration"] + 1,
+        next_iteration=completed[-1].iteration + 1,
         current=current,
-        current_eval=evaluation_of(store, current_row["iteration"]),
+        current_eval=evaluation_of(store, current_row.iteration),
         completed=completed,
     )
-
-
-def discard_from(store: Store, iteration: int) -> int:
-    """Remove the rows of iterations >= `iteration` (an unfinished one). Returns rows removed."""
-    removed = 0
-    with store.transaction() as db:
-        for table in _PARTIAL_TABLES:
-            cursor = db.execute(f"DELETE FROM {table} WHERE iteration >= ?", (iteration,))
-            removed += cursor.rowcount
-    return removed

@@ -17,6 +17,7 @@ from typing import Any
 from selftaught.program.check import check_program
 from selftaught.stop.context import RunContext, Scope
 from selftaught.store.db import program_hash
+from selftaught.store.rows import EvaluationRow
 from selftaught.tasks.base import Task
 from selftaught.tasks.speed import is_speed_task, speed_score
 
@@ -157,22 +158,22 @@ class SolutionScorer:
 
     def _record(self, ev: Evaluation, digest: str, task: Task, split: str, scope: Scope) -> None:
         self.ctx.store.add_evaluation(
-            {
-                "iteration": scope.iteration,
-                "scope": scope.path,
-                "kind": "solution",
-                "program_hash": digest,
-                "task": task.name,
-                "split": split,
-                "seeds": json.dumps([task.seeds(split)[0], task.seeds(split)[-1]]),
-                "score": ev.score,
-                "instances": ev.instances,
-                "solved": ev.solved,
-                "failed": ev.failed,
-                "timed_out": ev.timed_out,
-                "outcome": ev.outcome,
-                "message": ev.message,
-                "seconds": ev.seconds,
-                "cache_hit": int(ev.cache_hit),
-            }
+            EvaluationRow(
+                iteration=scope.iteration,
+                scope=scope.path,
+                kind="solution",
+                program_hash=digest,
+                task=task.name,
+                split=split,
+                seeds=json.dumps([task.seeds(split)[0], task.seeds(split)[-1]]),
+                score=ev.score,
+                instances=ev.instances,
+                solved=ev.solved,
+                failed=ev.failed,
+                timed_out=ev.timed_out,
+                outcome=ev.outcome,
+                message=ev.message,
+                seconds=ev.seconds,
+                cache_hit=int(ev.cache_hit),
+            )
         )

@@ -59,13 +59,13 @@ class TransferResult:
 
 
 def _usage(ctx: RunContext, prefix: str) -> dict[str, float]:
-    row = ctx.store.query(
-        "SELECT COUNT(*) calls, COALESCE(SUM(samples), 0) samples, "
-        "COALESCE(SUM(prompt_tokens + completion_tokens), 0) tokens, "
-        "COALESCE(SUM(seconds), 0) seconds FROM model_calls WHERE scope LIKE ?",
-        (prefix + "/%",),
-    )[0]
-    return dict(row)
+    used = ctx.store.usage(scope_like=prefix + "/%")
+    return {
+        "calls": used.calls,
+        "samples": used.samples,
+        "tokens": used.tokens,
+        "seconds": used.seconds,
+    }
 
 
 def cells_at_once(max_workers: int, runs: int) -> int:
