@@ -9,6 +9,7 @@ from selftaught.errors import UserError
 from selftaught.lm.base import Request
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import check_model_string, make_adapter, wrap
+from tests.lm.conftest import closing
 from tests.servers.fake_api import FakeAPI
 
 PROMPT = "```python\ndef algorithm():\n    return 1\n```"
@@ -22,7 +23,7 @@ def key(monkeypatch):
 def test_messages_request_and_reply(fake_api: FakeAPI, key):
     fake_api.models = ("claude-test",)
     options = ModelOptions(base_url=fake_api.root)
-    b = wrap(make_adapter("anthropic:claude-test", options), options)
+    b = closing(wrap(make_adapter("anthropic:claude-test", options), options))
     reply = b.complete(Request("be brief", PROMPT, n=3, temperature=0.7, max_tokens=50))
     assert len(reply.completions) == 3 and len(fake_api.requests) == 3  # one sample each
     body = fake_api.requests[0]
@@ -37,7 +38,7 @@ def test_messages_request_and_reply(fake_api: FakeAPI, key):
 def test_known_model_is_priced(fake_api: FakeAPI, key):
     fake_api.models = ("claude-3-5-haiku-latest",)
     options = ModelOptions(base_url=fake_api.root)
-    b = wrap(make_adapter("anthropic:claude-3-5-haiku-latest", options), options)
+    b = closing(wrap(make_adapter("anthropic:claude-3-5-haiku-latest", options), options))
     reply = b.complete(Request("s", PROMPT))
     # 12 input tokens at $0.80/M + 7 output tokens at $4/M
     assert str(reply.cost) == "0.0000376"

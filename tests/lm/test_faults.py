@@ -9,6 +9,7 @@ from selftaught.lm import LanguageModel, LanguageModelError
 from selftaught.lm.base import Request
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import make_adapter, wrap
+from tests.lm.conftest import closing
 from tests.servers.fake_api import FakeAPI
 from tests.servers.llama import free_port
 
@@ -17,7 +18,7 @@ PROGRAM = "Improve:\n```python\ndef algorithm(x):\n    return x\n```\n"
 
 def backend(url: str, delays: list[float], **opts):
     options = ModelOptions(base_url=url, timeout=opts.pop("timeout", 5.0), **opts)
-    return wrap(make_adapter("openai:fake-model", options), options, sleep=delays.append)
+    return closing(wrap(make_adapter("openai:fake-model", options), options, sleep=delays.append))
 
 
 def session(b, records):

@@ -10,6 +10,7 @@ from selftaught.lm.base import AnswerShape, Request
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import check_model_string, make_backend
 from selftaught.stop import run_stop, seed_improver
+from tests.lm.conftest import closing
 from tests.servers.llama import llama_server
 
 pytestmark = pytest.mark.slow
@@ -29,7 +30,7 @@ def test_server_checks_run_before_any_work(server_url):
 
 
 def test_several_samples_with_usage(server_url):
-    backend = make_backend("openai:smollm2", ModelOptions(base_url=server_url))
+    backend = closing(make_backend("openai:smollm2", ModelOptions(base_url=server_url)))
     reply = backend.complete(
         Request(
             "You write Python.",
@@ -47,7 +48,9 @@ def test_several_samples_with_usage(server_url):
 
 
 def test_a_grammar_holds_the_server_to_one_block_started_with_the_header(server_url):
-    backend = make_backend("openai:smollm2", ModelOptions(base_url=server_url, grammar="llama.cpp"))
+    backend = closing(
+        make_backend("openai:smollm2", ModelOptions(base_url=server_url, grammar="llama.cpp"))
+    )
     header = "def algorithm(xs):\n"
     request = Request(
         "You write Python.",
@@ -65,7 +68,7 @@ def test_a_grammar_holds_the_server_to_one_block_started_with_the_header(server_
 
 def test_a_short_stop_iteration_through_the_server(server_url, make_ctx, tmp_path):
     options = ModelOptions(base_url=server_url)
-    backend = make_backend("openai:smollm2", options, cache_path=tmp_path / "cache.sqlite")
+    backend = closing(make_backend("openai:smollm2", options, cache_path=tmp_path / "cache.sqlite"))
     ctx = make_ctx(
         backend, iterations=1, runs=1, parallel=1,
         budgets={"lm_calls": 1, "samples_per_call": 2, "utility_calls": 3, "max_tokens": 48},

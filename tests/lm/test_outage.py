@@ -6,6 +6,7 @@ from selftaught.errors import ModelCallFailed, ModelUnavailable
 from selftaught.lm.base import Request
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import make_adapter, wrap
+from tests.lm.conftest import closing
 from tests.servers.fake_api import FakeAPI
 
 PROGRAM = "Improve:\n```python\ndef algorithm(x):\n    return x\n```\n"
@@ -14,7 +15,7 @@ PROGRAM = "Improve:\n```python\ndef algorithm(x):\n    return x\n```\n"
 def backend(url: str, delays: list[float]):
     options = ModelOptions(base_url=url, timeout=5.0, retries=2)
     adapter = make_adapter("openai:fake-model", options)
-    return wrap(adapter, options, sleep=delays.append, stop_on_outage=True)
+    return closing(wrap(adapter, options, sleep=delays.append, stop_on_outage=True))
 
 
 def test_an_outage_stops_the_run_and_later_calls_do_not_ask_the_server(fake_api: FakeAPI, no_sleep):

@@ -8,6 +8,7 @@ from selftaught.errors import UserError
 from selftaught.lm.base import Request
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import check_model_string, make_backend
+from tests.lm.conftest import closing
 from tests.servers.fake_api import FakeAPI
 from tests.servers.llama import free_port
 
@@ -44,17 +45,17 @@ def test_a_model_the_server_lacks_gets_a_suggestion(fake_api: FakeAPI):
 def test_base_url_from_the_environment(fake_api: FakeAPI, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", fake_api.url)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    b = make_backend("openai:fake-model")
+    b = closing(make_backend("openai:fake-model"))
     assert b.complete(Request("s", "```python\nx = 1\n```", n=2)).usage.samples == 2
 
 
 def test_reasoning_models_get_max_completion_tokens(fake_api: FakeAPI):
-    b = make_backend("openai:o3-mini", ModelOptions(base_url=fake_api.url))
+    b = closing(make_backend("openai:o3-mini", ModelOptions(base_url=fake_api.url)))
     b.complete(Request("s", "m", max_tokens=77, temperature=0.7))
     body = fake_api.requests[-1]
     assert body["max_completion_tokens"] == 77 and "max_tokens" not in body
     assert "temperature" not in body
-    make_backend("openai:gpt-4o", ModelOptions(base_url=fake_api.url)).complete(
+    closing(make_backend("openai:gpt-4o", ModelOptions(base_url=fake_api.url))).complete(
         Request("s", "m", max_tokens=77)
     )
     assert fake_api.requests[-1]["max_tokens"] == 77
@@ -65,3 +66,12 @@ def test_echo_answers_with_the_first_program():
     reply = b.complete(Request("s", "a\n```python\ndef f():\n    pass\n```\n```\nother\n```", n=2))
     assert [c.text for c in reply.completions] == ["```python\ndef f():\n    pass\n```"] * 2
     assert reply.cost == 0
+
+
+def test_closing_a_backend_closes_its_http_client(fake_api):
+    # a run closes its backend when it ends; the HTTP client's pooled sockets went
+    # unclosed until garbage collection (a ResourceWarning in some later test)
+    b = make_backend("openai:fake-model", ModelOptions(base_url=fake_api.url))
+    b.complete(Request("s", "m"))
+    b.close()
+    assert b.client.is_closed

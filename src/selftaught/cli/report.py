@@ -163,12 +163,15 @@ def analyze(
 
             target = output_path(run_dir, output)
             backend = confirm_backend(records.config, model)
-            confirmation = confirm_labels(
-                with_sources(records, analyses),
-                backend,
-                run=str(records.path),
-                concurrency=default_concurrency(backend.name),
-            )
+            try:
+                confirmation = confirm_labels(
+                    with_sources(records, analyses),
+                    backend,
+                    run=str(records.path),
+                    concurrency=default_concurrency(backend.name),
+                )
+            finally:
+                backend.close()
     if confirmation is not None and target is not None:
         from selftaught.report.confirm import write_confirmation
 

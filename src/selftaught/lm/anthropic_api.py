@@ -55,6 +55,10 @@ class AnthropicBackend:
             api_key=key, base_url=self.base_url, timeout=timeout, max_retries=0
         )
 
+    def close(self) -> None:
+        """Close the HTTP client and its pooled connections."""
+        self.client.close()
+
     def check(self) -> None:
         """Fail with one line, before any work, on an unreachable API, a refused key or an
         unknown model."""

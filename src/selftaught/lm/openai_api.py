@@ -83,6 +83,10 @@ class OpenAIBackend:
             max_retries=0,
         )
 
+    def close(self) -> None:
+        """Close the HTTP client and its pooled connections."""
+        self.client.close()
+
     def check(self) -> None:
         """Fail with one line, before any work, if the server is unreachable, refuses
         the key, or does not serve the model."""
