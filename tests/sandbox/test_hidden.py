@@ -29,6 +29,8 @@ TASK_CODE = [
     os.path.join(PACKAGE, "tasks", "keys.py"),
     os.path.join(PACKAGE, "stop", "solutions.py"),
     os.path.join(PACKAGE, "config.py"),
+    os.path.join(PACKAGE, "program", "analysis.py"),  # the rules that flag a program
+    os.path.join(PACKAGE, "stats.py"),
 ]
 NEEDED = [
     os.path.join(PACKAGE, "sandbox", "worker.py"),

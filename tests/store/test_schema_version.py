@@ -114,3 +114,25 @@ def test_records_without_a_version_get_this_one_when_written(tmp_path):
     Store(folder / "records.sqlite").close()
     with Records(folder) as records:
         assert records.meta.schema_version == SCHEMA_VERSION
+
+
+def test_replay_refuses_records_from_a_newer_schema(tmp_path):
+    from selftaught.store.reads import answered_calls
+
+    folder = _records(tmp_path / "future", SCHEMA_VERSION + 1)
+    before = _files(folder)
+    with pytest.raises(RunDirError, match=f"schema version {SCHEMA_VERSION + 1}"):
+        answered_calls(folder / "records.sqlite")
+    assert _files(folder) == before
+
+
+def test_records_in_a_folder_named_with_uri_characters_are_read_and_checked(tmp_path):
+    # read-only opens go through an SQLite URI, where `#` and `?` end the path
+    folder = _records(tmp_path / "run #1?", 1)
+    with Records(folder) as records:
+        assert records.iterations()[0].heldout == 0.25
+    future = _records(tmp_path / "run #2", SCHEMA_VERSION + 1)
+    before = _files(future)
+    with pytest.raises(RunDirError, match="newer selftaught"):
+        Store(future / "records.sqlite")
+    assert _files(future) == before  # refused before the writer opened it

@@ -33,11 +33,17 @@ ORCHESTRATION = (
     "progress.py",
     "config.py",
     "__main__.py",
+    "stats.py",
+    # the rules that flag reward hacking: a worker that could read them could write
+    # around them (it needs program/extract.py and program/check.py only)
+    "program/analysis.py",
 )
-"""Subpackages and modules of selftaught that no worker imports (sandbox/, lm/, program/
-and stats.py stay)."""
+"""Subpackages and modules of selftaught that no worker imports (sandbox/, lm/ and
+program/'s parsing and checking stay)."""
 
-HIDDEN_MODULES = tuple(f"selftaught.{n.removesuffix('.py')}" for n in ORCHESTRATION)
+HIDDEN_MODULES = tuple(
+    "selftaught." + n.removesuffix(".py").replace("/", ".") for n in ORCHESTRATION
+)
 
 TASK_GROUP = "selftaught.tasks"
 

@@ -61,8 +61,12 @@ class Store(Reads):
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            with self._lock:
-                create_or_migrate(self._db, self.path.parent)
+            try:
+                with self._lock:
+                    create_or_migrate(self._db, self.path.parent)
+            except BaseException:
+                self._db.close()
+                raise
 
     def _on_full(self) -> None:
         self.full = True

@@ -26,6 +26,7 @@ from selftaught.store.schema import (
     check_version,
     columns,
     connect_readonly,
+    recorded_version,
     tables,
 )
 
@@ -209,6 +210,7 @@ def answered_calls(records_file: Path) -> list[ModelCallRow]:
     try:
         db = connect_readonly(records_file)
         try:
+            check_version(recorded_version(db), records_file.parent)
             rows = db.execute("SELECT * FROM model_calls WHERE error IS NULL ORDER BY id")
             return [ModelCallRow.of(dict(r)) for r in rows]
         finally:

@@ -145,6 +145,8 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     `immutable`; a live or crashed run already has its `-wal`."""
     wal = path.with_name(path.name + "-wal")
     flags = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
-    db = sqlite3.connect(f"file:{path}?{flags}", uri=True, check_same_thread=False)
+    # as a URI, so a folder named with `#` or `?` is the folder it names
+    uri = f"{Path(path).absolute().as_uri()}?{flags}"
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False)
     db.row_factory = sqlite3.Row
     return db
