@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.config import RunConfig, recorded_config
+from selftaught.lm.base import Backend, Reply, Request
+from selftaught.sandbox import ImproveResult, SandboxLike, SolveResult
 from selftaught.stop.context import Progress, RunContext
 from selftaught.store import SCHEMA_VERSION, RunDir, Store
 from selftaught.tasks import keys
@@ -47,13 +49,36 @@ class Assembly:
         return self.run_dir.path
 
 
-class NoModel:
+class NoModel(Backend):
     """Backend for work that never calls the model (scoring)."""
 
     name = "none"
 
-    def complete(self, request: object) -> object:
+    def complete(self, request: Request) -> Reply:
         raise RuntimeError("this command does not call the language model")
+
+
+class NoSandbox:
+    """Sandbox for work that runs no program (the sandbox experiment only parses them)."""
+
+    network_mode = "none"
+    privileges = "none"
+    containment = None
+
+    def solve(self, src: str, **kwargs: Any) -> SolveResult:
+        raise RuntimeError("this command runs no programs")
+
+    def improve(self, src: str, **kwargs: Any) -> ImproveResult:
+        raise RuntimeError("this command runs no programs")
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> NoSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
 
 
 def git_commit() -> str | None:
@@ -187,7 +212,7 @@ def assemble(
             store.set_meta("config", recorded_config(cfg))
             store.set_meta("instance_key", instance_key.describe())
         assembly: Assembly | None = None
-        backend: Any = None
+        backend: Backend | None = None
         try:
             if recorded:
                 store.set_meta("status", "running")
@@ -207,13 +232,13 @@ def assemble(
             executor = stack.enter_context(
                 make_executor(cfg.executor, max_workers=cfg.parallel, address=cfg.ray_address)
             )
-            sandbox = None
+            sandbox: SandboxLike = NoSandbox()
             if uses_sandbox:
                 sandbox = stack.enter_context(executor.sandbox(sandbox_spec(cfg)))
                 if recorded:
                     store.set_meta("sandbox_network", sandbox.network_mode)
                     store.set_meta("sandbox_privileges", sandbox.privileges)
-                    store.set_meta("sandbox_containment", getattr(sandbox, "containment", None))
+                    store.set_meta("sandbox_containment", sandbox.containment)
                 if sandbox.network_mode == "none":
                     say(
                         "warning",
@@ -227,7 +252,7 @@ def assemble(
                 store,
                 progress or Progress(),
                 executor,
-                instance_key,  # type: ignore[arg-type]
+                instance_key,
             )
             assembly = Assembly(cfg, rd, store, ctx, recorded)
             yield assembly
@@ -237,12 +262,13 @@ def assemble(
             raise
         else:
             if recorded:
-                store.set_meta("status", _status_on_exit(None, assembly and assembly.status))
+                store.set_meta(
+                    "status", _status_on_exit(None, assembly.status if assembly else None)
+                )
         finally:
             if recorded:
                 usage = store.run_usage()
                 store.set_meta("usage", {**usage, "cost": str(usage["cost"])})
             store.close()
-            close_backend = getattr(backend, "close", None)
-            if callable(close_backend):
-                close_backend()
+            if backend is not None:
+                backend.close()

@@ -57,7 +57,7 @@ def program_source(program: Program, what: str = "solution") -> tuple[str, str]:
     )
 
 
-def resolve_task(task: str | Task | type[Task] | types.ModuleType) -> Task:
+def resolve_task(task: str | Path | Task | type[Task] | types.ModuleType) -> Task:
     """A task by name or file (as on the command line), or a Python object: a `Task`
     instance or subclass, or a module with the task's parts. Objects are checked like task
     files and become known by their name, so a run's config can name them."""
@@ -68,7 +68,7 @@ def resolve_task(task: str | Task | type[Task] | types.ModuleType) -> Task:
         return get_task(task)
     if isinstance(task, Path):
         return get_task(str(task))
-    if isinstance(task, Task) and getattr(task, "origin", None):
+    if isinstance(task, Task) and task.origin:
         register_task(task)
         return task
     name = getattr(task, "name", None) or getattr(task, "__name__", "task")

@@ -142,7 +142,7 @@ class ImproveResult(TableRepr):
         return self.validation is not None and self.validation > self.input_validation
 
     def _table(self) -> tuple[str, list[str], list[list[Any]]]:
-        rows = [
+        rows: list[list[Any]] = [
             ["input", self.input_validation, self.input_heldout],
             ["returned", self.validation, self.heldout],
         ]

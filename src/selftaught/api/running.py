@@ -141,7 +141,7 @@ def run(
 
     cfg = make_config(config, preset=preset, **settings)
     check_settings(cfg)
-    user_tasks = [t for t in (get_task(n) for n in cfg.tasks) if getattr(t, "origin", None)]
+    user_tasks = [t for t in (get_task(n) for n in cfg.tasks) if t.origin]
     if user_tasks:  # a user's task must score its own seed solution before work starts
         with Sandbox() as sandbox:
             for t in user_tasks:

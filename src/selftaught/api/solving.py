@@ -4,6 +4,7 @@ compared on tasks (the paper's Table 1)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,7 @@ def _improver_source(improver: str, keep_input: bool) -> str:
 
 def transfer(
     improvers: str | list[str] | dict[str, str],
-    tasks: list[TaskSpec] | None = None,
+    tasks: Sequence[TaskSpec] | None = None,
     *,
     runs: int = 5,
     model: str | None = None,

@@ -93,4 +93,5 @@ def transfer_command(
     if not out.is_terminal:
         out = Console(width=140)
     out.print(transfer_table(result))
-    err.print(f"table: {result.run_dir / 'transfer.json'}")
+    if result.run_dir is not None:
+        err.print(f"table: {result.run_dir / 'transfer.json'}")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol, TypeVar
+from typing import Protocol, Self, TypeVar
 
 from selftaught.errors import ConfigError
 from selftaught.sandbox import Sandbox, SandboxLike, SandboxSpec
@@ -49,7 +49,7 @@ class Executor(Protocol):
         """Release what the executor started (a local Ray instance, remote sandboxes)."""
         ...
 
-    def __enter__(self) -> Executor: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...
 

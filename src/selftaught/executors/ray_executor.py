@@ -158,7 +158,8 @@ class RaySandbox:
         self._solve = ray.remote(solve_task).options(num_cpus=1, max_retries=retries)
         host_class = ray.remote(ImproverHost)
         nodes = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
-        self.hosts = [
+        # Actor handles: Ray's annotations do not follow `.remote` through a handle's methods.
+        self.hosts: list[Any] = [
             host_class.options(
                 num_cpus=0,
                 max_concurrency=1024,
@@ -173,6 +174,8 @@ class RaySandbox:
         self.privileges = ",".join(sorted({i["privileges"] for i in infos}))
         self._turn = itertools.count()
         self._lock = threading.Lock()
+        self.containment: dict[str, str] | None = None
+        """Not known here: each Ray node confines its own workers."""
 
     def solve(
         self,

@@ -62,7 +62,7 @@ class _Conversation:
     def utility(self, src: str) -> float:
         return float(self._ask("utility", {"src": src}))
 
-    def language_model(self, system: str, messages: list[str], temperature: float) -> dict:
+    def language_model(self, system: str, messages: list[str], temperature: float | None) -> dict:
         return self._ask("lm", {"system": system, "messages": messages, "temperature": temperature})
 
 

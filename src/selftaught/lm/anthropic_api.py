@@ -12,7 +12,7 @@ from typing import Any
 
 from selftaught.errors import ConfigError
 from selftaught.lm._http import translate
-from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.base import Backend, Completion, Reply, Request
 
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
@@ -29,7 +29,7 @@ def _sdk() -> Any:
     return anthropic
 
 
-class AnthropicBackend:
+class AnthropicBackend(Backend):
     """One Messages API request per sample."""
 
     supports_n = False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -110,13 +109,28 @@ class Reply:
         )
 
 
-class Backend(Protocol):
-    """A model behind one method. Adapters stay thin; policy lives in wrappers
-    (`selftaught.lm.wrappers`) and in the session."""
+class Backend:
+    """A model behind one method, `complete`. Adapters subclass it and stay thin; policy
+    lives in wrappers (`selftaught.lm.wrappers`) and in the session. The other members are
+    what a backend may also offer; the defaults here say it offers nothing more."""
 
     name: str
     """The model string that chose this backend, e.g. `local:smollm2`."""
+    supports_n: bool | None = True
+    """Whether one request returns all `n` samples: True; False (ask for them one at a
+    time); None (not known: learned from the first reply)."""
+    base_url: str | None = None
+    """The server it talks to, where answers depend on it (the response cache keys on it)."""
+    constraints: str | None = None
+    """What shapes generation beyond the request (a grammar), where anything does:
+    constrained answers are cached apart from free ones."""
 
     def complete(self, request: Request) -> Reply:
         """Return exactly `request.n` completions, or raise."""
-        ...
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Fail early (`UserError`) on what cannot work: a key, the server, the model."""
+
+    def close(self) -> None:
+        """Release what the backend holds (a client, a database)."""

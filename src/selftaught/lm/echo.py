@@ -6,7 +6,7 @@ and the way to measure what the framework itself costs.
 
 from __future__ import annotations
 
-from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.program.extract import fenced_blocks
 
 
@@ -20,7 +20,7 @@ def first_program(text: str) -> str:
     return ""
 
 
-class EchoBackend:
+class EchoBackend(Backend):
     """Every sample is the prompt's first program."""
 
     name = "echo"

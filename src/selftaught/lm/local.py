@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import ConfigError
-from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.grammar import EDIT_OPEN, grammar_for
 
 CODE_PREFILL = "```python\n"
@@ -104,7 +104,7 @@ class _LoopStop:
         return False
 
 
-class LocalBackend:
+class LocalBackend(Backend):
     """llama.cpp in this process. One generation at a time (the model is not reentrant)."""
 
     def __init__(

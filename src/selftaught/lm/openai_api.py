@@ -16,7 +16,7 @@ from typing import Any
 
 from selftaught.errors import ConfigError
 from selftaught.lm._http import translate
-from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.grammar import grammar_for
 
 KEY_ENV = "OPENAI_API_KEY"
@@ -53,7 +53,7 @@ def is_reasoning_model(model: str) -> bool:
     return bool(_REASONING.match(model.rsplit("/", 1)[-1]))
 
 
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     """Chat completions with `n` samples per request where the server honours `n`."""
 
     def __init__(

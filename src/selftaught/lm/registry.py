@@ -82,7 +82,7 @@ def _server_check(
     """Key set, server reachable, model served: asked of the server itself."""
 
     def check(rest: str, opts: ModelOptions) -> None:
-        make(rest, opts).check()  # type: ignore[attr-defined]
+        make(rest, opts).check()
 
     return check
 
@@ -261,13 +261,14 @@ def wrap(
     backend = Retrying(backend, retries=opts.retries, backoff=opts.backoff, **extra)
     if stop_on_outage:
         backend = StopOnOutage(backend)
-    backend = Samples(backend, parallel=limit)
+    backend = Samples(backend, parallel=limit, takes_n=adapter.supports_n)
     backend = Priced(backend, price_of(adapter.name, opts.prices))
     if cache_path is not None and opts.cache:
-        base_url = getattr(adapter, "base_url", None)
-        constraints = getattr(adapter, "constraints", None)
         backend = Cached(
-            backend, ResponseCache(cache_path), base_url=base_url, constraints=constraints
+            backend,
+            ResponseCache(cache_path),
+            base_url=adapter.base_url,
+            constraints=adapter.constraints,
         )
     if opts.max_run_tokens is not None or opts.max_run_cost is not None:
         backend = SpendingCap(backend, max_tokens=opts.max_run_tokens, max_cost=opts.max_run_cost)

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from selftaught.errors import ConfigError, UnrecordedRequest
-from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.session import ModelCall
 from selftaught.store.reads import answered_calls
 
@@ -57,7 +57,7 @@ def load_recorded(run_dir: str) -> dict[Key, str]:
     return recorded
 
 
-class ReplayBackend:
+class ReplayBackend(Backend):
     """Answers from a recorded run; free and instant."""
 
     supports_n = True

@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from selftaught.errors import ConfigError
-from selftaught.lm.base import Completion, Reply, Request
+from selftaught.lm.base import Backend, Completion, Reply, Request
 
 Responder = Callable[[Request, int], str]
 
 
-class ScriptedBackend:
+class ScriptedBackend(Backend):
     """Returns given texts in order, or asks a function `(request, sample_index) -> text`.
 
     A list that runs out raises, so a test notices an unplanned call.

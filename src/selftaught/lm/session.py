@@ -13,7 +13,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
-from selftaught.errors import BudgetExhausted, LanguageModelError, ModelCallFailed
+from selftaught.errors import (
+    BudgetExhausted,
+    LanguageModelError,
+    ModelCallFailed,
+    TransientError,
+)
 from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Request, Usage
 from selftaught.lm.edits import INSTRUCTION, apply_edits, ask_for_edits
 from selftaught.lm.options import ModelOptions
@@ -156,10 +161,10 @@ class LanguageModel:
         try:
             responses = self._ask(call)
         except Exception as exc:  # noqa: BLE001 - a failed call is recorded, then reported
-            sent = getattr(exc, "sent", True)
+            sent = exc.sent if isinstance(exc, ModelCallFailed | TransientError) else True
             failed = isinstance(exc, ModelCallFailed)
             call.error = str(exc) if failed else f"{type(exc).__name__}: {exc}"
-            call.attempts = getattr(exc, "attempts", 1)
+            call.attempts = exc.attempts if isinstance(exc, ModelCallFailed) else 1
             if not sent:
                 with self._lock:
                     self.calls -= 1  # never reached the model: it costs no budget

@@ -105,8 +105,7 @@ def trims(code: str) -> list[str]:
     out = [text[:s].rstrip() for s in reversed(starts) if s > 0]
     lines = text.splitlines()
     out += ["\n".join(lines[:k]).rstrip() for k in range(len(lines) - 1, 0, -1)]
-    seen: set[str] = set()
-    return [p for p in out if p.strip() and not (p in seen or seen.add(p))]
+    return list(dict.fromkeys(p for p in out if p.strip()))  # in order, each once
 
 
 def _repair(code: str, function: str, arity: int | None) -> str | None:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from selftaught.errors import (
     ModelCallFailed,
@@ -33,14 +34,16 @@ from selftaught.lm.pricing import Price
 MAX_DELAY = 60.0
 
 
-class Wrapper:
-    """A backend around a backend; attributes it does not define come from the inner one."""
+class Wrapper(Backend):
+    """A backend around a backend; attributes that neither it nor `Backend` defines come
+    from the inner one (what an adapter holds of its own, e.g. a scripted backend's
+    requests)."""
 
     def __init__(self, inner: Backend) -> None:
         self.inner = inner
         self.name = inner.name
 
-    def __getattr__(self, attr: str):
+    def __getattr__(self, attr: str) -> Any:
         return getattr(self.inner, attr)
 
     def complete(self, request: Request) -> Reply:
@@ -48,9 +51,7 @@ class Wrapper:
 
     def close(self) -> None:
         """Release what the wrapped backends hold (a cache's database, a client)."""
-        close = getattr(self.inner, "close", None)
-        if callable(close):
-            close()
+        self.inner.close()
 
 
 class ConcurrencyLimit(Wrapper):
@@ -149,7 +150,8 @@ class StopOnOutage(Wrapper):
 
 
 def _sum_cost(costs: list[Decimal | None]) -> Decimal | None:
-    return None if any(c is None for c in costs) else sum(costs, Decimal(0))  # type: ignore[arg-type]
+    known = [c for c in costs if c is not None]
+    return sum(known, Decimal(0)) if len(known) == len(costs) else None
 
 
 def merge_replies(replies: list[Reply], seconds: float) -> Reply:
@@ -168,10 +170,11 @@ class Samples(Wrapper):
     `n`, otherwise (or for whatever a server left out) concurrent single requests, with a
     note saying so. Sample i of a request with seed s is asked for with seed s + i."""
 
-    def __init__(self, inner: Backend, *, parallel: int = 8) -> None:
+    def __init__(self, inner: Backend, *, parallel: int = 8, takes_n: bool | None = True) -> None:
         super().__init__(inner)
         self.parallel = parallel
-        self.supports_n: bool | None = getattr(inner, "supports_n", True)
+        self.takes_n = takes_n
+        """The adapter's `supports_n`, and once learned from a reply, what it showed."""
 
     def _singles(self, request: Request, first: int) -> list[Reply]:
         def one(i: int) -> Reply:
@@ -186,7 +189,7 @@ class Samples(Wrapper):
 
     def complete(self, request: Request) -> Reply:
         start = time.perf_counter()
-        if request.n > 1 and self.supports_n is False:
+        if request.n > 1 and self.takes_n is False:
             return merge_replies(self._singles(request, 0), time.perf_counter() - start)
         reply = self.inner.complete(request)
         got = len(reply.completions)
@@ -194,8 +197,8 @@ class Samples(Wrapper):
             reply.completions = reply.completions[: request.n]
         if got >= request.n:
             return reply
-        if self.supports_n is None and got == 1:
-            self.supports_n = False
+        if self.takes_n is None and got == 1:
+            self.takes_n = False
         reply.notes.append(
             f"the server returned {got} of {request.n} samples for one request;"
             f" asked for the other {request.n - got} one at a time"

@@ -218,7 +218,7 @@ class _Facts(ast.NodeVisitor):
                     self.early_exit = True
         self.generic_visit(node)
 
-    visit_For = visit_While = visit_AsyncFor = _loop  # type: ignore[assignment]
+    visit_For = visit_While = visit_AsyncFor = _loop
 
     # writes
     def _target(self, target: ast.AST) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def write_report(run_dirs: list[Path | str], out_dir: Path | str | None = None) -> ReportFiles:
+def write_report(run_dirs: Sequence[Path | str], out_dir: Path | str | None = None) -> ReportFiles:
     """Write `report.html` and `report.md` (and the Markdown's SVG plots in `report_plots/`).
 
     `out_dir` defaults to the run directory for one run and the current folder for several.

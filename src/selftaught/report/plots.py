@@ -6,13 +6,15 @@ import io
 import math
 import random
 import re
+from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.typing import RcKeyType
 
 from selftaught.report.content import AcrossRuns, RunContent
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "font.size": 9,
     "axes.spines.top": False,
@@ -153,7 +155,7 @@ def cost_svg(run: RunContent) -> str:
     its = [c.iteration for c in costs]
     with matplotlib.rc_context(_RC):
         fig = _figure(7.2, 2.4)
-        panels = [
+        panels: list[tuple[str, list[float], str]] = [
             ("model calls", [c.model_calls for c in costs], "#1f77b4"),
             ("tokens", [c.tokens for c in costs], "#2ca02c"),
             ("wall time (s)", [c.wall_seconds for c in costs], "#9467bd"),

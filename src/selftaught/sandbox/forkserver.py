@@ -167,7 +167,7 @@ def main() -> None:
     children: dict[int, str] = {}
     try:
         while True:
-            ready, _, _ = select.select([ctrl, wake_r], [], [])
+            ready, _, _ = select.select([ctrl.fileno(), wake_r], [], [])
             if wake_r in ready:
                 try:
                     os.read(wake_r, 4096)
@@ -192,7 +192,7 @@ def main() -> None:
                     ctrl.send(json.dumps(exit_msg).encode())
                     if scratch:
                         _remove(scratch)
-            if ctrl in ready:
+            if ctrl.fileno() in ready:
                 data, fds, _, _ = socket.recv_fds(ctrl, 65536, 1)
                 if not data:
                     break

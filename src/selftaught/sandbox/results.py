@@ -4,15 +4,19 @@ is a result, not an exception) and what it asks of the orchestrator (`Broker`)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+Outcome = Literal["ok", "error", "timeout", "killed", "memory"]
+"""How a program's run in a worker ended: `ok`; `error` (it raised, or would not load);
+`timeout` (over a time limit); `killed` (by a signal, or the worker vanished); `memory`
+(over a memory limit)."""
 
 
 @dataclass
 class InstanceResult:
     """One instance of a solution run: what it returned, or why it did not."""
 
-    outcome: str
-    """`ok`, `error`, `timeout`, `killed` or `memory`."""
+    outcome: Outcome
     output: Any = None
     seconds: float = 0.0
     message: str = ""
@@ -20,7 +24,7 @@ class InstanceResult:
 
 @dataclass
 class SolveResult:
-    outcome: str
+    outcome: Outcome
     """`ok` when the program loaded and every instance was attempted."""
     message: str = ""
     instances: list[InstanceResult] = field(default_factory=list)
@@ -33,7 +37,7 @@ class SolveResult:
 
 @dataclass
 class ImproveResult:
-    outcome: str
+    outcome: Outcome
     message: str = ""
     value: str | None = None
     seconds: float = 0.0

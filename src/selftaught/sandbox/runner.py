@@ -7,13 +7,21 @@ back here to be counted, served and recorded by a `Broker`.
 
 from __future__ import annotations
 
+import enum
 import signal
 import time
+from typing import Any, Literal
 
 from selftaught.sandbox import protocol
 from selftaught.sandbox.cgroup import RunBounds
 from selftaught.sandbox.forkserver import CONFINE_FAILED
-from selftaught.sandbox.results import Broker, ImproveResult, InstanceResult, SolveResult
+from selftaught.sandbox.results import (
+    Broker,
+    ImproveResult,
+    InstanceResult,
+    Outcome,
+    SolveResult,
+)
 from selftaught.sandbox.server import Exit, ForkServer, Worker
 from selftaught.sandbox.spec import ImproverBudgets, SandboxSpec
 
@@ -25,6 +33,18 @@ GRACE = 1.0
 """Seconds past a worker's own limit before the orchestrator kills it."""
 
 
+Stage = Literal["load", "died", "skipped"]
+"""Where feeding instances to one worker stopped (`Sandbox._solve_in`)."""
+
+
+class NoMessage(enum.Enum):
+    """Why a worker sent no message: the wait ran out, or the worker is gone (it died or
+    broke the protocol)."""
+
+    TIMEOUT = "timeout"
+    GONE = "gone"
+
+
 def process_cpu_seconds(pid: int) -> float | None:
     """CPU time (user + system, all threads) of another process, from the kernel's
     per-process CPU clock; None where there is no such clock or the process is gone."""
@@ -34,7 +54,7 @@ def process_cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _outcome_of_exit(status: Exit | None) -> tuple[str, str]:
+def _outcome_of_exit(status: Exit | None) -> tuple[Outcome, str]:
     if status is None:
         return "killed", "the worker vanished"
     if status.oom:
@@ -50,7 +70,7 @@ def _outcome_of_exit(status: Exit | None) -> tuple[str, str]:
     return "killed", f"the program ended the worker (exit code {status.code})"
 
 
-def _classify_error(message: str) -> str:
+def _classify_error(message: str) -> Outcome:
     return "memory" if message.startswith("MemoryError") else "error"
 
 
@@ -192,9 +212,11 @@ class Sandbox:
             pending = [i for i in pending if i not in results]
             if failure is None:
                 continue
-            stage, outcome, message = failure
-            if outcome == "exit":
+            stage, ending, message = failure
+            if ending == "exit":
                 outcome, message = _outcome_of_exit(status)
+            else:
+                outcome = ending
             if stage == "load":
                 if not results:
                     return SolveResult(
@@ -221,7 +243,7 @@ class Sandbox:
         *,
         instance_timeout: float,
         load_timeout: float,
-    ) -> tuple[str, str, str] | None:
+    ) -> tuple[Stage, Outcome | Literal["exit"], str] | None:
         """Feed pending instances to one worker. None when all were answered, else
         (stage, outcome, message): stage `load`, `died` (mid-instance) or `skipped`
         (an instance timed out and was recorded; the rest need a new worker)."""
@@ -239,9 +261,9 @@ class Sandbox:
         except OSError:  # the worker is already gone (e.g. it could not be confined)
             return "load", "exit", ""
         msg = self._recv(worker, load_timeout + GRACE, events)
-        if msg is None:
+        if msg is NoMessage.TIMEOUT:
             return "load", "timeout", "loading the program took too long"
-        if msg == "eof":
+        if msg is NoMessage.GONE:
             return "load", "exit", ""
         if msg.get("op") != "ready":
             message = str(msg.get("message", ""))
@@ -256,12 +278,12 @@ class Sandbox:
             t0 = time.perf_counter()
             msg = self._recv(worker, instance_timeout + GRACE, events)
             waited = time.perf_counter() - t0
-            if msg is None:
+            if msg is NoMessage.TIMEOUT:
                 results[expected] = InstanceResult(
                     "timeout", seconds=waited, message="killed after the time limit"
                 )
                 return "skipped", "timeout", ""
-            if msg == "eof":
+            if msg is NoMessage.GONE:
                 return "died", "exit", ""
             if msg.get("op") == "error":
                 results[expected] = InstanceResult(
@@ -289,19 +311,19 @@ class Sandbox:
         return InstanceResult("ok", output=msg.get("output"), seconds=seconds)
 
     @staticmethod
-    def _recv(worker: Worker, timeout: float, events: list[dict]) -> dict | str | None:
-        """The next message, "eof" if the worker died, None on timeout."""
+    def _recv(worker: Worker, timeout: float, events: list[dict]) -> dict[str, Any] | NoMessage:
+        """The next message, or why there is none."""
         try:
             msg = worker.inbox.recv(timeout=max(timeout, 0.001))
         except TimeoutError:
-            return None
+            return NoMessage.TIMEOUT
         except protocol.TooLarge as exc:
             events.append({"kind": "oversized_message", "detail": str(exc)})
             return {"op": "error", "outcome": "error", "message": f"output too large: {exc}"}
         except (protocol.ProtocolError, OSError):
-            return "eof"
+            return NoMessage.GONE
         if not isinstance(msg, dict):
-            return "eof"
+            return NoMessage.GONE
         events.extend(e for e in msg.pop("events", []) if isinstance(e, dict))
         return msg
 
@@ -345,12 +367,12 @@ class Sandbox:
                 t0 = time.perf_counter()
                 msg = self._recv(worker, remaining, events)
                 remaining -= time.perf_counter() - t0
-                if msg is None:
+                if msg is NoMessage.TIMEOUT:
                     result = ImproveResult(
                         "timeout", f"no result within {timeout:g} s of its own time"
                     )
                     break
-                if msg == "eof":
+                if msg is NoMessage.GONE:
                     worker.sock.close()
                     result = ImproveResult(
                         *_outcome_of_exit(worker.server.wait(worker.pid, timeout=5.0))

@@ -244,13 +244,13 @@ class ForkServer:
                     self._cond.notify_all()
                 elif msg["op"] == "exit":
                     self._live.discard(pid)
-                    key = self._idle.get(pid)
-                    if key is not None and msg["code"] == CONFINE_FAILED:
+                    spare = self._idle.get(pid)
+                    if spare is not None and msg["code"] == CONFINE_FAILED:
                         # Handed out as it is, so the caller's job gets the error outcome
                         # (as with a worker forked on demand) instead of a fork loop here.
                         self._confine_failed.add(pid)
-                    elif key is not None:
-                        self._drop_spare(key, pid)
+                    elif spare is not None:
+                        self._drop_spare(spare, pid)
                         self._cond.notify_all()
                         continue
                     if pid in self._forgotten:

@@ -4,7 +4,7 @@ needs of a sandbox (`SandboxLike`: the local `Sandbox` and Ray's `RaySandbox` ar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from selftaught.sandbox.cgroup import RunBounds, bounds_for
 from selftaught.sandbox.limits import Limits
@@ -69,8 +69,17 @@ class ImproverBudgets(Protocol):
 class SandboxLike(Protocol):
     """What a run needs from a sandbox (`Sandbox` and the Ray executor's `RaySandbox`)."""
 
-    network_mode: str
-    privileges: str
+    @property
+    def network_mode(self) -> str: ...
+
+    @property
+    def privileges(self) -> str: ...
+
+    @property
+    def containment(self) -> dict[str, str] | None:
+        """How its workers are confined, one entry per mechanism (recorded in a run's
+        header); None where it is not known here (each Ray node confines its own)."""
+        ...
 
     def solve(
         self,
@@ -95,6 +104,6 @@ class SandboxLike(Protocol):
 
     def close(self) -> None: ...
 
-    def __enter__(self) -> Any: ...
+    def __enter__(self) -> Self: ...
 
     def __exit__(self, *exc: object) -> None: ...

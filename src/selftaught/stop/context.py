@@ -10,7 +10,7 @@ from selftaught.config import RunConfig
 from selftaught.executors import Executor, LocalExecutor
 from selftaught.lm.base import Backend, Usage
 from selftaught.lm.session import ModelCall
-from selftaught.sandbox.runner import Sandbox
+from selftaught.sandbox.spec import SandboxLike
 from selftaught.store.db import Store
 from selftaught.store.rows import EventRow, ModelCallRow
 from selftaught.tasks.keys import InstanceKey, for_one_off
@@ -75,7 +75,7 @@ class Progress:
 class RunContext:
     config: RunConfig
     backend: Backend
-    sandbox: Sandbox
+    sandbox: SandboxLike
     store: Store
     progress: Progress = field(default_factory=Progress)
     executor: Executor | None = None

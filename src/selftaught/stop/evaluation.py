@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from selftaught.sandbox.results import Outcome
 from selftaught.stats import mean_se
 
 
@@ -13,7 +14,7 @@ from selftaught.stats import mean_se
 class RunScore:
     task: str
     run: int
-    outcome: str
+    outcome: Outcome
     validation: float
     heldout: float | None
 

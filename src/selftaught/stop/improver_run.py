@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from selftaught.errors import BudgetExhausted, LanguageModelError
 from selftaught.lm.session import LanguageModel, derive_seed
 from selftaught.program.check import check_program
+from selftaught.sandbox.results import Outcome
 from selftaught.stop.context import RunContext, Scope
 
 
@@ -17,7 +18,7 @@ from selftaught.stop.context import RunContext, Scope
 class ImproverRun:
     """What one run of `improve_algorithm` returned and spent."""
 
-    outcome: str
+    outcome: Outcome
     message: str
     returned: str | None
     model_calls: int

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 
 from selftaught.program.check import check_program
+from selftaught.sandbox.results import Outcome
 from selftaught.stop.adoption import Decision, decide
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.evaluation import MetaEvaluation
@@ -28,7 +29,7 @@ class Iteration:
     improver: str
     evaluation: MetaEvaluation
     adopted: bool
-    outcome: str
+    outcome: Outcome
     message: str
     seconds: float
     decision: Decision | None = None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from selftaught.program.check import check_program
+from selftaught.sandbox.results import Outcome
 from selftaught.stop.context import RunContext, Scope
 from selftaught.store.db import program_hash
 from selftaught.store.rows import EvaluationRow
@@ -39,7 +40,7 @@ class Evaluation:
     solved: int
     failed: int
     timed_out: int
-    outcome: str
+    outcome: Outcome
     message: str = ""
     seconds: float = 0.0
     cache_hit: bool = False
@@ -149,7 +150,7 @@ class SolutionScorer:
         if correct <= 0 or first is None:
             return 0.0
         ratios = []
-        for k in range(getattr(task, "timing_runs", 1)):
+        for k in range(task.timing_runs):
             mine = first if k == 0 else self._timed(src, task, split)
             seed = self._timed(task.seed_solution, task, split)
             if mine is not None and seed:

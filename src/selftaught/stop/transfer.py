@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
+from selftaught.sandbox.results import Outcome
 from selftaught.stats import mean_se
 from selftaught.stop.context import RunContext, Scope
 from selftaught.stop.meta_utility import MetaUtility
@@ -32,7 +33,7 @@ class Cell:
     mean: float
     se: float
     values: list[float] = field(default_factory=list)
-    outcomes: list[str] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
     model_calls: int = 0
     samples: int = 0
     tokens: int = 0

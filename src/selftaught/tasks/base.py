@@ -46,6 +46,14 @@ class Task:
     n_validation: ClassVar[int] = 20
     n_heldout: ClassVar[int] = 50
     instance_timeout: ClassVar[float] = 1.0
+    objective: ClassVar[str] = "quality"
+    """`quality`: the score is how good the outputs are; `speed` (`SpeedTask`): correct
+    outputs score more the less CPU time they take."""
+    timing_runs: ClassVar[int] = 1
+    """Timings a speed task's score is the median of (`SpeedTask`)."""
+    origin: str | None = None
+    """Where a user's task came from (a file, an object); None for a built-in task, which
+    is trusted (its seed solution is not test-run)."""
 
     def make_instance(self, rng: np.random.Generator) -> tuple[tuple, Any]:
         raise NotImplementedError

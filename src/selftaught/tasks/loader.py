@@ -95,7 +95,7 @@ def task_from_object(obj: Any, *, default_name: str, where: str) -> Task:
     else:
         raise TaskError(f"{where} is neither a task module nor a Task subclass")
     check_task(task, where)
-    task.origin = where  # type: ignore[attr-defined]
+    task.origin = where
     return task
 
 
@@ -231,7 +231,7 @@ def check_seed(task: Task, sandbox: Any, key: InstanceKey | None = None) -> None
     """For a user task: its seed solution must run in the sandbox on the first validation
     instance (under `key`; default a throwaway key), and `score` must give a float in
     [0, 1] for what it returned. Built-in tasks (no `origin`) are trusted and skipped."""
-    where = getattr(task, "origin", None)
+    where = task.origin
     if where is None:
         return
     instance = task.instances("validation", key or fresh())[0]

@@ -80,4 +80,4 @@ class SpeedTask(Task):
 
 
 def is_speed_task(task: Task) -> bool:
-    return getattr(task, "objective", "quality") == "speed"
+    return task.objective == "speed"
