@@ -28,4 +28,5 @@ print(" ".join(f"{p}=={v(p)}" for p in ("numpy", "pydantic", "certifi")))')
   chmod -R a+rX "$others"  # whatever the umask
 fi
 ruff check src tests bench
+python -m mypy src/selftaught  # the [tool.mypy] settings of pyproject.toml; no error passes
 python -m pytest "$@"

@@ -57,6 +57,21 @@ def test_same_seed_same_text(backend):
     assert backend.complete(request).completions[0].text == first
 
 
+def test_a_chat_format_without_a_stop_string_still_answers(backend, monkeypatch):
+    """A model whose chat template names no stop string (llama.cpp's formatter gives None):
+    the stop list used to hold None, and llama.cpp failed on it."""
+    formatter = backend._format
+
+    def no_stop(**kwargs):
+        formatted = formatter(**kwargs)
+        formatted.stop = None
+        return formatted
+
+    monkeypatch.setattr(backend, "_format", no_stop)
+    request = Request(system="s", user="Write a Python function.", n=1, max_tokens=8)
+    assert len(backend.complete(request).completions) == 1
+
+
 def test_responses_mostly_carry_code(backend):
     request = Request(
         system="You are an expert Python programmer.",

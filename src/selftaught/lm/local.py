@@ -181,7 +181,8 @@ class LocalBackend(Backend):
                 {"role": "user", "content": request.user},
             ]
         )
-        self._stop = list(formatted.stop) if isinstance(formatted.stop, list) else [formatted.stop]
+        stops = formatted.stop  # a chat format may have one, several or none
+        self._stop = [stops] if isinstance(stops, str) else list(stops or [])
         return formatted.prompt + self._prefill(request)
 
     def complete(self, request: Request) -> Reply:
@@ -220,6 +221,8 @@ class LocalBackend(Backend):
                     grammar=grammar,
                     stopping_criteria=None if looping is None else StoppingCriteriaList([looping]),
                 )
+                if not isinstance(out, dict):  # a stream of chunks only when asked for one
+                    raise TypeError("llama.cpp streamed an answer that was not asked for")
                 choice = out["choices"][0]
                 text = choice["text"]
                 finish = choice.get("finish_reason") or "stop"

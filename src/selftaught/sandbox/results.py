@@ -4,12 +4,19 @@ is a result, not an exception) and what it asks of the orchestrator (`Broker`)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeGuard, get_args
 
 Outcome = Literal["ok", "error", "timeout", "killed", "memory"]
 """How a program's run in a worker ended: `ok`; `error` (it raised, or would not load);
 `timeout` (over a time limit); `killed` (by a signal, or the worker vanished); `memory`
 (over a memory limit)."""
+
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+
+
+def is_outcome(value: object) -> TypeGuard[Outcome]:
+    """Whether `value` (e.g. read back from the records) is an `Outcome`."""
+    return value in OUTCOMES
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from selftaught.sandbox.results import is_outcome
 from selftaught.stop.evaluation import MetaEvaluation, RunScore
 from selftaught.store.db import Store
 from selftaught.store.rows import IterationRow
@@ -32,7 +33,8 @@ def evaluation_of(store: Store, iteration: int) -> MetaEvaluation:
     for r in store.improver_runs(scope_like=f"it{iteration}/eval/%"):
         run_index = int((r.scope or "").rsplit("/r", 1)[1])
         validation = 0.0 if r.validation is None else r.validation
-        runs.append(RunScore(r.task or "", run_index, r.outcome or "", validation, r.heldout))
+        outcome = r.outcome if is_outcome(r.outcome) else "error"
+        runs.append(RunScore(r.task or "", run_index, outcome, validation, r.heldout))
     runs.sort(key=lambda s: (s.task, s.run))
     return MetaEvaluation(runs)
 

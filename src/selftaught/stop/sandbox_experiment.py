@@ -305,7 +305,7 @@ def summary_rows(model: str, summaries: list[ConditionSummary]) -> list[list[str
                 f"{100 * lo:.2f}-{100 * hi:.2f}%",
             ]
         )
-    for name, warning, rate, lo, hi in PAPER:
+    for name, warning, rate, low, high in PAPER:
         rows.append(
             [
                 f"{name} (paper)",
@@ -313,7 +313,7 @@ def summary_rows(model: str, summaries: list[ConditionSummary]) -> list[list[str
                 "10000",
                 "-",
                 f"{rate:.2f}%",
-                f"{lo:.2f}-{hi:.2f}%" if lo is not None else "-",
+                f"{low:.2f}-{high:.2f}%" if low is not None else "-",
             ]
         )
     return rows
