@@ -6,11 +6,13 @@ model layer's new features off) and after (its defaults).
     python bench/small_model.py --tasks lpn,qap --seeds 2 --arms after  # a quick subset
     python bench/small_model.py --tasks tests/data/tasks/user_task.py   # a task file
 
-Arms: `before` (no grammar, no header, no repair, no edits), `after` (the defaults:
-grammar, header, repair), `edits` (after, asking for search/replace edits), `noheader`
-(after without the header). Per task it prints the seed's validation score, the mean,
-min and max after, runs worse and better than the seed, and the usable share of samples
-with the reasons the others were unusable. It takes minutes per task and arm on 2 cores.
+Arms: `before` (no grammar, no header, no repair, no loop stops, no edits, the budget's
+400 tokens), `after` (the defaults: grammar, header, repair, loop stops, 256 tokens on the
+embedded model), `edits` (after, asking for search/replace edits), `noheader` (after
+without the header), `nogrammar`, `noloops`, `tokens400` (after with 400 tokens).
+Per task it prints the seed's validation score, the mean, min and max after, runs worse
+and better than the seed, and the usable share of samples with the reasons the others
+were unusable. It takes minutes per task and arm on 2 cores.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ from selftaught.store import RunDir
 from selftaught.tasks import get_task
 from selftaught.tasks.registry import TASKS
 
-OFF = {"grammar": "off", "header": False, "repair": False, "stop_loops": False, "edits": False}
+OFF = {
+    "grammar": "off",
+    "header": False,
+    "repair": False,
+    "stop_loops": False,
+    "edits": False,
+    "max_tokens": 10**6,  # no per-backend cap: the budget's max_tokens, as before
+}
 ARMS = {
     "before": OFF,
     "after": {},
@@ -42,6 +51,7 @@ ARMS = {
     "noheader": {"header": False},
     "nogrammar": {"grammar": "off"},
     "noloops": {"stop_loops": False},
+    "tokens400": {"max_tokens": 400},
 }
 
 

@@ -82,3 +82,23 @@ def test_responses_mostly_carry_code(backend):
     )
     codes = [extract_one(c.text) for c in backend.complete(request).completions]
     assert sum(bool(c) for c in codes) >= 2
+
+
+def test_the_embedded_model_samples_256_tokens_unless_the_options_say_otherwise(backend):
+    from selftaught.lm.options import ModelOptions
+    from selftaught.lm.session import LanguageModel
+
+    def lm(**options):
+        return LanguageModel(
+            backend,
+            budget=1,
+            max_responses_per_call=1,
+            max_tokens=400,
+            seed=0,
+            scope="t",
+            options=ModelOptions(**options),
+        )
+
+    assert lm().max_tokens == 256
+    assert lm(max_tokens=400).max_tokens == 400  # `[lm] max_tokens` lifts it
+    assert lm(max_tokens=100).max_tokens == 100

@@ -125,3 +125,17 @@ def test_the_model_options_can_ask_for_shorter_samples_than_the_budget():
     )
     lm.prompt("s", "m")
     assert backend.requests[0].max_tokens == 200
+
+
+def test_only_the_embedded_model_has_a_default_cap_on_tokens_per_sample():
+    from selftaught.lm.local import default_max_tokens
+
+    assert default_max_tokens("local:smollm2") == 256
+    assert default_max_tokens("local:/models/coder-7b.gguf") is None
+    assert default_max_tokens("openai:gpt-4.1") is None
+    backend = ScriptedBackend(lambda req, i: "x")
+    lm = LanguageModel(
+        backend, budget=1, max_responses_per_call=1, max_tokens=400, seed=0, scope="t"
+    )
+    lm.prompt("s", "m")
+    assert backend.requests[0].max_tokens == 400

@@ -1,11 +1,21 @@
 """GBNF grammars that hold generation to one fenced Python block, or to edit blocks.
 
 llama.cpp (in-process through llama-cpp-python, or its server's `grammar` request field)
-and vLLM (`structured_outputs.grammar`) take these. A program block may only hold lines
-that a module of definitions holds: indented lines, and at the top level `def` and
-`class` lines ending in a colon, `import`, `from`, decorators, comments, assignments and
-closing brackets. So no example calls, no `if __name__ == ...`, and no prose: the block
-ends at the closing fence.
+and vLLM (`structured_outputs.grammar`) take these. A program block is held to Python's
+statement structure, line by line:
+
+- blocks are indented four spaces a level, at most six levels deep, and a line ending in
+  a colon (`def`, `class`, `if`, `for`, `while`, `with`, `try` and their clauses) opens a
+  block that must hold at least one statement;
+- a statement is one line that starts like code: not a docstring or other string, not a
+  comment line, not a number, and not `def`/`class` without a block; it does not end with
+  a bracket or comma left open, or with trailing whitespace;
+- the top level holds only `def`/`class` blocks, decorators, imports and assignments: no
+  example calls, no `if __name__ == ...`, and no prose; the block ends at its fence.
+
+The small model's answers without it ran on in docstrings, chains of `def x:` lines
+without bodies, and lines indented by one space or a tab after a four-space header
+(docs/models.md has the measured difference).
 """
 
 from __future__ import annotations
@@ -14,36 +24,14 @@ import json
 
 from selftaught.lm.base import AnswerShape
 
+GRAMMAR_VERSION = 2
+"""Goes into the response cache's key: answers drawn under another grammar differ."""
+
 EDIT_OPEN, EDIT_MID, EDIT_CLOSE = "<<<<<<< SEARCH", "=======", ">>>>>>> REPLACE"
-
-_LINES = r"""
-line ::= (indented | top)? "\n"
-indented ::= [ \t]+ char*
-top ::= block | simple | assign
-block ::= ("def " | "class ") name char* ":" [ \t]*
-simple ::= ("import " | "from " | "@" | "#" | [)\]}]) char*
-assign ::= name [ \t]* [=:,.[] char*
-name ::= [A-Za-z_] [A-Za-z0-9_]*
-char ::= [^`\n]
-"""
-
-
-_FIRST = r"""first ::= [ \t]+ [^ \t\n"'#`] char*""" + "\n"
-"""The first line of a started function's body: code, not a comment or a docstring (a
-small model writing one rambles on in prose)."""
 
 
 def _literal(text: str) -> str:
     return json.dumps(text)  # a GBNF string literal uses JSON's escapes
-
-
-def program_grammar(header: str = "", *, opened: bool = True) -> str:
-    """One Python block up to its closing fence. `opened`: the prompt already ends with
-    the opening fence and `header` (the answer was started); otherwise the grammar writes
-    both itself, for servers where an answer cannot be started."""
-    start = "" if opened else _literal("```python\n" + header) + " "
-    body = 'first "\\n" line*' if header else "line*"
-    return f'root ::= {start}{body} "```"\n' + _FIRST + _LINES
 
 
 def edits_grammar(*, opened: bool = False, most: int = 3) -> str:
@@ -56,6 +44,47 @@ def edits_grammar(*, opened: bool = False, most: int = 3) -> str:
         f"edit ::= {_literal(EDIT_OPEN + chr(10))} {rest}\n"
         'text ::= ([^<=>`\\n] [^`\\n]* "\\n" | "\\n")*\n'
     )
+
+
+INDENT = "    "
+DEPTH = 6
+"""Deepest block the structured grammar allows, counting the function body as 1."""
+
+_STATEMENTS = r"""
+blank ::= "\n"
+start ::= [A-Zabe-z_([{*] | dstart | cstart
+dstart ::= "d" [^e`\n] | "de" [^f`\n] | "def" [^ `\n]
+cstart ::= "c" [^l`\n] | "cl" [^a`\n] | "cla" [^s`\n] | "clas" [^s`\n] | "class" [^ `\n]
+char ::= [^`\n]
+simple ::= start (char* [^:\n`([{,\\ \t])? "\n"
+head ::= (keyword char* | def) ":" "\n"
+keyword ::= "if " | "elif " | "else" | "for " | "while " | "with " | "try" | "except" | "finally"
+def ::= "def " name "(" char* ")" char* | "class " name char*
+name ::= [A-Za-z_] [A-Za-z0-9_]*
+top ::= blank? blank? (tdef | tsimple)
+tdef ::= "@" char* "\n" tdef | def ":" "\n" b1
+tsimple ::= ("import " | "from ") char* "\n" | name [ \t]* [=:,.[] char* "\n"
+"""
+
+
+def _levels(depth: int = DEPTH, indent: str = INDENT) -> str:
+    """`b1` ... `bN`: one or more statements at each depth; a line ending in a colon opens
+    a block that must hold at least one statement one level deeper."""
+    rules = []
+    for k in range(1, depth + 1):
+        lead = _literal(indent * k)
+        inner = f" | head b{k + 1}" if k < depth else ""
+        rules.append(f"b{k} ::= (blank? {lead} (simple{inner}))+")
+    return "\n".join(rules) + "\n"
+
+
+def program_grammar(header: str = "", *, opened: bool = True) -> str:
+    """One Python block up to its closing fence. `opened`: the prompt already ends with
+    the opening fence and `header` (the answer was started); otherwise the grammar writes
+    both itself, for servers where an answer cannot be started."""
+    start = "" if opened else _literal("```python\n" + header) + " "
+    body = "b1 top*" if header else "top+"
+    return f'root ::= {start}{body} blank? "```"\n' + _levels() + _STATEMENTS
 
 
 def grammar_for(shape: AnswerShape, *, opened: bool) -> str:

