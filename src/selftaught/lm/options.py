@@ -57,7 +57,8 @@ class ModelOptions(BaseModel):
     top-level statement before judging it unusable."""
     max_tokens: int | None = Field(None, ge=16)
     """Tokens per sample for this model, if fewer than the budget's `max_tokens`: a cheap
-    local model can give more, shorter samples."""
+    local model can give more, shorter samples. None: the backend's default, 256 for the
+    embedded model (`local:smollm2`), the budget's for every other."""
     stop_loops: bool = True
     """`local:` stops a sample that repeats one span of 16-48 tokens three times in a row
     (a repetition loop) instead of letting it run to the token limit; it counts as cut."""
