@@ -98,7 +98,7 @@ class ScoreResult(TableRepr):
             ev.outcome,
             ev.message,
             ev.seconds,
-            getattr(ev, "cpu_seconds", None),
+            ev.cpu_seconds,
         )
 
     def _table(self) -> tuple[str, list[str], list[list[Any]]]:

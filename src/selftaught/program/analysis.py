@@ -176,7 +176,7 @@ class _Facts(ast.NodeVisitor):
                 self.words.append("cache")
         self.generic_visit(node)
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]  # same fields
 
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str):
@@ -426,7 +426,7 @@ def analyze_source(src: str) -> Analysis:
         return Analysis(error=f"syntax error: {exc}")
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
-            child._parent = node  # type: ignore[attr-defined]
+            child._parent = node  # type: ignore[attr-defined]  # read back by _call_parents
     facts = _Facts()
     facts.visit(tree)
     return Analysis(strategies=_strategies(facts), flags=_flags(facts))

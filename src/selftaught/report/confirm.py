@@ -53,7 +53,9 @@ def parse_answer(text: str) -> Answer:
     """`yes` or `no` when the reply starts with that word (ignoring case, quotes, markdown
     and an `Answer:` prefix), else `unclear`."""
     m = _ANSWER.match(text or "")
-    return m.group(1).lower() if m else "unclear"  # type: ignore[return-value]
+    if m is None:
+        return "unclear"
+    return "yes" if m.group(1).lower() == "yes" else "no"
 
 
 def question(label: str, source: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import JustifyMethod
 from rich.table import Table
 
 from selftaught.lm.usable import short
@@ -38,7 +39,7 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
         " limit, syntax error, no code, no function, wrong arity, edit search text not found); "
         + paired_note(rows),
     )
-    for name, justify in [
+    columns: list[tuple[str, JustifyMethod]] = [
         ("iter", "right"),
         ("validation", "right"),
         ("held-out", "right"),
@@ -50,8 +51,9 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
         ("time", "right"),
         ("paired Δ", "right"),
         ("adopted", "center"),
-    ]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    ]
+    for name, justify in columns:
+        table.add_column(name, justify=justify)
     for r in rows:
         samples = r["samples"] or 0
         usable = f"{r['usable'] / samples:.0%}" if samples else "-"

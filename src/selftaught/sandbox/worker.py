@@ -402,7 +402,7 @@ _PROTECTED = (UtilityProxy, LanguageModelProxy, _Recorded, _Channel)
 
 def _helpers_module() -> types.ModuleType:
     helpers = types.ModuleType("helpers")
-    helpers.extract_code = extract_code  # type: ignore[attr-defined]
+    helpers.extract_code = extract_code  # type: ignore[attr-defined]  # a module made here
     return helpers
 
 
