@@ -21,9 +21,10 @@ def seconds(value: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
-def money(value: float | None) -> str:
-    """`$0.0123`, or `-` where the records hold no cost."""
-    return "-" if value is None else f"${value:.4f}"
+def money(value: Any, priced: bool = True) -> str:
+    """`$0.0123`, or `-` where the records hold no cost; `?` marks a total that leaves
+    out calls of an unknown price."""
+    return "-" if value is None else f"${value:.4f}" + ("" if priced else "?")
 
 
 def paired(row: Mapping[str, Any]) -> str:

@@ -8,25 +8,7 @@ from rich.console import JustifyMethod
 from rich.table import Table
 
 from selftaught.lm.usable import short
-from selftaught.report.format import paired, paired_note
-
-
-def _score(mean: float | None, se: float | None) -> str:
-    if mean is None:
-        return "-"
-    return f"{mean:.3f}±{se or 0.0:.3f}"
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def _money(cost: Any, priced: bool) -> str:
-    """Dollars; `?` marks a total that leaves out calls of an unknown price."""
-    if cost is None:
-        return "-"
-    return f"${cost:.4f}" + ("" if priced else "?")
+from selftaught.report.format import money, paired, paired_note, score, seconds
 
 
 def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> Table:
@@ -64,14 +46,14 @@ def iteration_table(rows: list[dict[str, Any]], *, title: str = "STOP run") -> T
             adopted = "start"
         table.add_row(
             str(r["iteration"]),
-            _score(r["validation"], r["validation_se"]),
-            _score(r["heldout"], r["heldout_se"]),
+            score(r["validation"], r["validation_se"]),
+            score(r["heldout"], r["heldout_se"]),
             str(r["model_calls"]),
             str(samples),
             usable,
             str((r["prompt_tokens"] or 0) + (r["completion_tokens"] or 0)),
-            _money(r.get("cost"), r.get("priced", True)),
-            _duration(r["seconds"] or 0.0),
+            money(r.get("cost"), r.get("priced", True)),
+            seconds(r["seconds"]),
             paired(r),
             adopted,
         )
