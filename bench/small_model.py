@@ -9,7 +9,8 @@ model layer's new features off) and after (its defaults).
 Arms: `before` (no grammar, no header, no repair, no loop stops, no edits, the budget's
 400 tokens), `after` (the defaults: grammar, header, repair, loop stops, 256 tokens on the
 embedded model), `edits` (after, asking for search/replace edits), `noheader` (after
-without the header), `nogrammar`, `noloops`, `tokens400` (after with 400 tokens).
+without the header), `nogrammar`, `noloops`, `tokens400` (after with 400 tokens);
+`--temperature` and `--max-tokens` override the preset's.
 Per task it prints the seed's validation score, the mean, min and max after, runs worse
 and better than the seed, and the usable share of samples with the reasons the others
 were unusable. It takes minutes per task and arm on 2 cores.
@@ -56,10 +57,18 @@ ARMS = {
 
 
 def run_arm(
-    arm: str, tasks: list[str], seeds: int, max_tokens: int | None, root: Path, first: int = 0
+    arm: str,
+    tasks: list[str],
+    seeds: int,
+    max_tokens: int | None,
+    root: Path,
+    first: int = 0,
+    temperature: float | None = None,
 ) -> list:
     lm = ARMS[arm]
-    budgets = {"max_tokens": max_tokens} if max_tokens else {}
+    budgets: dict[str, float] = {"max_tokens": max_tokens} if max_tokens else {}
+    if temperature is not None:
+        budgets["temperature"] = temperature
     base = load_config(overrides={"lm": lm, "budgets": budgets} if budgets else {"lm": lm})
     backend = make_backend(base.model, base.lm)
     rows = []
@@ -171,6 +180,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0, help="the first sampling seed")
     parser.add_argument("--arms", default="before,after", help=f"of {', '.join(ARMS)}")
     parser.add_argument("--max-tokens", type=int, default=None, help="override the preset's")
+    parser.add_argument("--temperature", type=float, default=None, help="override the preset's")
     parser.add_argument("--records", default=None, help="keep the run records in this folder")
     args = parser.parse_args()
     arms = args.arms.split(",")
@@ -187,7 +197,9 @@ def main() -> None:
         root = Path(args.records or tmp)
         root.mkdir(parents=True, exist_ok=True)
         for arm in arms:
-            rows += run_arm(arm, tasks, args.seeds, args.max_tokens, root, args.first_seed)
+            rows += run_arm(
+                arm, tasks, args.seeds, args.max_tokens, root, args.first_seed, args.temperature
+            )
     summary(rows)
 
 
