@@ -96,7 +96,7 @@ def git_commit() -> str | None:
 
 
 def _write_header(store: Store, cfg: RunConfig, kind: str, meta: dict[str, Any]) -> None:
-    from selftaught import __version__
+    from selftaught.version import __version__
 
     store.set_meta("schema_version", SCHEMA_VERSION)
     store.set_meta("created", dt.datetime.now(dt.UTC).isoformat())
