@@ -254,16 +254,7 @@ class LanguageModel:
             usage = usage + reply.usage
             call.attempts += reply.attempts
             call.notes.extend(reply.notes)
-        call.usage = Usage(
-            calls=1,
-            samples=usage.samples,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            seconds=usage.seconds,
-            cost=usage.cost,
-            priced=usage.priced,
-            cached=usage.cached,
-        )
+        call.usage = replace(usage, calls=1)  # one call, however many requests it took
         call.finish_reasons = finish
         return responses
 
