@@ -106,9 +106,7 @@ def child(executor_name: str, address: str | None, repeat: int) -> dict[str, flo
         f"import json, sys; sys.path.insert(0, {here!r}); from ray_client import measure; "
         f"print(json.dumps(measure({executor_name!r}, {address!r}, {repeat})))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])

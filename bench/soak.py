@@ -71,9 +71,7 @@ def slope(ys: list[float]) -> float:
     if n < 2:
         return 0.0
     mx, my = (n - 1) / 2, sum(ys) / n
-    return sum((x - mx) * (y - my) for x, y in enumerate(ys)) / sum(
-        (x - mx) ** 2 for x in range(n)
-    )
+    return sum((x - mx) * (y - my) for x, y in enumerate(ys)) / sum((x - mx) ** 2 for x in range(n))
 
 
 class Sampler(Progress):
