@@ -13,20 +13,7 @@ import argparse
 import statistics
 
 import selftaught
-from selftaught.tasks.lis import SEED
-
-FAST = """import bisect
-
-def algorithm(seq):
-    tails = []
-    for x in seq:
-        i = bisect.bisect_left(tails, x)
-        if i == len(tails):
-            tails.append(x)
-        else:
-            tails[i] = x
-    return len(tails)
-"""
+from selftaught.tasks.lis import FAST, SEED
 
 THRICE = SEED.replace("def algorithm(seq):", "def once(seq):") + (
     "\n\ndef algorithm(seq):\n    once(seq)\n    once(seq)\n    return once(seq)\n"

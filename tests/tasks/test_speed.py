@@ -4,21 +4,9 @@ import pytest
 
 from selftaught.stop import Scope, SolutionScorer
 from selftaught.tasks import get_task
+from selftaught.tasks.lis import FAST as FAST_LIS
 from selftaught.tasks.lis import FastLongestIncreasingSubsequence, lis_length
 from selftaught.tasks.speed import outputs_equal, speed_score
-
-FAST_LIS = """import bisect
-
-def algorithm(seq):
-    tails = []
-    for x in seq:
-        i = bisect.bisect_left(tails, x)
-        if i == len(tails):
-            tails.append(x)
-        else:
-            tails[i] = x
-    return len(tails)
-"""
 
 WRONG_FAST = "def algorithm(seq):\n    return len(seq)\n"
 

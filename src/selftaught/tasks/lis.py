@@ -29,6 +29,21 @@ def lis_length(seq: list[int]) -> int:
     return len(tails)
 
 
+FAST = """import bisect
+
+def algorithm(seq):
+    tails = []
+    for x in seq:
+        i = bisect.bisect_left(tails, x)
+        if i == len(tails):
+            tails.append(x)
+        else:
+            tails[i] = x
+    return len(tails)
+"""
+"""A correct O(n log n) solution as a program: what a model that finds patience sorting
+writes (the tests and bench/speed_noise.py score it against the seed)."""
+
 SEED = '''def algorithm(seq):
     """Length of the longest strictly increasing subsequence of the list `seq`."""
     best = [1] * len(seq)
