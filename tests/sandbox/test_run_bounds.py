@@ -182,3 +182,32 @@ def test_a_fork_server_that_does_not_start_leaves_no_group_behind():
     with pytest.raises(RuntimeError, match="did not start"):
         Sandbox(python="/bin/false", spares=0)
     assert mine() == before
+
+
+def test_what_a_crashed_run_left_in_its_groups_is_killed_when_the_next_one_starts():
+    # a worker or fork server that outlived its crashed orchestrator kept its group (and
+    # its memory) until the machine rebooted: the next run's start now ends it
+    if not cgroups_expected():
+        pytest.skip("no cgroup v1 memory and pids controllers for this user")
+    from selftaught.sandbox.cgroup import PREFIX
+
+    dead_pid = subprocess.Popen(["true"])  # a pid no orchestrator holds any more
+    dead_pid.wait()
+    name = f"{PREFIX}{dead_pid.pid}-leftover"
+    groups = [os.path.join(own_dirs(c)[0], name) for c in ("memory", "pids")]
+    leftover = subprocess.Popen(["sleep", "300"])
+    try:
+        for group in groups:
+            os.mkdir(group)
+            with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                f.write(str(leftover.pid))
+        with Sandbox(SandboxSpec(run_bounds=RunBounds(memory_mb=256, pids=16)), spares=0):
+            assert not any(os.path.exists(g) for g in groups)
+        assert leftover.wait(timeout=10) == -9  # SIGKILL
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
+            leftover.wait()
+        for group in groups:
+            if os.path.exists(group):
+                os.rmdir(group)

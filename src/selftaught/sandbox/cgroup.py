@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import sys
+import time
 from dataclasses import dataclass, field
 
 PREFIX = "selftaught-"
@@ -143,10 +145,32 @@ def remove_stale(parent: str) -> None:
             pass
         except PermissionError:
             continue
+        _empty_and_remove(os.path.join(parent, name))
+
+
+def _empty_and_remove(group: str, patience: float = 2.0) -> None:
+    """Kill what is left in a dead orchestrator's group (workers or a fork server of a
+    crashed run that did not notice it go), then remove the group."""
+    deadline = time.monotonic() + patience
+    while True:
         try:
-            os.rmdir(os.path.join(parent, name))  # fails while a process is in it
+            os.rmdir(group)  # fails while a process is in it
+            return
         except OSError:
             pass
+        try:
+            with open(os.path.join(group, "cgroup.procs")) as f:
+                left = [int(p) for p in f.read().split()]
+        except (OSError, ValueError):
+            return
+        if time.monotonic() > deadline:
+            return
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.05)
 
 
 @dataclass
