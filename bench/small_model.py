@@ -12,13 +12,17 @@ embedded model), `edits` (after, asking for search/replace edits), `noheader` (a
 without the header), `nogrammar`, `noloops`, `tokens400` (after with 400 tokens);
 `--temperature` and `--max-tokens` override the preset's.
 Per task it prints the seed's validation score, the mean, min and max after, runs worse
-and better than the seed, and the usable share of samples with the reasons the others
-were unusable. It takes minutes per task and arm on 2 cores.
+and better than the seed; the same program's held-out score against the seed's (a run
+"better" on validation alone may have found noise: the seed improver picks its best
+candidate on validation); and the usable share of samples with the reasons the others
+were unusable. It takes minutes per task and arm on 2 cores. `--json F` keeps the rows;
+`--table F1 F2 ...` prints one table of arms run by separate processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -79,10 +83,12 @@ def run_arm(
             task = get_task(name)
             ctx0 = RunContext(base, backend, sandbox, store)
             scorer = SolutionScorer(ctx0)
-            seed_score = scorer.evaluate(
-                task.seed_solution, task, "validation", Scope(0, f"{task.name}/seed")
-            ).score
-            afters, samples, usable, reasons = [], 0, 0, {}
+            seed_scope = Scope(0, f"{task.name}/seed")
+            seed_score, seed_held = (
+                scorer.evaluate(task.seed_solution, task, split, seed_scope).score
+                for split in ("validation", "heldout")
+            )
+            afters, helds, samples, usable, reasons = [], [], 0, 0, {}
             start = time.perf_counter()
             for s in range(first, first + seeds):
                 cfg = base.model_copy(update={"seed": s})
@@ -99,12 +105,14 @@ def run_arm(
                     required_function=task.function,
                     scope=scope,
                 )
-                after = 0.0
+                after, held = 0.0, 0.0
                 if run.outcome == "ok" and run.returned is not None:
-                    after = scorer.evaluate(
-                        run.returned, task, "validation", scope.child("final")
-                    ).score
+                    after, held = (
+                        scorer.evaluate(run.returned, task, split, scope.child("final")).score
+                        for split in ("validation", "heldout")
+                    )
                 afters.append(after)
+                helds.append(held)
                 for r in store.query(
                     "SELECT samples, usable, unusable_reasons FROM model_calls WHERE scope = ?",
                     (scope.path,),
@@ -118,6 +126,8 @@ def run_arm(
                     "task": task.name,
                     "seed": seed_score,
                     "afters": afters,
+                    "seed_held": seed_held,
+                    "helds": helds,
                     "samples": samples,
                     "usable": usable,
                     "reasons": reasons,
@@ -133,14 +143,27 @@ def run_arm(
     return rows
 
 
+EPS = 1e-9
+
+
+def counts(r: dict) -> tuple[int, int, int]:
+    """Runs worse and better than the seed on validation, and better on held-out."""
+    a = r["afters"]
+    worse = sum(x < r["seed"] - EPS for x in a)
+    better = sum(x > r["seed"] + EPS for x in a)
+    held = sum(h > r["seed_held"] + EPS for h in r.get("helds", []))
+    return worse, better, held
+
+
 def print_row(r: dict) -> None:
-    a, eps = r["afters"], 1e-9
-    worse = sum(x < r["seed"] - eps for x in a)
-    better = sum(x > r["seed"] + eps for x in a)
+    a = r["afters"]
+    worse, better, held = counts(r)
     share = r["usable"] / r["samples"] if r["samples"] else 0.0
     print(
         f"{r['arm']:<9} {r['task']:<12} seed {r['seed']:.3f}  after mean {statistics.fmean(a):.3f}"
         f" min {min(a):.3f} max {max(a):.3f}  worse {worse}/{len(a)} better {better}/{len(a)}"
+        f"  held-out: seed {r.get('seed_held', 0.0):.3f} after mean"
+        f" {statistics.fmean(r.get('helds') or [0.0]):.3f} better {held}/{len(a)}"
         f"  usable {r['usable']}/{r['samples']} ({share:.0%})"
         + (f" unusable: {describe(r['reasons'])}" if r["reasons"] else "")
         + f"  [{r['seconds']:.0f} s]"
@@ -148,28 +171,36 @@ def print_row(r: dict) -> None:
 
 
 def summary(rows: list[dict]) -> None:
-    print("\n| arm | task | seed | after mean | min | max | worse | better | usable | unusable |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        a, eps = r["afters"], 1e-9
-        worse = sum(x < r["seed"] - eps for x in a)
-        better = sum(x > r["seed"] + eps for x in a)
-        share = f"{r['usable'] / r['samples']:.0%}" if r["samples"] else "-"
+    print(
+        "\n| task | seed | arm | after: mean | min | max | worse | better |"
+        " held-out: seed | after mean | better | usable | unusable, by reason |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in sorted(rows, key=lambda r: [x["task"] for x in rows].index(r["task"])):
+        a, n = r["afters"], len(r["afters"])
+        worse, better, held = counts(r)
+        share = "-"
+        if r["samples"]:
+            share = f"{r['usable']}/{r['samples']} ({r['usable'] / r['samples']:.0%})"
         print(
-            f"| {r['arm']} | {r['task']} | {r['seed']:.3f} | {statistics.fmean(a):.3f} |"
-            f" {min(a):.3f} | {max(a):.3f} | {worse}/{len(a)} | {better}/{len(a)} |"
-            f" {share} | {describe(r['reasons']) or '-'} |"
+            f"| {r['task']} | {r['seed']:.3f} | {r['arm']} | {statistics.fmean(a):.3f} |"
+            f" {min(a):.3f} | {max(a):.3f} | {worse}/{n} | {better}/{n} |"
+            f" {r.get('seed_held', 0.0):.3f} | {statistics.fmean(r.get('helds') or [0.0]):.3f} |"
+            f" {held}/{n} | {share} | {describe(r['reasons']) or '-'} |"
         )
     for arm in dict.fromkeys(r["arm"] for r in rows):
         mine = [r for r in rows if r["arm"] == arm]
-        samples = sum(r["samples"] for r in mine)
-        usable = sum(r["usable"] for r in mine)
-        lowest = min((r["usable"] / r["samples"] for r in mine if r["samples"]), default=0.0)
-        improved = sum(any(x > r["seed"] + 1e-9 for x in r["afters"]) for r in mine)
+        builtin = [r for r in mine if r["task"] in TASKS]
+        samples = sum(r["samples"] for r in builtin)
+        usable = sum(r["usable"] for r in builtin)
+        lowest = min((r["usable"] / r["samples"] for r in builtin if r["samples"]), default=0.0)
+        improved = sum(counts(r)[1] > 0 for r in builtin)
+        held = sum(counts(r)[2] > 0 for r in builtin)
         print(
-            f"\n{arm}: usable {usable}/{samples} ({usable / max(samples, 1):.0%}) overall,"
-            f" lowest task {lowest:.0%}; tasks improved in at least one seed: {improved}"
-            f"/{len(mine)}; seconds {sum(r['seconds'] for r in mine):.0f}"
+            f"\n{arm}: built-in tasks: usable {usable}/{samples} ({usable / max(samples, 1):.0%}),"
+            f" lowest task {lowest:.0%}; improved in at least one seed: {improved}"
+            f"/{len(builtin)} on validation, {held}/{len(builtin)} on held-out;"
+            f" seconds {sum(r['seconds'] for r in mine):.0f}"
         )
 
 
@@ -182,7 +213,14 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=None, help="override the preset's")
     parser.add_argument("--temperature", type=float, default=None, help="override the preset's")
     parser.add_argument("--records", default=None, help="keep the run records in this folder")
+    parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument(
+        "--table", nargs="+", default=None, help="only print the table of these --json files"
+    )
     args = parser.parse_args()
+    if args.table:  # arms run by separate processes, in one table
+        summary([row for f in args.table for row in json.loads(Path(f).read_text())])
+        return
     arms = args.arms.split(",")
     unknown = [a for a in arms if a not in ARMS]
     if unknown:
@@ -200,6 +238,8 @@ def main() -> None:
             rows += run_arm(
                 arm, tasks, args.seeds, args.max_tokens, root, args.first_seed, args.temperature
             )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
     summary(rows)
 
 

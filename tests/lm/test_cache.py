@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from selftaught.lm import LanguageModel, ScriptedBackend
-from selftaught.lm.base import Request
+from selftaught.lm.base import AnswerShape, Request
 from selftaught.lm.cache import Cached, ResponseCache, cache_key
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.pricing import Price
@@ -34,6 +34,13 @@ def test_key_covers_what_determines_a_response_and_nothing_else():
         cache_key(ident, base, 1),
     ]:
         assert other != k
+
+
+def test_a_shape_that_lets_the_function_nest_definitions_is_another_key():
+    ident = {"model": "local:smollm2", "base_url": None}
+    plain = Request("sys", "msg", seed=1, shape=AnswerShape(header="def f(x):\n"))
+    nested = Request("sys", "msg", seed=1, shape=AnswerShape(header="def f(x):\n", nested=True))
+    assert cache_key(ident, plain, 0) != cache_key(ident, nested, 0)
 
 
 def test_a_hit_costs_no_money_but_is_still_a_call(tmp_path):

@@ -33,6 +33,8 @@ def vocab():
         program_grammar(),
         program_grammar(HEADER),
         program_grammar(HEADER, opened=False),
+        program_grammar(HEADER, nested=True),
+        program_grammar(HEADER, nested=True, helpers=True),
         edits_grammar(),
         edits_grammar(opened=True),
     ],
@@ -83,6 +85,12 @@ def test_the_embedded_model_is_held_to_python_statement_structure(backend):
         lines = body.splitlines()
         if c.finish_reason == "length":
             lines = lines[:-1]  # the line being written when the limit came
+        # the program has no definitions inside or beside the function: neither has this
+        assert not any(line and not line.startswith(" ") for line in lines), lines
+        assert not any(line.lstrip().startswith(("def", "class ")) for line in lines)
+        if c.finish_reason == "stop":  # and the function ends with a return at its level
+            last = [line for line in lines if line.startswith("    ") and line[4] != " "]
+            assert last[-1].startswith("    return "), lines
         depth, opened = 1, True  # the body of the started function comes first
         for line in lines:
             if not line:

@@ -139,3 +139,24 @@ def test_only_the_embedded_model_has_a_default_cap_on_tokens_per_sample():
     )
     lm.prompt("s", "m")
     assert backend.requests[0].max_tokens == 400
+
+
+def test_the_answer_may_define_inside_or_beside_the_function_only_where_its_program_does():
+    def shape(program):
+        lm = LanguageModel(
+            ScriptedBackend(lambda req, i: ""),
+            budget=1,
+            max_responses_per_call=1,
+            max_tokens=64,
+            seed=0,
+            scope="test",
+            required_function="algorithm",
+            program=program,
+        )
+        return lm._shape()
+
+    flat = shape("import numpy as np\n\ndef algorithm(F):\n    return F\n")
+    assert flat.header == "import numpy as np\n\ndef algorithm(F):\n"
+    assert not flat.nested and not flat.helpers
+    assert shape("def algorithm(F):\n    def cost(a):\n        return a\n    return F\n").nested
+    assert shape("def h(a):\n    return a\n\ndef algorithm(F):\n    return h(F)\n").helpers

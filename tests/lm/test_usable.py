@@ -1,6 +1,14 @@
 """Checking samples: repair before rejection, and why a sample is unusable."""
 
-from selftaught.lm.usable import arity_of, check, header_of, short, trims
+from selftaught.lm.usable import (
+    arity_of,
+    check,
+    defines_beside,
+    header_of,
+    nests_definitions,
+    short,
+    trims,
+)
 
 GOOD = "import numpy as np\n\ndef algorithm(a, b):\n    return np.add(a, b)"
 
@@ -85,3 +93,13 @@ def test_arity_and_header_come_from_the_program_being_improved():
 
 def test_short_reasons_most_first():
     assert short({"syntax": 1, "cut_at_limit": 3}) == "cut 3, syntax 1"
+
+
+def test_definitions_nested_in_the_required_function_are_found():
+    nested = "def algorithm(F):\n    def cost(a):\n        return a\n    return cost(F)\n"
+    deep = "def algorithm(F):\n    if F:\n        class C:\n            x = 1\n    return F\n"
+    beside = "def helper(a):\n    return a\n\ndef algorithm(F):\n    return helper(F)\n"
+    assert nests_definitions(nested, "algorithm") and nests_definitions(deep, "algorithm")
+    assert not nests_definitions(beside, "algorithm")
+    assert not nests_definitions(nested, "other") and not nests_definitions("def (", "algorithm")
+    assert defines_beside(beside, "algorithm") and not defines_beside(nested, "algorithm")

@@ -53,6 +53,12 @@ class AnswerShape:
     header: str = ""
     """Text the program block starts with: the imports and the `def` line of the required
     function (its name and arity), or "" to leave the start to the model."""
+    nested: bool = False
+    """The required function may define functions or classes inside its body (the
+    program being improved does)."""
+    helpers: bool = False
+    """Definitions may follow the required function at the top level (the program being
+    improved has some beside it); otherwise the answer ends with the function."""
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import json
 
 from selftaught.lm.base import AnswerShape
 
-GRAMMAR_VERSION = 2
+GRAMMAR_VERSION = 3
 """Goes into the response cache's key: answers drawn under another grammar differ."""
 
 EDIT_OPEN, EDIT_MID, EDIT_CLOSE = "<<<<<<< SEARCH", "=======", ">>>>>>> REPLACE"
@@ -55,9 +55,12 @@ blank ::= "\n"
 start ::= [A-Zabe-z_([{*] | dstart | cstart
 dstart ::= "d" [^e`\n] | "de" [^f`\n] | "def" [^ `\n]
 cstart ::= "c" [^l`\n] | "cl" [^a`\n] | "cla" [^s`\n] | "clas" [^s`\n] | "class" [^ `\n]
-char ::= [^`\n]
-simple ::= start (char* [^:\n`([{,\\ \t])? "\n"
+char ::= [^`\n#]
+simple ::= start (char* [^:\n`([{,\\ \t#])? "\n"
 head ::= (keyword char* | def) ":" "\n"
+fhead ::= keyword char* ":" "\n"
+fsimple ::= fstart (char* [^:\n`([{,\\ \t#])? "\n"
+fstart ::= [A-Zabe-z_([{*] | "d" [^e`\n] | "de" [^f`\n] | cstart
 keyword ::= "if " | "elif " | "else" | "for " | "while " | "with " | "try" | "except" | "finally"
 def ::= "def " name "(" char* ")" char* | "class " name char*
 name ::= [A-Za-z_] [A-Za-z0-9_]*
@@ -67,28 +70,48 @@ tsimple ::= ("import " | "from ") char* "\n" | name [ \t]* [=:,.[] char* "\n"
 """
 
 
-def _levels(depth: int = DEPTH, indent: str = INDENT) -> str:
-    """`b1` ... `bN`: one or more statements at each depth; a line ending in a colon opens
-    a block that must hold at least one statement one level deeper."""
+def _levels(prefix: str, simple: str, head: str, depth: int = DEPTH) -> str:
+    """`{prefix}1` ... `{prefix}N`: one or more statements at each depth; a line ending in
+    a colon opens a block that must hold at least one statement one level deeper."""
     rules = []
     for k in range(1, depth + 1):
-        lead = _literal(indent * k)
-        inner = f" | head b{k + 1}" if k < depth else ""
-        rules.append(f"b{k} ::= (blank? {lead} (simple{inner}))+")
+        lead = _literal(INDENT * k)
+        inner = f" | {head} {prefix}{k + 1}" if k < depth else ""
+        rules.append(f"{prefix}{k} ::= (blank? {lead} ({simple}{inner}))+")
     return "\n".join(rules) + "\n"
 
 
-def program_grammar(header: str = "", *, opened: bool = True) -> str:
+def _body(nested: bool = False, depth: int = DEPTH) -> str:
+    """`f1`: the required function's body. It ends with a `return` at its own level, so
+    it gives back a value, and unless `nested` (the program being improved defines
+    functions or classes inside it) it holds no `def` or `class` at any depth: helpers go
+    beside it, at the top level. The embedded model's bodies otherwise opened with a copy
+    of the utility function and nested `def` in `def` down to the deepest level, and most
+    that parsed returned nothing (docs/models.md has the measured difference)."""
+    lead = _literal(INDENT)
+    simple, head = ("simple", "head") if nested else ("fsimple", "fhead")
+    return (
+        _levels("f", simple, head, depth).replace("f1 ::= ", "fstmts ::= ", 1)
+        + f'f1 ::= fstmts? blank? {lead} "return " char* [^:\\n`([{{,\\\\ \\t#] "\\n"\n'
+    )
+
+
+def program_grammar(
+    header: str = "", *, opened: bool = True, nested: bool = False, helpers: bool = False
+) -> str:
     """One Python block up to its closing fence. `opened`: the prompt already ends with
     the opening fence and `header` (the answer was started); otherwise the grammar writes
-    both itself, for servers where an answer cannot be started."""
+    both itself, for servers where an answer cannot be started. `nested`: the function
+    started by `header` may define functions inside it; `helpers`: definitions may follow
+    it at the top level. Without them the block ends with the function."""
     start = "" if opened else _literal("```python\n" + header) + " "
-    body = "b1 top*" if header else "top+"
-    return f'root ::= {start}{body} blank? "```"\n' + _levels() + _STATEMENTS
+    body = ("f1 top*" if helpers else "f1") if header else "top+"
+    rules = _levels("b", "simple", "head") + (_body(nested) if header else "")
+    return f'root ::= {start}{body} blank? "```"\n' + rules + _STATEMENTS
 
 
 def grammar_for(shape: AnswerShape, *, opened: bool) -> str:
     """The grammar of an answer of this shape."""
     if shape.form == "edits":
         return edits_grammar(opened=opened)
-    return program_grammar(shape.header, opened=opened)
+    return program_grammar(shape.header, opened=opened, nested=shape.nested, helpers=shape.helpers)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import ConfigError
-from selftaught.lm.base import Backend, Completion, Reply, Request
+from selftaught.lm.base import AnswerShape, Backend, Completion, Reply, Request
 from selftaught.lm.grammar import EDIT_OPEN, GRAMMAR_VERSION, grammar_for
 
 CODE_PREFILL = "```python\n"
@@ -150,7 +150,7 @@ class LocalBackend(Backend):
         parts = [p for p, on in kinds if on]
         self.constraints = "+".join(parts) or None
         """What shapes generation beyond the request, for the response cache's key."""
-        self._grammars: dict[tuple[str, str], Any] = {}
+        self._grammars: dict[AnswerShape, Any] = {}
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -190,7 +190,7 @@ class LocalBackend(Backend):
     def _grammar(self, request: Request) -> Any:
         if self.grammar is None or request.shape is None:
             return None
-        key = (request.shape.form, request.shape.header)
+        key = request.shape
         if key not in self._grammars:
             from llama_cpp import LlamaGrammar
 

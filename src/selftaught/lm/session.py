@@ -23,7 +23,16 @@ from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Reques
 from selftaught.lm.edits import INSTRUCTION, apply_edits, ask_for_edits
 from selftaught.lm.local import default_max_tokens
 from selftaught.lm.options import ModelOptions
-from selftaught.lm.usable import Checked, arity_of, as_answer, check, header_of, tally
+from selftaught.lm.usable import (
+    Checked,
+    arity_of,
+    as_answer,
+    check,
+    defines_beside,
+    header_of,
+    nests_definitions,
+    tally,
+)
 
 
 @dataclass
@@ -210,10 +219,14 @@ class LanguageModel:
     def _shape(self) -> AnswerShape | None:
         if not self.required_function:
             return None
-        header = ""
-        if self.options.header and self.program:
-            header = header_of(self.program, self.required_function) or ""
-        return AnswerShape(header=header)
+        if not (self.options.header and self.program):
+            return AnswerShape()
+        function = self.required_function
+        return AnswerShape(
+            header=header_of(self.program, function) or "",
+            nested=nests_definitions(self.program, function),
+            helpers=defines_beside(self.program, function),
+        )
 
     def _check(self, message: str, response: str, finish: str) -> Checked:
         function, cut = self.required_function or "", finish == "length"

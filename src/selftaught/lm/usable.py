@@ -74,6 +74,29 @@ def header_of(src: str, function: str) -> str | None:
     return None
 
 
+def nests_definitions(src: str, function: str) -> bool:
+    """Whether `function` in `src` defines a function or class anywhere in its body."""
+    try:
+        tree = parse(src)
+    except (SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
+            inner = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+            return any(isinstance(n, inner) for s in node.body for n in ast.walk(s))
+    return False
+
+
+def defines_beside(src: str, function: str) -> bool:
+    """Whether `src` defines functions or classes at the top level besides `function`."""
+    try:
+        tree = parse(src)
+    except (SyntaxError, ValueError):
+        return False
+    kinds = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    return any(isinstance(n, kinds) and n.name != function for n in tree.body)
+
+
 def _problem(code: str, function: str, arity: int | None) -> str | None:
     """Why parsed `code` is unusable, or None."""
     try:
