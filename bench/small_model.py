@@ -22,6 +22,7 @@ were unusable. It takes minutes per task and arm on 2 cores. `--json F` keeps th
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import statistics
 import sys
@@ -30,8 +31,9 @@ import time
 from pathlib import Path
 
 from selftaught.config import load_config
+from selftaught.lm.edits import INSTRUCTION, apply_edits
 from selftaught.lm.registry import make_backend
-from selftaught.lm.usable import add_reasons, describe
+from selftaught.lm.usable import add_reasons, as_answer, check, describe
 from selftaught.sandbox import Sandbox
 from selftaught.stop import RunContext, seed_improver
 from selftaught.stop.context import Scope
@@ -88,7 +90,7 @@ def run_arm(
                 scorer.evaluate(task.seed_solution, task, split, seed_scope).score
                 for split in ("validation", "heldout")
             )
-            afters, helds, samples, usable, reasons = [], [], 0, 0, {}
+            afters, helds, samples, usable, returning, reasons = [], [], 0, 0, 0, {}
             start = time.perf_counter()
             for s in range(first, first + seeds):
                 cfg = base.model_copy(update={"seed": s})
@@ -114,12 +116,14 @@ def run_arm(
                 afters.append(after)
                 helds.append(held)
                 for r in store.query(
-                    "SELECT samples, usable, unusable_reasons FROM model_calls WHERE scope = ?",
+                    "SELECT samples, usable, unusable_reasons, messages, responses"
+                    " FROM model_calls WHERE scope = ?",
                     (scope.path,),
                 ):
                     samples += r["samples"] or 0
                     usable += r["usable"] or 0
                     add_reasons(reasons, r["unusable_reasons"])
+                    returning += returning_samples(r, task, lm)
             rows.append(
                 {
                     "arm": arm,
@@ -130,6 +134,7 @@ def run_arm(
                     "helds": helds,
                     "samples": samples,
                     "usable": usable,
+                    "returning": returning,
                     "reasons": reasons,
                     "seconds": time.perf_counter() - start,
                 }
@@ -144,6 +149,37 @@ def run_arm(
 
 
 EPS = 1e-9
+
+
+def returns_value(code: str, function: str) -> bool:
+    """Whether `function` in `code` has a `return` of a value in its own body (a function
+    without one returns None, which scores 0 on every task)."""
+    for node in ast.parse(code).body:
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            todo: list[ast.AST] = list(node.body)
+            while todo:
+                n = todo.pop()
+                if isinstance(n, ast.Return) and n.value is not None:
+                    return True
+                if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def returning_samples(call: dict, task, lm: dict) -> int:
+    """Usable samples of one recorded call whose function returns a value, checked again
+    as the model layer checked them (finish reasons are not recorded: a block without its
+    closing fence counts as cut)."""
+    n = 0
+    pairs = zip(json.loads(call["messages"]), json.loads(call["responses"]), strict=True)
+    for message, text in pairs:
+        cut, repair = text.count("```") < 2, lm.get("repair", True)
+        if message.endswith(INSTRUCTION):
+            applied = apply_edits(task.seed_solution, text).program
+            text, cut, repair = as_answer(applied or ""), False, False
+        code = check(text, task.function, task.arity, cut=cut, repair=repair).code
+        n += code is not None and returns_value(code, task.function)
+    return n
 
 
 def counts(r: dict) -> tuple[int, int, int]:
@@ -165,6 +201,7 @@ def print_row(r: dict) -> None:
         f"  held-out: seed {r.get('seed_held', 0.0):.3f} after mean"
         f" {statistics.fmean(r.get('helds') or [0.0]):.3f} better {held}/{len(a)}"
         f"  usable {r['usable']}/{r['samples']} ({share:.0%})"
+        f" returning a value {r.get('returning', '?')}"
         + (f" unusable: {describe(r['reasons'])}" if r["reasons"] else "")
         + f"  [{r['seconds']:.0f} s]"
     )
@@ -173,9 +210,9 @@ def print_row(r: dict) -> None:
 def summary(rows: list[dict]) -> None:
     print(
         "\n| task | seed | arm | after: mean | min | max | worse | better |"
-        " held-out: seed | after mean | better | usable | unusable, by reason |"
+        " held-out: seed | after mean | better | usable | returning a value | unusable, by reason |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in sorted(rows, key=lambda r: [x["task"] for x in rows].index(r["task"])):
         a, n = r["afters"], len(r["afters"])
         worse, better, held = counts(r)
@@ -186,20 +223,22 @@ def summary(rows: list[dict]) -> None:
             f"| {r['task']} | {r['seed']:.3f} | {r['arm']} | {statistics.fmean(a):.3f} |"
             f" {min(a):.3f} | {max(a):.3f} | {worse}/{n} | {better}/{n} |"
             f" {r.get('seed_held', 0.0):.3f} | {statistics.fmean(r.get('helds') or [0.0]):.3f} |"
-            f" {held}/{n} | {share} | {describe(r['reasons']) or '-'} |"
+            f" {held}/{n} | {share} | {r.get('returning', '?')} | {describe(r['reasons']) or '-'} |"
         )
     for arm in dict.fromkeys(r["arm"] for r in rows):
         mine = [r for r in rows if r["arm"] == arm]
         builtin = [r for r in mine if r["task"] in TASKS]
         samples = sum(r["samples"] for r in builtin)
         usable = sum(r["usable"] for r in builtin)
+        returning = sum(r.get("returning", 0) for r in builtin)
         lowest = min((r["usable"] / r["samples"] for r in builtin if r["samples"]), default=0.0)
         improved = sum(counts(r)[1] > 0 for r in builtin)
         held = sum(counts(r)[2] > 0 for r in builtin)
         print(
             f"\n{arm}: built-in tasks: usable {usable}/{samples} ({usable / max(samples, 1):.0%}),"
-            f" lowest task {lowest:.0%}; improved in at least one seed: {improved}"
-            f"/{len(builtin)} on validation, {held}/{len(builtin)} on held-out;"
+            f" lowest task {lowest:.0%}, returning a value {returning};"
+            f" improved in at least one seed: {improved}/{len(builtin)} on validation,"
+            f" {held}/{len(builtin)} on held-out;"
             f" seconds {sum(r['seconds'] for r in mine):.0f}"
         )
 

@@ -8,10 +8,14 @@ statement structure, line by line:
   a colon (`def`, `class`, `if`, `for`, `while`, `with`, `try` and their clauses) opens a
   block that must hold at least one statement;
 - a statement is one line that starts like code: not a docstring or other string, not a
-  comment line, not a number, and not `def`/`class` without a block; it does not end with
-  a bracket or comma left open, or with trailing whitespace;
+  number, and not `def`/`class` without a block; it holds no `#` (so no comments), and
+  does not end with a bracket or comma left open, or with trailing whitespace;
 - the top level holds only `def`/`class` blocks, decorators, imports and assignments: no
-  example calls, no `if __name__ == ...`, and no prose; the block ends at its fence.
+  example calls, no `if __name__ == ...`, and no prose; the block ends at its fence;
+- where the answer is started with the required function's header, the function's body
+  mirrors the program being improved: it ends with a `return` of a value, defines
+  functions inside it only if the program's function does, and is followed by top-level
+  definitions only if the program has some beside it (else the block ends with it).
 
 The small model's answers without it ran on in docstrings, chains of `def x:` lines
 without bodies, and lines indented by one space or a tab after a four-space header
