@@ -100,6 +100,7 @@ def test_the_embedded_model_is_held_to_python_statement_structure(backend):
             assert indent % 4 == 0 and indent // 4 <= depth, line  # four spaces a level
             assert not opened or indent // 4 == depth, line  # a block holds a statement
             assert not code.startswith(("#", '"', "'", "\t")), line  # no comment, docstring
+            assert "#" not in code and "  " not in code, line  # nor two spaces in a row
             assert indent or _TOP.match(code), line  # only definitions at the top level
             if code.endswith(":"):
                 assert _HEAD.match(code), line  # a block opens with its keyword

@@ -8,8 +8,9 @@ statement structure, line by line:
   a colon (`def`, `class`, `if`, `for`, `while`, `with`, `try` and their clauses) opens a
   block that must hold at least one statement;
 - a statement is one line that starts like code: not a docstring or other string, not a
-  number, and not `def`/`class` without a block; it holds no `#` (so no comments), and
-  does not end with a bracket or comma left open, or with trailing whitespace;
+  number, and not `def`/`class` without a block; it holds no `#` (so no comments) and
+  no two spaces in a row, and does not end with a bracket or comma left open, or with
+  trailing whitespace;
 - the top level holds only `def`/`class` blocks, decorators, imports and assignments: no
   example calls, no `if __name__ == ...`, and no prose; the block ends at its fence;
 - where the answer is started with the required function's header, the function's body
@@ -59,11 +60,13 @@ blank ::= "\n"
 start ::= [A-Zabe-z_([{*] | dstart | cstart
 dstart ::= "d" [^e`\n] | "de" [^f`\n] | "def" [^ `\n]
 cstart ::= "c" [^l`\n] | "cl" [^a`\n] | "cla" [^s`\n] | "clas" [^s`\n] | "class" [^ `\n]
-char ::= [^`\n#]
-simple ::= start (char* [^:\n`([{,\\ \t#])? "\n"
+char ::= [^`\n# ] | " " [^`\n# ]
+end ::= [^:\n`([{,\\ \t#]
+tail ::= char* (end | " " end)
+simple ::= start tail? "\n"
 head ::= (keyword char* | def) ":" "\n"
 fhead ::= keyword char* ":" "\n"
-fsimple ::= fstart (char* [^:\n`([{,\\ \t#])? "\n"
+fsimple ::= fstart tail? "\n"
 fstart ::= [A-Zabe-z_([{*] | "d" [^e`\n] | "de" [^f`\n] | cstart
 keyword ::= "if " | "elif " | "else" | "for " | "while " | "with " | "try" | "except" | "finally"
 def ::= "def " name "(" char* ")" char* | "class " name char*
@@ -96,7 +99,7 @@ def _body(nested: bool = False, depth: int = DEPTH) -> str:
     simple, head = ("simple", "head") if nested else ("fsimple", "fhead")
     return (
         _levels("f", simple, head, depth).replace("f1 ::= ", "fstmts ::= ", 1)
-        + f'f1 ::= fstmts? blank? {lead} "return " char* [^:\\n`([{{,\\\\ \\t#] "\\n"\n'
+        + f'f1 ::= fstmts? blank? {lead} "return " tail "\\n"\n'
     )
 
 
