@@ -90,7 +90,7 @@ def run_arm(
                 scorer.evaluate(task.seed_solution, task, split, seed_scope).score
                 for split in ("validation", "heldout")
             )
-            afters, helds, samples, usable, returning, reasons = [], [], 0, 0, 0, {}
+            afters, helds, samples, usable, returning, new, reasons = [], [], 0, 0, 0, 0, {}
             start = time.perf_counter()
             for s in range(first, first + seeds):
                 cfg = base.model_copy(update={"seed": s})
@@ -123,7 +123,8 @@ def run_arm(
                     samples += r["samples"] or 0
                     usable += r["usable"] or 0
                     add_reasons(reasons, r["unusable_reasons"])
-                    returning += returning_samples(r, task, lm)
+                    counted = returning_samples(r, task, lm)
+                    returning, new = returning + counted[0], new + counted[1]
             rows.append(
                 {
                     "arm": arm,
@@ -135,6 +136,7 @@ def run_arm(
                     "samples": samples,
                     "usable": usable,
                     "returning": returning,
+                    "new": new,
                     "reasons": reasons,
                     "seconds": time.perf_counter() - start,
                 }
@@ -166,11 +168,12 @@ def returns_value(code: str, function: str) -> bool:
     return False
 
 
-def returning_samples(call: dict, task, lm: dict) -> int:
-    """Usable samples of one recorded call whose function returns a value, checked again
-    as the model layer checked them (finish reasons are not recorded: a block without its
+def returning_samples(call: dict, task, lm: dict) -> tuple[int, int]:
+    """Usable samples of one recorded call whose function returns a value, and how many
+    of those are not the seed solution again (same syntax tree); checked again as the
+    model layer checked them (finish reasons are not recorded: a block without its
     closing fence counts as cut)."""
-    n = 0
+    n, new, seed = 0, 0, ast.dump(ast.parse(task.seed_solution))
     pairs = zip(json.loads(call["messages"]), json.loads(call["responses"]), strict=True)
     for message, text in pairs:
         cut, repair = text.count("```") < 2, lm.get("repair", True)
@@ -178,8 +181,10 @@ def returning_samples(call: dict, task, lm: dict) -> int:
             applied = apply_edits(task.seed_solution, text).program
             text, cut, repair = as_answer(applied or ""), False, False
         code = check(text, task.function, task.arity, cut=cut, repair=repair).code
-        n += code is not None and returns_value(code, task.function)
-    return n
+        if code is not None and returns_value(code, task.function):
+            n += 1
+            new += ast.dump(ast.parse(code)) != seed
+    return n, new
 
 
 def counts(r: dict) -> tuple[int, int, int]:
@@ -189,6 +194,11 @@ def counts(r: dict) -> tuple[int, int, int]:
     better = sum(x > r["seed"] + EPS for x in a)
     held = sum(h > r["seed_held"] + EPS for h in r.get("helds", []))
     return worse, better, held
+
+
+def returning(r: dict) -> str:
+    """`9 (4 new)`: usable samples returning a value, and those not the seed again."""
+    return f"{r['returning']} ({r['new']} new)" if "new" in r else "?"
 
 
 def print_row(r: dict) -> None:
@@ -201,7 +211,7 @@ def print_row(r: dict) -> None:
         f"  held-out: seed {r.get('seed_held', 0.0):.3f} after mean"
         f" {statistics.fmean(r.get('helds') or [0.0]):.3f} better {held}/{len(a)}"
         f"  usable {r['usable']}/{r['samples']} ({share:.0%})"
-        f" returning a value {r.get('returning', '?')}"
+        f" returning a value {returning(r)}"
         + (f" unusable: {describe(r['reasons'])}" if r["reasons"] else "")
         + f"  [{r['seconds']:.0f} s]"
     )
@@ -223,20 +233,20 @@ def summary(rows: list[dict]) -> None:
             f"| {r['task']} | {r['seed']:.3f} | {r['arm']} | {statistics.fmean(a):.3f} |"
             f" {min(a):.3f} | {max(a):.3f} | {worse}/{n} | {better}/{n} |"
             f" {r.get('seed_held', 0.0):.3f} | {statistics.fmean(r.get('helds') or [0.0]):.3f} |"
-            f" {held}/{n} | {share} | {r.get('returning', '?')} | {describe(r['reasons']) or '-'} |"
+            f" {held}/{n} | {share} | {returning(r)} | {describe(r['reasons']) or '-'} |"
         )
     for arm in dict.fromkeys(r["arm"] for r in rows):
         mine = [r for r in rows if r["arm"] == arm]
         builtin = [r for r in mine if r["task"] in TASKS]
         samples = sum(r["samples"] for r in builtin)
         usable = sum(r["usable"] for r in builtin)
-        returning = sum(r.get("returning", 0) for r in builtin)
+        back = returning({k: sum(r.get(k, 0) for r in builtin) for k in ("returning", "new")})
         lowest = min((r["usable"] / r["samples"] for r in builtin if r["samples"]), default=0.0)
         improved = sum(counts(r)[1] > 0 for r in builtin)
         held = sum(counts(r)[2] > 0 for r in builtin)
         print(
             f"\n{arm}: built-in tasks: usable {usable}/{samples} ({usable / max(samples, 1):.0%}),"
-            f" lowest task {lowest:.0%}, returning a value {returning};"
+            f" lowest task {lowest:.0%}, returning a value {back};"
             f" improved in at least one seed: {improved}/{len(builtin)} on validation,"
             f" {held}/{len(builtin)} on held-out;"
             f" seconds {sum(r['seconds'] for r in mine):.0f}"
