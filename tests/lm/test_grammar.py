@@ -5,6 +5,7 @@ import re
 import pytest
 
 from selftaught.lm.base import AnswerShape, Request
+from selftaught.lm.edits import parse_edits
 from selftaught.lm.grammar import edits_grammar, grammar_for, program_grammar
 from selftaught.lm.local import grammar_parses
 
@@ -15,6 +16,7 @@ MESSAGE = (
     + "    return np.random.binomial(1, 0.5, len(test_samples))\n```\n"
     "Answer with the complete improved program."
 )
+PROGRAM = HEADER + "    return np.random.binomial(1, 0.5, len(test_samples))\n"
 _TOP = re.compile(r"^(def |class |import |from |@|[A-Za-z_]\w*[ \t]*[=:,.\[])")
 
 
@@ -37,6 +39,7 @@ def vocab():
         program_grammar(HEADER, nested=True, helpers=True),
         edits_grammar(),
         edits_grammar(opened=True),
+        edits_grammar(PROGRAM, opened=True),
     ],
 )
 def test_every_grammar_is_accepted_by_llama_cpp(grammar, vocab):
@@ -112,16 +115,19 @@ def test_the_embedded_model_is_held_to_python_statement_structure(backend):
 
 
 @pytest.mark.slow
-def test_the_embedded_model_answers_an_edits_shape_with_edit_blocks(backend):
+def test_the_embedded_model_answers_an_edits_shape_with_edits_whose_search_text_matches(backend):
     request = Request(
         system="You are an expert Python programmer.",
         user=MESSAGE + "\nAnswer with search/replace edits.",
-        n=2,
+        n=3,
         max_tokens=120,
         seed=5,
-        shape=AnswerShape(form="edits"),
+        shape=AnswerShape(form="edits", program=PROGRAM),
     )
+    searches = []
     for c in backend.complete(request).completions:
         assert c.text.startswith("<<<<<<< SEARCH\n")
         if c.finish_reason == "stop":
             assert c.text.rstrip("\n").endswith(">>>>>>> REPLACE")
+        searches += [search for search, _ in parse_edits(c.text)]
+    assert searches and all(search in PROGRAM for search in searches)

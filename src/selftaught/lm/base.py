@@ -59,6 +59,9 @@ class AnswerShape:
     helpers: bool = False
     """Definitions may follow the required function at the top level (the program being
     improved has some beside it); otherwise the answer ends with the function."""
+    program: str = ""
+    """The program edits apply to (`edits` form): their search texts are held to runs of
+    its lines."""
 
 
 @dataclass(frozen=True)

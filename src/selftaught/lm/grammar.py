@@ -39,15 +39,36 @@ def _literal(text: str) -> str:
     return json.dumps(text)  # a GBNF string literal uses JSON's escapes
 
 
-def edits_grammar(*, opened: bool = False, most: int = 3) -> str:
-    """One to `most` search/replace blocks and nothing else. `opened`: the prompt already
-    ends with the first block's opening line."""
-    rest = f"text {_literal(EDIT_MID + chr(10))} text {_literal(EDIT_CLOSE + chr(10))}"
+def edits_grammar(program: str = "", *, opened: bool = False, most: int = 3) -> str:
+    """One to `most` search/replace blocks and nothing else. `program`: the program the
+    edits apply to; each search text is then held to a run of its lines, so it always
+    matches, and each replacement to at most 3 lines more than the program has (an edit
+    is a small change: the embedded model's replacements otherwise ran on to the token
+    limit). Without it, any lines. `opened`: the prompt already ends with the first
+    block's opening line."""
+    search, replace, runs = "text", "text", ""
+    lines = program.splitlines()
+    if any(line.strip() for line in lines):
+        search, replace = "search", "replace"
+        starts = [f"s{i}" for i, line in enumerate(lines) if line.strip()]
+        runs = (
+            f"search ::= {' | '.join(starts)}\n"
+            + "".join(
+                f"s{i} ::= {_literal(line + chr(10))}"
+                + (f" s{i + 1}?" if i + 1 < len(lines) else "")
+                + "\n"
+                for i, line in enumerate(lines)
+            )
+            + f"replace ::= line{{0,{len(lines) + 3}}}\n"
+        )
+    mid, close = _literal(EDIT_MID + chr(10)), _literal(EDIT_CLOSE + chr(10))
+    rest = f"{search} {mid} {replace} {close}"
     first = rest if opened else f"{_literal(EDIT_OPEN + chr(10))} {rest}"
     return (
         f"root ::= {first} edit{{0,{most - 1}}}\n"
         f"edit ::= {_literal(EDIT_OPEN + chr(10))} {rest}\n"
-        'text ::= ([^<=>`\\n] [^`\\n]* "\\n" | "\\n")*\n'
+        "text ::= line*\n"
+        'line ::= [^<=>`\\n] [^`\\n]* "\\n" | "\\n"\n' + runs
     )
 
 
@@ -120,5 +141,5 @@ def program_grammar(
 def grammar_for(shape: AnswerShape, *, opened: bool) -> str:
     """The grammar of an answer of this shape."""
     if shape.form == "edits":
-        return edits_grammar(opened=opened)
+        return edits_grammar(shape.program, opened=opened)
     return program_grammar(shape.header, opened=opened, nested=shape.nested, helpers=shape.helpers)

@@ -226,6 +226,7 @@ class LanguageModel:
             header=header_of(self.program, function) or "",
             nested=nests_definitions(self.program, function),
             helpers=defines_beside(self.program, function),
+            program=self.program if self.options.edits else "",
         )
 
     def _check(self, message: str, response: str, finish: str) -> Checked:
