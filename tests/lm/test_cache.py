@@ -36,11 +36,22 @@ def test_key_covers_what_determines_a_response_and_nothing_else():
         assert other != k
 
 
-def test_a_shape_that_lets_the_function_nest_definitions_is_another_key():
-    ident = {"model": "local:smollm2", "base_url": None}
-    plain = Request("sys", "msg", seed=1, shape=AnswerShape(header="def f(x):\n"))
-    nested = Request("sys", "msg", seed=1, shape=AnswerShape(header="def f(x):\n", nested=True))
-    assert cache_key(ident, plain, 0) != cache_key(ident, nested, 0)
+def test_what_only_a_grammar_reads_of_a_shape_is_in_the_key_of_constrained_backends_only():
+    free = {"model": "openai:m", "base_url": None}
+    held = {**free, "constraints": "llama.cpp/4"}
+    header = "def f(x):\n"
+    plain = Request("sys", "msg", seed=1, shape=AnswerShape(header=header))
+    others = [
+        AnswerShape(header=header, nested=True),
+        AnswerShape(header=header, helpers=True),
+        AnswerShape(form="edits", program="def f(x):\n    return x\n"),
+    ]
+    for shape in others:
+        other = Request("sys", "msg", seed=1, shape=shape)
+        assert cache_key(held, plain, 0) != cache_key(held, other, 0)
+    for shape in others[:2]:  # a backend that ignores them answers the same: same key
+        other = Request("sys", "msg", seed=1, shape=shape)
+        assert cache_key(free, plain, 0) == cache_key(free, other, 0)
 
 
 def test_a_hit_costs_no_money_but_is_still_a_call(tmp_path):

@@ -37,6 +37,12 @@ def test_a_search_text_that_does_not_match_is_unusable_with_a_reason():
     assert out.program is None and out.reason == "edit_no_match"
 
 
+def test_a_search_text_matches_whole_lines_not_the_tail_of_a_deeper_one():
+    program = "def algorithm(xs):\n    if xs:\n        y = 1\n    y = 1\n    return y\n"
+    out = apply_edits(program, edit("    y = 1\n", "    y = 2\n"))
+    assert out.program == "def algorithm(xs):\n    if xs:\n        y = 1\n    y = 2\n    return y\n"
+
+
 def test_no_edit_blocks_is_no_code():
     assert apply_edits(PROGRAM, "I would change the loop.").reason == "no_code"
     assert parse_edits("nothing") == []

@@ -1,5 +1,7 @@
 """Constrained decoding: the grammars, and the grammar path on the real embedded model."""
 
+import ctypes
+import math
 import re
 
 import pytest
@@ -8,6 +10,8 @@ from selftaught.lm.base import AnswerShape, Request
 from selftaught.lm.edits import parse_edits
 from selftaught.lm.grammar import edits_grammar, grammar_for, program_grammar
 from selftaught.lm.local import grammar_parses
+from selftaught.lm.usable import defines_beside, header_of, nests_definitions
+from selftaught.tasks import get_task
 
 HEADER = "import numpy as np\n\ndef algorithm(train_samples, train_parity, test_samples):\n"
 MESSAGE = (
@@ -46,6 +50,105 @@ def test_every_grammar_is_accepted_by_llama_cpp(grammar, vocab):
     # LlamaGrammar.from_string only stores the text; llama.cpp parses it when sampling
     # starts, and crashed the process on a rule split over two lines
     assert grammar_parses(vocab, grammar)
+
+
+def accepts(llm, grammar: str, text: str) -> bool:
+    """Whether llama.cpp's grammar sampler lets the model write `text` token by token and
+    then stop: the grammar as generation meets it."""
+    import llama_cpp
+
+    assert grammar_parses(llm, grammar)
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+    sampler = llama_cpp.llama_sampler_init_grammar(vocab, grammar.encode(), b"root")
+
+    def allowed(token: int) -> bool:
+        data = (llama_cpp.llama_token_data * 1)()
+        data[0].id, data[0].logit, data[0].p = token, 0.0, 0.0
+        array = llama_cpp.llama_token_data_array(data=data, size=1, selected=-1, sorted=False)
+        llama_cpp.llama_sampler_apply(sampler, ctypes.byref(array))
+        return not math.isinf(data[0].logit)
+
+    try:
+        for token in llm.tokenize(text.encode(), add_bos=False, special=False):
+            if not allowed(token):
+                return False
+            llama_cpp.llama_sampler_accept(sampler, token)
+        return allowed(llm.token_eos())
+    finally:
+        llama_cpp.llama_sampler_free(sampler)
+
+
+def body(program: str, function: str = "algorithm") -> str:
+    """What the model writes after the header the answer starts with."""
+    return program.removeprefix(header_of(program, function) or "") + "```"
+
+
+@pytest.mark.parametrize("task", ["lpn", "parity", "3sat", "maxcut", "qap", "grid"])
+def test_the_seed_solutions_can_be_written_under_their_own_shape(vocab, task):
+    program = get_task(task).seed_solution
+    shape = AnswerShape(
+        header=header_of(program, "algorithm") or "",
+        nested=nests_definitions(program, "algorithm"),
+        helpers=defines_beside(program, "algorithm"),
+    )
+    assert accepts(vocab, grammar_for(shape, opened=True), body(program))
+
+
+@pytest.mark.parametrize(
+    ("written", "ok"),
+    [
+        ("    y = x + 1\n    return y\n", True),
+        ("\n    if x:\n        x = 2\n    else:\n        x = 3\n    return x\n", True),
+        ("    y = x + 1\n", False),  # no return
+        ("    return\n", False),  # returns nothing
+        ("    if x:\n        return 1\n    else:\n        return 2\n", False),  # not at its level
+        ("    def g(a):\n        return a\n    return g(x)\n", False),  # nested definition
+        ("    defg = 1\n    return defg\n", False),  # no statement starts with def
+        ("    return x\n\ndef g(a):\n    return a\n", False),  # nothing beside it
+        ("    return x\n\nprint(x)\n", False),
+        ("    y = x  # one more\n    return y\n", False),  # no comment
+        ("    y = x\n    # one more\n    return y\n", False),
+        ("    return  x\n", False),  # no two spaces in a row
+        ("    if  x:\n        x = 2\n    return x\n", False),
+        ("    y = x\t+ 1\n    return y\n", False),  # no tab inside a line
+        ("    c  = 1\n    return c\n", False),
+        ("    y = (x +\n        1)\n    return y\n", False),  # no open bracket at a line's end
+        ('    """Doc."""\n    return x\n', False),  # no docstring
+        ("  return x\n", False),  # four spaces a level
+    ],
+)
+def test_what_a_function_body_may_hold(vocab, written, ok):
+    grammar = program_grammar("def algorithm(x):\n")
+    assert accepts(vocab, grammar, written + "```") is ok
+
+
+def test_definitions_inside_or_beside_the_function_only_where_the_program_has_them(vocab):
+    nested = "    def g(a):\n        return a\n    return g(x)\n```"
+    beside = "    return g(x)\n\ndef g(a):\n    return a\n```"
+    header = "def algorithm(x):\n"
+    assert accepts(vocab, program_grammar(header, nested=True), nested)
+    assert not accepts(vocab, program_grammar(header, nested=True), beside)
+    assert accepts(vocab, program_grammar(header, helpers=True), beside)
+    assert not accepts(vocab, program_grammar(header, helpers=True), nested)
+
+
+def test_an_edit_searches_a_run_of_the_program_lines(vocab):
+    program = 'def algorithm(x):\n    s = "\\b✓ \\x08"\n\n    y = x + 1\n    return y\n'
+    grammar = edits_grammar(program, opened=True)
+
+    def edit(search: str, replace: str) -> str:
+        return f"{search}=======\n{replace}>>>>>>> REPLACE\n"
+
+    assert accepts(vocab, grammar, edit("    y = x + 1\n    return y\n", "    return x\n"))
+    assert accepts(vocab, grammar, edit(program.splitlines(keepends=True)[1], ""))  # escapes
+    lines = program.splitlines(keepends=True)
+    assert accepts(vocab, grammar, edit("".join(lines[1:4]), "    y = 2\n"))  # a blank inside
+    assert not accepts(vocab, grammar, edit("    y = x + 2\n", "    y = 2\n"))  # not its text
+    assert not accepts(vocab, grammar, edit("    return y\n    y = x + 1\n", ""))  # not a run
+    assert not accepts(vocab, grammar, edit("\n    y = x + 1\n", ""))  # starts blank
+    too_long = "".join(f"    y{i} = {i}\n" for i in range(9))  # 3 lines more than the 5
+    assert accepts(vocab, grammar, edit("    return y\n", too_long[: -len("    y8 = 8\n")]))
+    assert not accepts(vocab, grammar, edit("    return y\n", too_long))
 
 
 def test_a_grammar_llama_cpp_cannot_parse_is_found_before_sampling(vocab):

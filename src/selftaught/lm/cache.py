@@ -40,9 +40,10 @@ def cache_key(identity: dict[str, object], request: Request, index: int) -> str:
     }
     if request.shape is not None:  # absent from older keys, so their caches still hit
         shape: dict[str, object] = {"form": request.shape.form, "header": request.shape.header}
-        shape.update({k: True for k in ("nested", "helpers") if getattr(request.shape, k)})
-        if request.shape.form == "edits" and request.shape.program:
-            shape["program"] = request.shape.program
+        if "constraints" in identity:  # only a grammar reads the rest of the shape
+            shape.update({k: True for k in ("nested", "helpers") if getattr(request.shape, k)})
+            if request.shape.form == "edits" and request.shape.program:
+                shape["program"] = request.shape.program
         payload["shape"] = shape
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()

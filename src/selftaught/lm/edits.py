@@ -57,11 +57,13 @@ def parse_edits(text: str) -> list[tuple[str, str]]:
 
 
 def _find(program: str, search: str) -> tuple[int, int] | None:
-    """Where `search` is in `program`: exactly, else line by line ignoring trailing
-    whitespace (models drop it)."""
+    """Where `search` is in `program`, starting at a line's start: exactly, else line by
+    line ignoring trailing whitespace (models drop it)."""
     if search.strip() == "":
         return None
     at = program.find(search)
+    while at > 0 and program[at - 1] != "\n":  # not the tail of a longer line
+        at = program.find(search, at + 1)
     if at >= 0:
         return at, at + len(search)
     want = [line.rstrip() for line in search.strip("\n").splitlines()]

@@ -25,18 +25,25 @@ without bodies, and lines indented by one space or a tab after a four-space head
 
 from __future__ import annotations
 
-import json
-
 from selftaught.lm.base import AnswerShape
 
-GRAMMAR_VERSION = 3
+GRAMMAR_VERSION = 4
 """Goes into the response cache's key: answers drawn under another grammar differ."""
 
 EDIT_OPEN, EDIT_MID, EDIT_CLOSE = "<<<<<<< SEARCH", "=======", ">>>>>>> REPLACE"
 
 
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _literal(text: str) -> str:
-    return json.dumps(text)  # a GBNF string literal uses JSON's escapes
+    """A GBNF string literal: UTF-8 as it is, and the escapes llama.cpp reads (`\\xNN`
+    for other control characters; JSON's `\\b` or surrogate pairs it would not)."""
+    return '"' + "".join(_ESCAPES.get(c, _control(c)) for c in text) + '"'
+
+
+def _control(c: str) -> str:
+    return f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7F else c
 
 
 def edits_grammar(program: str = "", *, opened: bool = False, most: int = 3) -> str:
@@ -78,23 +85,27 @@ DEPTH = 6
 
 _STATEMENTS = r"""
 blank ::= "\n"
-start ::= [A-Zabe-z_([{*] | dstart | cstart
-dstart ::= "d" [^e`\n] | "de" [^f`\n] | "def" [^ `\n]
-cstart ::= "c" [^l`\n] | "cl" [^a`\n] | "cla" [^s`\n] | "clas" [^s`\n] | "class" [^ `\n]
-char ::= [^`\n# ] | " " [^`\n# ]
+ch ::= [^`\n# \t]
+char ::= ch | " " ch
 end ::= [^:\n`([{,\\ \t#]
 tail ::= char* (end | " " end)
+after ::= end | ch tail
+start ::= fstart | "def" ch
+fstart ::= [A-Zabe-z_([{*] | dstart | cstart
+dstart ::= "d" (" " ch | [^e`\n# \t]) | "de" (" " ch | [^f`\n# \t])
+cstart ::= "c" (" " ch | [^l`\n# \t]) | "cl" (" " ch | [^a`\n# \t]) | cstart2
+cstart2 ::= "cla" (" " ch | [^s`\n# \t]) | "clas" (" " ch | [^s`\n# \t]) | "class" ch
 simple ::= start tail? "\n"
-head ::= (keyword char* | def) ":" "\n"
-fhead ::= keyword char* ":" "\n"
 fsimple ::= fstart tail? "\n"
-fstart ::= [A-Zabe-z_([{*] | "d" [^e`\n] | "de" [^f`\n] | cstart
-keyword ::= "if " | "elif " | "else" | "for " | "while " | "with " | "try" | "except" | "finally"
+head ::= (keyword | def) ":" "\n"
+fhead ::= keyword ":" "\n"
+keyword ::= spaced ch char* | "else" | "try" | "except" | "finally"
+spaced ::= "if " | "elif " | "for " | "while " | "with " | "except "
 def ::= "def " name "(" char* ")" char* | "class " name char*
 name ::= [A-Za-z_] [A-Za-z0-9_]*
 top ::= blank? blank? (tdef | tsimple)
-tdef ::= "@" char* "\n" tdef | def ":" "\n" b1
-tsimple ::= ("import " | "from ") char* "\n" | name [ \t]* [=:,.[] char* "\n"
+tdef ::= "@" ch char* "\n" tdef | def ":" "\n" b1
+tsimple ::= ("import " | "from ") ch char* "\n" | name " "? [=:,.[] char* "\n"
 """
 
 
@@ -120,7 +131,7 @@ def _body(nested: bool = False, depth: int = DEPTH) -> str:
     simple, head = ("simple", "head") if nested else ("fsimple", "fhead")
     return (
         _levels("f", simple, head, depth).replace("f1 ::= ", "fstmts ::= ", 1)
-        + f'f1 ::= fstmts? blank? {lead} "return " tail "\\n"\n'
+        + f'f1 ::= fstmts? blank? {lead} "return " after "\\n"\n'
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.errors import ConfigError
-from selftaught.lm.base import AnswerShape, Backend, Completion, Reply, Request
+from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.grammar import EDIT_OPEN, GRAMMAR_VERSION, grammar_for
 
 CODE_PREFILL = "```python\n"
@@ -150,7 +150,7 @@ class LocalBackend(Backend):
         parts = [p for p, on in kinds if on]
         self.constraints = "+".join(parts) or None
         """What shapes generation beyond the request, for the response cache's key."""
-        self._grammars: dict[AnswerShape, Any] = {}
+        self._grammars: dict[str, Any] = {}
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -190,15 +190,14 @@ class LocalBackend(Backend):
     def _grammar(self, request: Request) -> Any:
         if self.grammar is None or request.shape is None:
             return None
-        key = request.shape
-        if key not in self._grammars:
+        text = grammar_for(request.shape, opened=True)
+        if text not in self._grammars:
             from llama_cpp import LlamaGrammar
 
-            text = grammar_for(request.shape, opened=True)
             if not grammar_parses(self._llm, text):
                 raise ValueError(f"llama.cpp cannot parse the {request.shape.form} grammar")
-            self._grammars[key] = LlamaGrammar.from_string(text, verbose=False)
-        return self._grammars[key]
+            self._grammars[text] = LlamaGrammar.from_string(text, verbose=False)
+        return self._grammars[text]
 
     def render(self, request: Request) -> str:
         """The prompt text the model continues."""

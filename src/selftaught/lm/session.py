@@ -219,11 +219,11 @@ class LanguageModel:
     def _shape(self) -> AnswerShape | None:
         if not self.required_function:
             return None
-        if not (self.options.header and self.program):
+        if not self.program:
             return AnswerShape()
-        function = self.required_function
+        function, header = self.required_function, self.options.header
         return AnswerShape(
-            header=header_of(self.program, function) or "",
+            header=(header_of(self.program, function) or "") if header else "",
             nested=nests_definitions(self.program, function),
             helpers=defines_beside(self.program, function),
             program=self.program if self.options.edits else "",
