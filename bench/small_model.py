@@ -173,8 +173,9 @@ def returning_samples(call: dict, task, lm: dict) -> tuple[int, int]:
     of those are not the seed solution again (same syntax tree); checked again as the
     model layer checked them (finish reasons are not recorded: a block without its
     closing fence counts as cut)."""
-    n, new, seed = 0, 0, ast.dump(ast.parse(task.seed_solution))
-    pairs = zip(json.loads(call["messages"]), json.loads(call["responses"]), strict=True)
+    n, new, seed = 0, 0, _tree(task.seed_solution)
+    responses = json.loads(call["responses"] or "[]")  # a failed call recorded none
+    pairs = zip(json.loads(call["messages"])[: len(responses)], responses, strict=True)
     for message, text in pairs:
         cut, repair = text.count("```") < 2, lm.get("repair", True)
         if message.endswith(INSTRUCTION):
@@ -183,8 +184,19 @@ def returning_samples(call: dict, task, lm: dict) -> tuple[int, int]:
         code = check(text, task.function, task.arity, cut=cut, repair=repair).code
         if code is not None and returns_value(code, task.function):
             n += 1
-            new += ast.dump(ast.parse(code)) != seed
+            new += _tree(code) != seed
     return n, new
+
+
+def _tree(code: str) -> str:
+    """The program's syntax tree without docstrings (the grammar cannot write one)."""
+    tree = ast.parse(code)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return ast.dump(tree)
 
 
 def counts(r: dict) -> tuple[int, int, int]:
@@ -240,7 +252,9 @@ def summary(rows: list[dict]) -> None:
         builtin = [r for r in mine if r["task"] in TASKS]
         samples = sum(r["samples"] for r in builtin)
         usable = sum(r["usable"] for r in builtin)
-        back = returning({k: sum(r.get(k, 0) for r in builtin) for k in ("returning", "new")})
+        back = "?"
+        if all("new" in r for r in builtin):
+            back = returning({k: sum(r[k] for r in builtin) for k in ("returning", "new")})
         lowest = min((r["usable"] / r["samples"] for r in builtin if r["samples"]), default=0.0)
         improved = sum(counts(r)[1] > 0 for r in builtin)
         held = sum(counts(r)[2] > 0 for r in builtin)
