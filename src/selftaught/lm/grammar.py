@@ -14,9 +14,12 @@ statement structure, line by line:
 - the top level holds only `def`/`class` blocks, decorators, imports and assignments: no
   example calls, no `if __name__ == ...`, and no prose; the block ends at its fence;
 - where the answer is started with the required function's header, the function's body
-  mirrors the program being improved: it ends with a `return` of a value, defines
-  functions inside it only if the program's function does, and is followed by top-level
-  definitions only if the program has some beside it (else the block ends with it).
+  mirrors the program being improved: its last statement is a `return` of a value at
+  its own level (so a body that ends in `if`/`else` branches that each return cannot be
+  written: it needs a final `return`), no statement in it starts with `def` (a name
+  such as `default` included) and none is a `class` block, unless the program's
+  function defines functions or classes inside it, and top-level definitions follow it
+  only if the program has some beside it (else the block ends with it).
 
 The small model's answers without it ran on in docstrings, chains of `def x:` lines
 without bodies, and lines indented by one space or a tab after a four-space header
@@ -123,9 +126,10 @@ def _levels(prefix: str, simple: str, head: str, depth: int = DEPTH) -> str:
 def _body(nested: bool = False, depth: int = DEPTH) -> str:
     """`f1`: the required function's body. It ends with a `return` at its own level, so
     it gives back a value, and unless `nested` (the program being improved defines
-    functions or classes inside it) it holds no `def` or `class` at any depth: helpers go
-    beside it, at the top level. The embedded model's bodies otherwise opened with a copy
-    of the utility function and nested `def` in `def` down to the deepest level, and most
+    functions or classes inside it) no statement in it starts with `def` or opens a
+    `class` block.
+    Under a grammar without these rules the embedded model's bodies opened with a copy of
+    the utility function and nested `def` in `def` down to the deepest level, and most
     that parsed returned nothing (docs/models.md has the measured difference)."""
     lead = _literal(INDENT)
     simple, head = ("simple", "head") if nested else ("fsimple", "fhead")
