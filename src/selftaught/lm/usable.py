@@ -43,27 +43,37 @@ class Checked:
         return self.code is not None
 
 
+_DEFS = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+
+
+def _top_level(src: str) -> list[ast.stmt]:
+    """The top-level statements of `src`, or none if it does not parse."""
+    try:
+        return parse(src).body
+    except (SyntaxError, ValueError):
+        return []
+
+
+def _defs(src: str, function: str) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The top-level definitions of `function` in `src`, in order."""
+    return [
+        n
+        for n in _top_level(src)
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function
+    ]
+
+
 def arity_of(src: str, function: str) -> int | None:
     """The number of positional parameters of `function` in `src`, if it defines it."""
-    try:
-        tree = parse(src)
-    except (SyntaxError, ValueError):
-        return None
-    for node in reversed(tree.body):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
-            return len(node.args.posonlyargs) + len(node.args.args)
-    return None
+    defs = _defs(src, function)
+    return len(defs[-1].args.posonlyargs) + len(defs[-1].args.args) if defs else None
 
 
 def header_of(src: str, function: str) -> str | None:
     """`src` up to and including the `def` line of `function`: its imports and the header
     the model's answer can start with, or None if `src` does not define it on one line."""
-    try:
-        tree = parse(src)
-    except (SyntaxError, ValueError):
-        return None
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == function and node.body:
+    for node in _defs(src, function):
+        if isinstance(node, ast.FunctionDef) and node.body:
             lines = src.splitlines()
             if node.decorator_list or node.body[0].lineno == node.lineno:
                 return None
@@ -76,25 +86,13 @@ def header_of(src: str, function: str) -> str | None:
 
 def nests_definitions(src: str, function: str) -> bool:
     """Whether `function` in `src` defines a function or class anywhere in its body."""
-    try:
-        tree = parse(src)
-    except (SyntaxError, ValueError):
-        return False
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
-            inner = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-            return any(isinstance(n, inner) for s in node.body for n in ast.walk(s))
-    return False
+    defs = _defs(src, function)
+    return bool(defs) and any(isinstance(n, _DEFS) for s in defs[0].body for n in ast.walk(s))
 
 
 def defines_beside(src: str, function: str) -> bool:
     """Whether `src` defines functions or classes at the top level besides `function`."""
-    try:
-        tree = parse(src)
-    except (SyntaxError, ValueError):
-        return False
-    kinds = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
-    return any(isinstance(n, kinds) and n.name != function for n in tree.body)
+    return any(isinstance(n, _DEFS) and n.name != function for n in _top_level(src))
 
 
 def _problem(code: str, function: str, arity: int | None) -> str | None:
