@@ -73,3 +73,33 @@ def test_a_token_cap_stops_the_run_and_keeps_what_it_recorded(make_ctx):
         run_stop(ctx, seed_improver(), ctx.run_dir)
     calls = ctx.store.query("SELECT * FROM model_calls")
     assert len(calls) >= 1 and all(c["error"] is None for c in calls)
+
+
+def flaky(request: Request, index: int) -> str:
+    """Every third sample of a stream is unusable, so a run with redraws draws again."""
+    if "meta_utility" in request.user:
+        return f"```python\n{IMPROVER}```"
+    position = request.seed + index
+    if position % 3 == 0:
+        return "no code here"
+    return (
+        "```python\ndef algorithm(train_samples, train_parity, test_samples):\n"
+        f"    return [{position % 2}] * len(test_samples)\n```"
+    )
+
+
+def test_a_run_that_drew_samples_again_replays_sample_for_sample(make_ctx):
+    lm = {"redraw": 2}
+    original = make_ctx(wrap(ScriptedBackend(flaky)), iterations=1, runs=2, parallel=2, lm=lm)
+    run_stop(original, seed_improver(), original.run_dir)
+    notes = [r["notes"] or "" for r in original.store.query("SELECT notes FROM model_calls")]
+    assert any("again" in n for n in notes)  # the run did draw again
+
+    replay = make_backend(f"replay:{original.run_dir.path}")
+    again = make_ctx(replay, iterations=1, runs=2, parallel=2, lm=lm)
+    run_stop(again, seed_improver(), again.run_dir)
+    assert summary(again) == summary(original)
+    responses = lambda ctx: sorted(  # noqa: E731
+        (r["scope"], r["responses"]) for r in ctx.store.query("SELECT * FROM model_calls")
+    )
+    assert responses(again) == responses(original)

@@ -160,3 +160,64 @@ def test_the_answer_may_define_inside_or_beside_the_function_only_where_its_prog
     assert not flat.nested and not flat.helpers
     assert shape("def algorithm(F):\n    def cost(a):\n        return a\n    return F\n").nested
     assert shape("def h(a):\n    return a\n\ndef algorithm(F):\n    return h(F)\n").helpers
+
+
+PROGRAM = "def algorithm(xs):\n    return sorted(xs)\n"
+
+
+def _fenced(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+def _redrawing(responses, redraw=2):
+    from selftaught.lm.options import ModelOptions
+
+    backend = ScriptedBackend(responses)
+    calls = []
+    lm = LanguageModel(
+        backend,
+        budget=1,
+        max_responses_per_call=3,
+        max_tokens=64,
+        seed=0,
+        scope="test",
+        required_function="algorithm",
+        record=calls.append,
+        program=PROGRAM,
+        options=ModelOptions(redraw=redraw),
+    )
+    return lm, backend, calls
+
+
+def test_unusable_and_unchanged_samples_are_drawn_again_and_each_message_gets_its_first_good():
+    good = [_fenced(f"def algorithm(xs):\n    return xs[:{k}]\n") for k in range(3)]
+    unchanged = _fenced('def algorithm(xs):\n    """Sorted."""\n    return sorted(xs)\n')
+    lm, backend, calls = _redrawing(["no code", unchanged, good[0], good[1], "still none", good[2]])
+    out = lm.prompt("sys", "improve this", n_responses=3)
+    assert out == [good[1], good[2], good[0]]
+    assert [r.n for r in backend.requests] == [3, 2, 1]
+    # each further request continues the message's stream: seed s + samples drawn so far
+    first = backend.requests[0].seed
+    assert [r.seed for r in backend.requests] == [first, first + 3, first + 5]
+    (call,) = calls
+    assert lm.calls == 1 and call.usage.calls == 1 and call.usage.samples == 6
+    assert len(call.messages) == len(call.responses) == 6
+    assert call.usable == 4 and call.reasons == {"no_code": 2}  # every draw counts
+    assert any("drew 3 samples again" in note for note in call.notes)
+
+
+def test_no_sample_is_drawn_again_when_every_one_is_good_or_redraw_is_off():
+    good = _fenced("def algorithm(xs):\n    return xs\n")
+    lm, backend, _ = _redrawing([good, good])
+    assert lm.prompt("sys", "m", n_responses=2) == [good, good]
+    assert len(backend.requests) == 1
+    lm, backend, _ = _redrawing(["none", "none"], redraw=0)
+    assert lm.prompt("sys", "m", n_responses=2) == ["none", "none"]
+    assert len(backend.requests) == 1
+
+
+def test_only_an_in_process_model_draws_again_by_default():
+    from selftaught.lm.local import default_redraws
+
+    assert default_redraws("local:smollm2") == 2 and default_redraws("local:/m.gguf") == 2
+    assert default_redraws("openai:gpt-4.1") == 0 and default_redraws("scripted") == 0

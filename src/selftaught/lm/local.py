@@ -85,6 +85,13 @@ def default_max_tokens(model: str) -> int | None:
     return _MAX_TOKENS.get(model)
 
 
+def default_redraws(model: str) -> int:
+    """Rounds of drawing again for samples that are unusable or give the program back
+    unchanged, unless `[lm] redraw` says otherwise: 2 for an in-process model, where a
+    sample costs only local time; none for others, where it costs money."""
+    return 2 if model.startswith("local:") else 0
+
+
 def default_threads() -> int:
     """Half the cores, at least one: llama.cpp's threads wait for each other at every
     step, so on a busy machine two threads per core-pair are several times slower than one

@@ -62,6 +62,11 @@ class ModelOptions(BaseModel):
     stop_loops: bool = True
     """`local:` stops a sample that repeats one span of 16-48 tokens three times in a row
     (a repetition loop) instead of letting it run to the token limit; it counts as cut."""
+    redraw: int | None = Field(None, ge=0)
+    """Rounds of drawing a sample again when it is unusable or gives back the program
+    being improved unchanged; the improver receives each message's first good draw. The
+    draws cost tokens (and count in the usable share), not calls of the improver's
+    budget. None: 2 for `local:`, 0 for every other backend."""
     edits: bool = False
     """Ask for search/replace blocks against the current program instead of a whole new
     program; the framework applies them and checks the result like any other answer."""

@@ -1,7 +1,10 @@
 """`replay:<run-dir>`: answers from a recorded run.
 
-Each request is matched by what it asks (system, message, temperature, max tokens, seed)
-and the sample's index, never by arrival order, which concurrency changes. Replay the
+Each request is matched by what it asks (system, message, temperature, max tokens) and
+each sample by its place in the message's sample stream, never by arrival order, which
+concurrency changes: sample i of a request with seed s is the sample of seed s + i (as
+every backend draws it), so a call that drew more samples of a message later (drawing
+again for unusable ones) is answered sample for sample. Replay the
 run with the config it was recorded with (the same seed) and every request matches; a
 request the recorded run never made ends the run loudly (`UnrecordedRequest`).
 """
@@ -21,13 +24,15 @@ Key = tuple[str, str, float, int, int | None, int]
 
 
 def _key(request: Request, index: int) -> Key:
+    """A sample's place: with a seed, the stream position seed + index; else the index."""
+    seeded = request.seed is not None
     return (
         request.system,
         request.user,
         float(request.temperature),
         request.max_tokens,
-        request.seed,
-        index,
+        request.seed + index if request.seed is not None else None,
+        0 if seeded else index,
     )
 
 

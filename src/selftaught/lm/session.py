@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -21,7 +22,7 @@ from selftaught.errors import (
 )
 from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Request, Usage
 from selftaught.lm.edits import INSTRUCTION, apply_edits, ask_for_edits
-from selftaught.lm.local import default_max_tokens
+from selftaught.lm.local import default_max_tokens, default_redraws
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.usable import (
     Checked,
@@ -31,6 +32,7 @@ from selftaught.lm.usable import (
     defines_beside,
     header_of,
     nests_definitions,
+    same_program,
     tally,
 )
 
@@ -68,8 +70,22 @@ class ModelCall:
         """The backend requests this call makes, with the message positions each answers:
         identical messages go out as one request for several samples. Replay matches
         recorded calls through this same split."""
+        return self._requests(self.messages, drawn={})
+
+    def more(self, messages: list[str]) -> list[tuple[Request, list[int]]]:
+        """Requests for further samples of messages this call has asked already, with the
+        positions in `messages` each answers. Each continues its message's sample stream
+        (sample i of a request with seed s is the sample of seed s + i), so the recorded
+        call, with these samples appended, splits through `requests()` into requests for
+        the very same samples: replay and the cache find every one."""
+        return self._requests(messages, drawn=Counter(self.messages))
+
+    def _requests(
+        self, messages: list[str], drawn: Mapping[str, int]
+    ) -> list[tuple[Request, list[int]]]:
+        order = {m: g for g, m in enumerate(dict.fromkeys([*self.messages, *messages]))}
         groups: dict[str, list[int]] = {}
-        for i, message in enumerate(self.messages):
+        for i, message in enumerate(messages):
             groups.setdefault(message, []).append(i)
         return [
             (
@@ -79,12 +95,12 @@ class ModelCall:
                     n=len(positions),
                     temperature=self.temperature,
                     max_tokens=self.max_tokens,
-                    seed=derive_seed(self.seed, g),
+                    seed=derive_seed(self.seed, order[message]) + drawn.get(message, 0),
                     shape=self._shape(message),
                 ),
                 positions,
             )
-            for g, (message, positions) in enumerate(groups.items())
+            for message, positions in groups.items()
         ]
 
     def _shape(self, message: str) -> AnswerShape | None:
@@ -140,6 +156,8 @@ class LanguageModel:
         if cap is not None:
             self.max_tokens = min(max_tokens, cap)
         self.arity = arity_of(program, required_function) if program and required_function else None
+        redraw = self.options.redraw
+        self.redraws = default_redraws(backend.name) if redraw is None else redraw
         self._record = record
         self._lock = threading.Lock()
         self.calls = 0
@@ -172,7 +190,7 @@ class LanguageModel:
         )
         start = time.perf_counter()
         try:
-            responses = self._ask(call)
+            call.responses, call.finish_reasons = self._ask(call, call.requests(), messages)
         except Exception as exc:  # noqa: BLE001 - a failed call is recorded, then reported
             sent = exc.sent if isinstance(exc, ModelCallFailed | TransientError) else True
             failed = isinstance(exc, ModelCallFailed)
@@ -185,24 +203,62 @@ class LanguageModel:
             call.usage = Usage(calls=int(sent), seconds=time.perf_counter() - start)
             self._finish(call)
             raise LanguageModelError(call.error) from exc
-        call.responses = responses
+        responses = list(call.responses)
         if self.required_function:
-            checked = [
-                self._check(m, r, f)
-                for m, r, f in zip(call.messages, responses, call.finish_reasons, strict=True)
-            ]
-            call.usable = sum(c.usable for c in checked)
-            call.reasons = tally(checked)
-            repaired = sum(c.repaired for c in checked)
-            if repaired:
-                call.notes.append(f"{repaired} trimmed to their last complete statement")
-            if self.options.repair or self.options.edits:
-                responses = [
-                    as_answer(c.code) if c.code is not None else r
-                    for c, r in zip(checked, responses, strict=True)
-                ]
+            responses = self._checked(call)
+        call.usage = replace(call.usage, calls=1)  # one call, however many requests it took
         self._finish(call)
         return responses
+
+    def _checked(self, call: ModelCall) -> list[str]:
+        """Check every sample, draw again for those not worth the improver's time (up to
+        `redraw` rounds), and give the improver, for each message, its first good draw."""
+        checked = [
+            self._check(m, r, f)
+            for m, r, f in zip(call.messages, call.responses, call.finish_reasons, strict=True)
+        ]
+        given = list(range(len(checked)))  # the draw each message's answer comes from
+        for _ in range(self.redraws):
+            again = [p for p, d in enumerate(given) if not self._good(checked[d])]
+            if not again:
+                break
+            wanted = [call.messages[p] for p in again]
+            try:
+                texts, finish = self._ask(call, call.more(wanted), wanted)
+            except Exception as exc:  # noqa: BLE001 - keep what was drawn; the next call reports
+                call.notes.append(f"drawing again failed ({type(exc).__name__}: {exc})")
+                break
+            first = len(call.messages)
+            call.messages += wanted
+            call.responses += texts
+            call.finish_reasons += finish
+            checked += [self._check(m, r, f) for m, r, f in zip(wanted, texts, finish, strict=True)]
+            for k, p in enumerate(again):
+                if self._good(checked[first + k]):
+                    given[p] = first + k
+        redrawn = len(checked) - len(given)
+        if redrawn:
+            call.notes.append(
+                f"drew {redrawn} samples again (unusable, or the program unchanged);"
+                f" the answers are draws {given}"
+            )
+        call.usable = sum(c.usable for c in checked)
+        call.reasons = tally(checked)
+        repaired = sum(checked[d].repaired for d in given)
+        if repaired:
+            call.notes.append(f"{repaired} trimmed to their last complete statement")
+        if self.options.repair or self.options.edits:
+            return [
+                as_answer(code) if (code := checked[d].code) is not None else call.responses[d]
+                for d in given
+            ]
+        return [call.responses[d] for d in given]
+
+    def _good(self, checked: Checked) -> bool:
+        """Usable, and not the program being improved again."""
+        if checked.code is None:
+            return False
+        return not (self.program and same_program(checked.code, self.program))
 
     def _edits(self, message: str) -> bool:
         return bool(
@@ -245,18 +301,20 @@ class LanguageModel:
         n = max(1, min(int(n_responses), self.max_responses_per_call))
         return self.batch_prompt(expertise, [message] * n, temperature)
 
-    def _ask(self, call: ModelCall) -> list[str]:
-        """Different messages of a batch go out concurrently (the backend limits how many
-        requests of the run are in flight)."""
-        requests = call.requests()
+    def _ask(
+        self, call: ModelCall, requests: list[tuple[Request, list[int]]], messages: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """The samples for `messages` (each request answers its positions), and why each
+        ended; the requests' usage, attempts and notes go onto `call`. Different messages
+        go out concurrently (the backend limits how many requests of the run are in
+        flight)."""
         if len(requests) == 1:
             replies = [self.backend.complete(requests[0][0])]
         else:
             with ThreadPoolExecutor(max_workers=min(8, len(requests))) as pool:
                 replies = list(pool.map(self.backend.complete, [r for r, _ in requests]))
-        responses: list[str] = [""] * len(call.messages)
-        finish: list[str] = ["stop"] * len(call.messages)
-        usage = Usage()
+        responses: list[str] = [""] * len(messages)
+        finish: list[str] = ["stop"] * len(messages)
         for (request, positions), reply in zip(requests, replies, strict=True):
             if len(reply.completions) != request.n:
                 raise LanguageModelError(
@@ -265,12 +323,10 @@ class LanguageModel:
             for pos, completion in zip(positions, reply.completions, strict=True):
                 responses[pos] = completion.text
                 finish[pos] = completion.finish_reason
-            usage = usage + reply.usage
+            call.usage = call.usage + reply.usage
             call.attempts += reply.attempts
             call.notes.extend(reply.notes)
-        call.usage = replace(usage, calls=1)  # one call, however many requests it took
-        call.finish_reasons = finish
-        return responses
+        return responses, finish
 
     def _finish(self, call: ModelCall) -> None:
         with self._lock:

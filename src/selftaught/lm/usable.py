@@ -95,6 +95,30 @@ def defines_beside(src: str, function: str) -> bool:
     return any(isinstance(n, _DEFS) and n.name != function for n in _top_level(src))
 
 
+def same_program(a: str, b: str) -> bool:
+    """Whether two programs have the same syntax tree, docstrings aside (a grammar can
+    hold an answer to no docstrings); False if either does not parse."""
+    trees = [_top_level(src) for src in (a, b)]
+    if not all(trees):
+        return False
+    trees = [tree[1:] if _is_docstring(tree[0]) else tree for tree in trees]
+    for tree in trees:
+        for node in (n for stmt in tree for n in ast.walk(stmt)):
+            body = getattr(node, "body", None)
+            if isinstance(body, list) and body and _is_docstring(body[0]):
+                node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    dumps = [ast.dump(ast.Module(body=tree, type_ignores=[])) for tree in trees]
+    return dumps[0] == dumps[1]
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
 def _problem(code: str, function: str, arity: int | None) -> str | None:
     """Why parsed `code` is unusable, or None."""
     try:
