@@ -6,16 +6,19 @@ model layer's new features off) and after (its defaults).
     python bench/small_model.py --tasks lpn,qap --seeds 2 --arms after  # a quick subset
     python bench/small_model.py --tasks tests/data/tasks/user_task.py   # a task file
 
-Arms: `before` (no grammar, no header, no repair, no loop stops, no edits, the budget's
-400 tokens), `after` (the defaults: grammar, header, repair, loop stops, 256 tokens on the
-embedded model), `edits` (after, asking for search/replace edits), `noheader` (after
-without the header), `nogrammar`, `noloops`, `tokens400` (after with 400 tokens);
+Arms: `before` (no grammar, no header, no repair, no loop stops, no drawing again, no
+edits, the budget's 400 tokens), `after` (the defaults: grammar, header, repair, loop
+stops, 2 rounds of drawing again, 256 tokens on the embedded model), `edits` (after,
+asking for search/replace edits), `noheader` (after without the header), `nogrammar`,
+`noloops`, `noredraw`, `tokens400` (after with 400 tokens);
 `--temperature` and `--max-tokens` override the preset's.
 Per task it prints the seed's validation score, the mean, min and max after, runs worse
 and better than the seed; the same program's held-out score against the seed's (a run
 "better" on validation alone may have found noise: the seed improver picks its best
-candidate on validation); and the usable share of samples with the reasons the others
-were unusable. It takes minutes per task and arm on 2 cores. `--json F` keeps the rows;
+candidate on validation); the usable share of all samples drawn, with the reasons the
+others were unusable; of the usable ones, how many return a value and how many of those
+are not the seed again; and how many of the answers the improver received are such new
+programs. It takes minutes per task and arm on 2 cores. `--json F` keeps the rows;
 `--table F1 F2 ...` prints one table of arms run by separate processes.
 """
 
@@ -33,7 +36,7 @@ from pathlib import Path
 from selftaught.config import load_config
 from selftaught.lm.edits import INSTRUCTION, apply_edits
 from selftaught.lm.registry import make_backend
-from selftaught.lm.usable import add_reasons, as_answer, check, describe
+from selftaught.lm.usable import add_reasons, as_answer, check, describe, same_program
 from selftaught.sandbox import Sandbox
 from selftaught.stop import RunContext, seed_improver
 from selftaught.stop.context import Scope
@@ -49,6 +52,7 @@ OFF = {
     "repair": False,
     "stop_loops": False,
     "edits": False,
+    "redraw": 0,
     "max_tokens": 10**6,  # no per-backend cap: the budget's max_tokens, as before
 }
 ARMS = {
@@ -58,6 +62,7 @@ ARMS = {
     "noheader": {"header": False},
     "nogrammar": {"grammar": "off"},
     "noloops": {"stop_loops": False},
+    "noredraw": {"redraw": 0},
     "tokens400": {"max_tokens": 400},
 }
 
@@ -90,7 +95,8 @@ def run_arm(
                 scorer.evaluate(task.seed_solution, task, split, seed_scope).score
                 for split in ("validation", "heldout")
             )
-            afters, helds, samples, usable, returning, new, reasons = [], [], 0, 0, 0, 0, {}
+            afters, helds, samples, usable, reasons = [], [], 0, 0, {}
+            returning = new = answers = good = 0
             start = time.perf_counter()
             for s in range(first, first + seeds):
                 cfg = base.model_copy(update={"seed": s})
@@ -116,7 +122,7 @@ def run_arm(
                 afters.append(after)
                 helds.append(held)
                 for r in store.query(
-                    "SELECT samples, usable, unusable_reasons, messages, responses"
+                    "SELECT samples, usable, unusable_reasons, messages, responses, notes"
                     " FROM model_calls WHERE scope = ?",
                     (scope.path,),
                 ):
@@ -125,6 +131,7 @@ def run_arm(
                     add_reasons(reasons, r["unusable_reasons"])
                     counted = returning_samples(r, task, lm)
                     returning, new = returning + counted[0], new + counted[1]
+                    answers, good = answers + counted[2], good + counted[3]
             rows.append(
                 {
                     "arm": arm,
@@ -137,6 +144,8 @@ def run_arm(
                     "usable": usable,
                     "returning": returning,
                     "new": new,
+                    "answers": answers,
+                    "good": good,
                     "reasons": reasons,
                     "seconds": time.perf_counter() - start,
                 }
@@ -168,35 +177,34 @@ def returns_value(code: str, function: str) -> bool:
     return False
 
 
-def returning_samples(call: dict, task, lm: dict) -> tuple[int, int]:
-    """Usable samples of one recorded call whose function returns a value, and how many
-    of those are not the seed solution again (same syntax tree); checked again as the
-    model layer checked them (finish reasons are not recorded: a block without its
-    closing fence counts as cut)."""
-    n, new, seed = 0, 0, _tree(task.seed_solution)
+def returning_samples(call: dict, task, lm: dict) -> tuple[int, int, int, int]:
+    """For one recorded call: usable draws whose function returns a value, those of them
+    that are not the seed solution again (`same_program`), and of the answers the
+    improver was given (each message's first good draw, when the model layer drew
+    again), how many and how many are such new programs. Checked again as the model
+    layer checked them (finish reasons are not recorded: a block without its closing
+    fence counts as cut)."""
     responses = json.loads(call["responses"] or "[]")  # a failed call recorded none
-    pairs = zip(json.loads(call["messages"])[: len(responses)], responses, strict=True)
-    for message, text in pairs:
+    messages = json.loads(call["messages"])[: len(responses)]
+    fresh = []
+    for message, text in zip(messages, responses, strict=True):
         cut, repair = text.count("```") < 2, lm.get("repair", True)
         if message.endswith(INSTRUCTION):
             applied = apply_edits(task.seed_solution, text).program
             text, cut, repair = as_answer(applied or ""), False, False
         code = check(text, task.function, task.arity, cut=cut, repair=repair).code
-        if code is not None and returns_value(code, task.function):
-            n += 1
-            new += _tree(code) != seed
-    return n, new
-
-
-def _tree(code: str) -> str:
-    """The program's syntax tree without docstrings (the grammar cannot write one)."""
-    tree = ast.parse(code)
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
-            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
-    return ast.dump(tree)
+        returns = code is not None and returns_value(code, task.function)
+        fresh.append((returns, returns and not same_program(code or "", task.seed_solution)))
+    given = list(range(len(fresh)))
+    for note in json.loads(call.get("notes") or "[]"):
+        if "the answers are draws" in note:
+            given = json.loads(note[note.rindex("[") :])
+    return (
+        sum(r for r, _ in fresh),
+        sum(n for _, n in fresh),
+        len(given),
+        sum(fresh[d][1] for d in given),
+    )
 
 
 def counts(r: dict) -> tuple[int, int, int]:
@@ -210,7 +218,10 @@ def counts(r: dict) -> tuple[int, int, int]:
 
 def returning(r: dict) -> str:
     """`9 (4 new)`: usable samples returning a value, and those not the seed again."""
-    return f"{r['returning']} ({r['new']} new)" if "new" in r else "?"
+    if "new" not in r:
+        return "?"
+    answers = f"; answers {r['good']}/{r['answers']} new" if "answers" in r else ""
+    return f"{r['returning']} ({r['new']} new{answers})"
 
 
 def print_row(r: dict) -> None:
@@ -254,7 +265,8 @@ def summary(rows: list[dict]) -> None:
         usable = sum(r["usable"] for r in builtin)
         back = "?"
         if all("new" in r for r in builtin):
-            back = returning({k: sum(r[k] for r in builtin) for k in ("returning", "new")})
+            keys = [k for k in ("returning", "new", "answers", "good") if k in builtin[0]]
+            back = returning({k: sum(r[k] for r in builtin) for k in keys})
         lowest = min((r["usable"] / r["samples"] for r in builtin if r["samples"]), default=0.0)
         improved = sum(counts(r)[1] > 0 for r in builtin)
         held = sum(counts(r)[2] > 0 for r in builtin)
