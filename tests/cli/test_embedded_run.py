@@ -42,7 +42,8 @@ def test_embedded_model_runs_stop_end_to_end(embedded_run):
     db = sqlite3.connect(run_dir / "records.sqlite")
     calls = db.execute("SELECT backend, samples, completion_tokens FROM model_calls").fetchall()
     db.close()
-    assert calls and all(c[0] == "local:smollm2" and c[1] == 2 and c[2] > 0 for c in calls)
+    # 2 samples asked; up to 2 rounds of drawing again for unusable or unchanged ones
+    assert calls and all(c[0] == "local:smollm2" and 2 <= c[1] <= 6 and c[2] > 0 for c in calls)
     assert "usable code" in result.stderr
     assert (run_dir / "improvers" / "iter_001.py").exists()
     assert (run_dir / "report.html").exists()

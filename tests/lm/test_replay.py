@@ -89,14 +89,20 @@ def flaky(request: Request, index: int) -> str:
 
 
 def test_a_run_that_drew_samples_again_replays_sample_for_sample(make_ctx):
-    lm = {"redraw": 2}
-    original = make_ctx(wrap(ScriptedBackend(flaky)), iterations=1, runs=2, parallel=2, lm=lm)
+    # the embedded model draws again and asks 256 tokens a sample by default (the
+    # budget says 400): its replay must do both, unasked
+    local = ScriptedBackend(flaky, name="local:smollm2")
+    original = make_ctx(wrap(local), iterations=1, runs=2, parallel=2)
     run_stop(original, seed_improver(), original.run_dir)
     notes = [r["notes"] or "" for r in original.store.query("SELECT notes FROM model_calls")]
     assert any("again" in n for n in notes)  # the run did draw again
+    assert {
+        r["max_tokens"] for r in original.store.query("SELECT max_tokens FROM model_calls")
+    } == {256}
 
     replay = make_backend(f"replay:{original.run_dir.path}")
-    again = make_ctx(replay, iterations=1, runs=2, parallel=2, lm=lm)
+    assert replay.defaults_for == "local:smollm2"
+    again = make_ctx(replay, iterations=1, runs=2, parallel=2)
     run_stop(again, seed_improver(), again.run_dir)
     assert summary(again) == summary(original)
     responses = lambda ctx: sorted(  # noqa: E731

@@ -134,6 +134,12 @@ class Backend:
     """What shapes generation beyond the request (a grammar), where anything does:
     constrained answers are cached apart from free ones."""
 
+    @property
+    def defaults_for(self) -> str:
+        """The model string whose own defaults apply (tokens per sample, drawing again):
+        this backend's, or for a replay the recorded run's, so it asks what was asked."""
+        return self.name
+
     def complete(self, request: Request) -> Reply:
         """Return exactly `request.n` completions, or raise."""
         raise NotImplementedError

@@ -36,14 +36,16 @@ def _key(request: Request, index: int) -> Key:
     )
 
 
-def load_recorded(run_dir: str) -> dict[Key, str]:
-    """Every recorded sample of a run directory, by request and sample index."""
+def load_recorded(run_dir: str) -> tuple[dict[Key, str], str | None]:
+    """Every recorded sample of a run directory, by request and stream position, and the
+    model the run asked."""
     path = Path(run_dir).expanduser()
     db = path / RECORDS if path.is_dir() else path
     if not db.is_file():
         raise ConfigError(f"no recorded run at {run_dir}: expected a run directory with {RECORDS}")
     recorded: dict[Key, str] = {}
-    for row in answered_calls(db):
+    rows = answered_calls(db)
+    for row in rows:
         call = ModelCall(
             scope="",
             backend="",
@@ -59,7 +61,7 @@ def load_recorded(run_dir: str) -> dict[Key, str]:
                 recorded[_key(request, i)] = texts[pos]
     if not recorded:
         raise ConfigError(f"the run at {run_dir} recorded no answered model calls")
-    return recorded
+    return recorded, rows[0].backend
 
 
 class ReplayBackend(Backend):
@@ -69,7 +71,11 @@ class ReplayBackend(Backend):
 
     def __init__(self, run_dir: str) -> None:
         self.name = f"replay:{run_dir}"
-        self.recorded = load_recorded(run_dir)
+        self.recorded, self.model = load_recorded(run_dir)
+
+    @property
+    def defaults_for(self) -> str:
+        return self.model or self.name
 
     def complete(self, request: Request) -> Reply:
         completions = []

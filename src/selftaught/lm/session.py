@@ -152,12 +152,12 @@ class LanguageModel:
         self.options = options or ModelOptions()
         cap = self.options.max_tokens
         if cap is None:
-            cap = default_max_tokens(backend.name)
+            cap = default_max_tokens(backend.defaults_for)
         if cap is not None:
             self.max_tokens = min(max_tokens, cap)
         self.arity = arity_of(program, required_function) if program and required_function else None
         redraw = self.options.redraw
-        self.redraws = default_redraws(backend.name) if redraw is None else redraw
+        self.redraws = default_redraws(backend.defaults_for) if redraw is None else redraw
         self._record = record
         self._lock = threading.Lock()
         self.calls = 0

@@ -46,6 +46,10 @@ class Wrapper(Backend):
     def __getattr__(self, attr: str) -> Any:
         return getattr(self.inner, attr)
 
+    @property
+    def defaults_for(self) -> str:
+        return self.inner.defaults_for
+
     def complete(self, request: Request) -> Reply:
         return self.inner.complete(request)
 
