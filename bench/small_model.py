@@ -129,7 +129,7 @@ def run_arm(
                     samples += r["samples"] or 0
                     usable += r["usable"] or 0
                     add_reasons(reasons, r["unusable_reasons"])
-                    counted = returning_samples(r, task, lm)
+                    counted = returning_samples(dict(r), task, lm)
                     returning, new = returning + counted[0], new + counted[1]
                     answers, good = answers + counted[2], good + counted[3]
             rows.append(

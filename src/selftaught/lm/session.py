@@ -150,14 +150,16 @@ class LanguageModel:
         self.required_function = required_function
         self.program = program
         self.options = options or ModelOptions()
+        # a backend of one's own need not subclass `Backend`: then its name decides
+        model = getattr(backend, "defaults_for", backend.name)
         cap = self.options.max_tokens
         if cap is None:
-            cap = default_max_tokens(backend.defaults_for)
+            cap = default_max_tokens(model)
         if cap is not None:
             self.max_tokens = min(max_tokens, cap)
         self.arity = arity_of(program, required_function) if program and required_function else None
         redraw = self.options.redraw
-        self.redraws = default_redraws(backend.defaults_for) if redraw is None else redraw
+        self.redraws = default_redraws(model) if redraw is None else redraw
         self._record = record
         self._lock = threading.Lock()
         self.calls = 0
