@@ -62,6 +62,11 @@ class LanguageModelError(SelftaughtError):
     """A model call failed: the backend did not answer it (after its retries)."""
 
 
+class StreamEnded(LanguageModelError):
+    """A replayed run asked for more samples of a message than the recorded run drew (its
+    drawing again stopped there, on a failure): the replay stops drawing there too."""
+
+
 class TransientError(SelftaughtError):
     """A failure worth retrying: a rate limit, a timeout, a 5xx, a dropped connection."""
 

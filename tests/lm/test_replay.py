@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from selftaught.errors import SpendingCapReached, UnrecordedRequest
+from selftaught.errors import ModelCallFailed, SpendingCapReached, UnrecordedRequest
 from selftaught.lm import ScriptedBackend
 from selftaught.lm.base import Request
 from selftaught.lm.options import ModelOptions
@@ -109,3 +109,27 @@ def test_a_run_that_drew_samples_again_replays_sample_for_sample(make_ctx):
         (r["scope"], r["responses"]) for r in ctx.store.query("SELECT * FROM model_calls")
     )
     assert responses(again) == responses(original)
+
+
+def test_a_run_whose_drawing_again_failed_replays_and_stops_drawing_there_too(make_ctx):
+    failing = {"calls": 0}
+    first_seeds: dict[str, list[int]] = {}
+
+    def fails_on_redraws(request: Request, index: int) -> str:
+        seeds = first_seeds.setdefault(request.user, [])
+        if any(0 < request.seed - s < 10 for s in seeds):  # continues a stream: a redraw
+            failing["calls"] += 1
+            raise ModelCallFailed("the server went away", sent=True)
+        if index == 0:
+            seeds.append(request.seed)
+        return flaky(request, index)
+
+    local = ScriptedBackend(fails_on_redraws, name="local:smollm2")
+    original = make_ctx(wrap(local, ModelOptions(retries=0)), iterations=0, runs=1)
+    run_stop(original, seed_improver(), original.run_dir)
+    notes = [r["notes"] or "" for r in original.store.query("SELECT notes FROM model_calls")]
+    assert failing["calls"] and any("drawing again failed" in n for n in notes)
+
+    again = make_ctx(make_backend(f"replay:{original.run_dir.path}"), iterations=0, runs=1)
+    run_stop(again, seed_improver(), again.run_dir)
+    assert summary(again) == summary(original)

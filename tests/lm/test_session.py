@@ -221,3 +221,43 @@ def test_only_an_in_process_model_draws_again_by_default():
 
     assert default_redraws("local:smollm2") == 2 and default_redraws("local:/m.gguf") == 2
     assert default_redraws("openai:gpt-4.1") == 0 and default_redraws("scripted") == 0
+    remote = LanguageModel(
+        ScriptedBackend([], name="openai:m"),
+        budget=1,
+        max_responses_per_call=1,
+        max_tokens=64,
+        seed=0,
+        scope="test",
+    )
+    assert remote.redraws == 0
+
+
+def test_a_cap_reached_while_drawing_again_keeps_and_records_the_call_and_ends_the_next():
+    from selftaught.errors import SpendingCapReached
+    from selftaught.lm.options import ModelOptions
+    from selftaught.lm.registry import wrap
+
+    # every sample is unusable and 100 tokens; the first draws cross the 150-token cap
+    capped = wrap(
+        ScriptedBackend(lambda r, i: "x" * 400, name="local:model.gguf"),
+        ModelOptions(max_run_tokens=150),
+    )
+    calls = []
+    lm = LanguageModel(
+        capped,
+        budget=2,
+        max_responses_per_call=2,
+        max_tokens=1024,
+        seed=0,
+        scope="test",
+        required_function="algorithm",
+        record=calls.append,
+        program=PROGRAM,
+    )
+    assert lm.redraws == 2  # an in-process model's default
+    assert lm.prompt("sys", "m", n_responses=2) == ["x" * 400] * 2
+    (call,) = calls
+    assert call.usage.samples == 2 and call.usage.completion_tokens == 200
+    assert any("drawing again failed (SpendingCapReached" in note for note in call.notes)
+    with pytest.raises(SpendingCapReached):
+        lm.prompt("sys", "m")

@@ -12,9 +12,10 @@ request the recorded run never made ends the run loudly (`UnrecordedRequest`).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
-from selftaught.errors import ConfigError, UnrecordedRequest
+from selftaught.errors import ConfigError, StreamEnded, UnrecordedRequest
 from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.session import ModelCall
 from selftaught.store.reads import answered_calls
@@ -81,6 +82,11 @@ class ReplayBackend(Backend):
         completions = []
         for i in range(request.n):
             text = self.recorded.get(_key(request, i))
+            if text is None and i == 0 and request.seed is not None:
+                if _key(replace(request, seed=request.seed - 1), 0) in self.recorded:
+                    raise StreamEnded(
+                        "replay: the recorded run drew no more samples of this message"
+                    )
             if text is None:
                 raise UnrecordedRequest(
                     f"replay: the recorded run never asked this (sample {i}, seed"

@@ -18,6 +18,8 @@ from selftaught.errors import (
     BudgetExhausted,
     LanguageModelError,
     ModelCallFailed,
+    ModelUnavailable,
+    SpendingCapReached,
     TransientError,
 )
 from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Request, Usage
@@ -227,7 +229,9 @@ class LanguageModel:
             wanted = [call.messages[p] for p in again]
             try:
                 texts, finish = self._ask(call, call.more(wanted), wanted)
-            except Exception as exc:  # noqa: BLE001 - keep what was drawn; the next call reports
+            except (Exception, SpendingCapReached, ModelUnavailable) as exc:  # noqa: BLE001
+                # keep what was drawn and record the call: a cap or an outage ends the run
+                # at its next call, and a replay stops drawing here too (`StreamEnded`)
                 call.notes.append(f"drawing again failed ({type(exc).__name__}: {exc})")
                 break
             first = len(call.messages)
