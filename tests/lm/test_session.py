@@ -169,23 +169,29 @@ def _fenced(code: str) -> str:
     return f"```python\n{code}```"
 
 
-def _redrawing(responses, redraw=2):
-    from selftaught.lm.options import ModelOptions
-
-    backend = ScriptedBackend(responses)
+def _improving(backend, *, budget=1, max_responses=3, max_tokens=64, options=None):
+    """A session improving PROGRAM, and the calls it records."""
     calls = []
     lm = LanguageModel(
         backend,
-        budget=1,
-        max_responses_per_call=3,
-        max_tokens=64,
+        budget=budget,
+        max_responses_per_call=max_responses,
+        max_tokens=max_tokens,
         seed=0,
         scope="test",
         required_function="algorithm",
         record=calls.append,
         program=PROGRAM,
-        options=ModelOptions(redraw=redraw),
+        options=options,
     )
+    return lm, calls
+
+
+def _redrawing(responses, redraw=2):
+    from selftaught.lm.options import ModelOptions
+
+    backend = ScriptedBackend(responses)
+    lm, calls = _improving(backend, options=ModelOptions(redraw=redraw))
     return lm, backend, calls
 
 
@@ -221,14 +227,7 @@ def test_only_an_in_process_model_draws_again_by_default():
 
     assert default_redraws("local:smollm2") == 2 and default_redraws("local:/m.gguf") == 2
     assert default_redraws("openai:gpt-4.1") == 0 and default_redraws("scripted") == 0
-    remote = LanguageModel(
-        ScriptedBackend([], name="openai:m"),
-        budget=1,
-        max_responses_per_call=1,
-        max_tokens=64,
-        seed=0,
-        scope="test",
-    )
+    remote, _ = _improving(ScriptedBackend([], name="openai:m"))
     assert remote.redraws == 0
 
 
@@ -242,18 +241,7 @@ def test_a_cap_reached_while_drawing_again_keeps_and_records_the_call_and_ends_t
         ScriptedBackend(lambda r, i: "x" * 400, name="local:model.gguf"),
         ModelOptions(max_run_tokens=150),
     )
-    calls = []
-    lm = LanguageModel(
-        capped,
-        budget=2,
-        max_responses_per_call=2,
-        max_tokens=1024,
-        seed=0,
-        scope="test",
-        required_function="algorithm",
-        record=calls.append,
-        program=PROGRAM,
-    )
+    lm, calls = _improving(capped, budget=2, max_responses=2, max_tokens=1024)
     assert lm.redraws == 2  # an in-process model's default
     assert lm.prompt("sys", "m", n_responses=2) == ["x" * 400] * 2
     (call,) = calls
