@@ -8,6 +8,7 @@
     │   └── RunDirError        a folder that is not a run this version can read or continue
     ├── BudgetExhausted        a model call past an improver's call budget
     ├── LanguageModelError     a model call that failed (after retries)
+    │   └── StreamEnded        a replay asked for more samples of a message than were drawn
     ├── TransientError         one attempt of a model request worth retrying (rate limit, 5xx)
     └── ModelCallFailed        a model request that failed for good, as the backends say it
 
