@@ -26,15 +26,9 @@ Key = tuple[str, str, float, int, int | None, int]
 
 def _key(request: Request, index: int) -> Key:
     """A sample's place: with a seed, the stream position seed + index; else the index."""
-    seeded = request.seed is not None
-    return (
-        request.system,
-        request.user,
-        float(request.temperature),
-        request.max_tokens,
-        request.seed + index if request.seed is not None else None,
-        0 if seeded else index,
-    )
+    seed = request.seed
+    place = (seed + index, 0) if seed is not None else (None, index)
+    return (request.system, request.user, float(request.temperature), request.max_tokens, *place)
 
 
 def load_recorded(run_dir: str) -> tuple[dict[Key, str], str | None]:
