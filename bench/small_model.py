@@ -25,7 +25,6 @@ programs. It takes minutes per task and arm on 2 cores. `--json F` keeps the row
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import statistics
 import sys
@@ -36,7 +35,14 @@ from pathlib import Path
 from selftaught.config import load_config
 from selftaught.lm.edits import INSTRUCTION, apply_edits
 from selftaught.lm.registry import make_backend
-from selftaught.lm.usable import add_reasons, as_answer, check, describe, same_program
+from selftaught.lm.usable import (
+    add_reasons,
+    as_answer,
+    check,
+    describe,
+    returns_value,
+    same_program,
+)
 from selftaught.sandbox import Sandbox
 from selftaught.stop import RunContext, seed_improver
 from selftaught.stop.context import Scope
@@ -160,21 +166,6 @@ def run_arm(
 
 
 EPS = 1e-9
-
-
-def returns_value(code: str, function: str) -> bool:
-    """Whether `function` in `code` has a `return` of a value in its own body (a function
-    without one returns None, which scores 0 on every task)."""
-    for node in ast.parse(code).body:
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            todo: list[ast.AST] = list(node.body)
-            while todo:
-                n = todo.pop()
-                if isinstance(n, ast.Return) and n.value is not None:
-                    return True
-                if not isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    todo.extend(ast.iter_child_nodes(n))
-    return False
 
 
 def returning_samples(call: dict, task, lm: dict) -> tuple[int, int, int, int]:

@@ -212,6 +212,40 @@ def test_unusable_and_unchanged_samples_are_drawn_again_and_each_message_gets_it
     assert any("drew 3 samples again" in note for note in call.notes)
 
 
+def test_a_sample_whose_function_returns_nothing_is_drawn_again_when_the_program_returns():
+    # a body trimmed at the token limit often lost its `return`: it would score None
+    lost = _fenced("def algorithm(xs):\n    ys = sorted(xs)\n")
+    good = _fenced("def algorithm(xs):\n    return xs[::-1]\n")
+    lm, backend, calls = _redrawing([lost, good])
+    assert lm.prompt("sys", "m", n_responses=1) == [good]
+    assert len(backend.requests) == 2
+    assert calls[0].usable == 2  # it is usable; only not worth giving while draws remain
+    # when every draw returns nothing, the improver still gets the first
+    lm, backend, _ = _redrawing([lost, lost, lost])
+    assert lm.prompt("sys", "m", n_responses=1) == [lost]
+    assert len(backend.requests) == 3
+
+
+def test_returning_nothing_is_fine_when_the_program_being_improved_returns_nothing():
+    from selftaught.lm.options import ModelOptions
+
+    inplace = "def algorithm(xs):\n    xs.sort()\n"
+    backend = ScriptedBackend([_fenced("def algorithm(xs):\n    xs.reverse()\n")])
+    lm = LanguageModel(
+        backend,
+        budget=1,
+        max_responses_per_call=1,
+        max_tokens=64,
+        seed=0,
+        scope="test",
+        required_function="algorithm",
+        program=inplace,
+        options=ModelOptions(redraw=2),
+    )
+    lm.prompt("sys", "m", n_responses=1)
+    assert len(backend.requests) == 1
+
+
 def test_no_sample_is_drawn_again_when_every_one_is_good_or_redraw_is_off():
     good = _fenced("def algorithm(xs):\n    return xs\n")
     lm, backend, _ = _redrawing([good, good])

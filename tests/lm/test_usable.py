@@ -103,3 +103,16 @@ def test_definitions_nested_in_the_required_function_are_found():
     assert not nests_definitions(beside, "algorithm")
     assert not nests_definitions(nested, "other") and not nests_definitions("def (", "algorithm")
     assert defines_beside(beside, "algorithm") and not defines_beside(nested, "algorithm")
+
+
+def test_a_function_returns_a_value_only_from_its_own_body():
+    from selftaught.lm.usable import returns_value
+
+    assert returns_value("def f(x):\n    if x:\n        return 1\n    pass\n", "f")
+    assert not returns_value("def f(x):\n    y = x\n", "f")
+    assert not returns_value("def f(x):\n    return\n", "f")
+    assert not returns_value("def f(x):\n    def g():\n        return 1\n    g()\n", "f")
+    assert not returns_value("def f(x):\n    g = lambda: 1\n", "f")
+    assert not returns_value("def g(x):\n    return 1\n", "f")
+    # the definition in effect is the last one
+    assert not returns_value("def f(x):\n    return 1\n\ndef f(x):\n    pass\n", "f")

@@ -34,6 +34,7 @@ from selftaught.lm.usable import (
     defines_beside,
     header_of,
     nests_definitions,
+    returns_value,
     same_program,
     tally,
 )
@@ -160,6 +161,9 @@ class LanguageModel:
         if cap is not None:
             self.max_tokens = min(max_tokens, cap)
         self.arity = arity_of(program, required_function) if program and required_function else None
+        self._returns = bool(
+            program and required_function and returns_value(program, required_function)
+        )
         redraw = self.options.redraw
         self.redraws = default_redraws(model) if redraw is None else redraw
         self._record = record
@@ -245,7 +249,8 @@ class LanguageModel:
         redrawn = len(checked) - len(given)
         if redrawn:
             call.notes.append(
-                f"drew {redrawn} samples again (unusable, or the program unchanged);"
+                f"drew {redrawn} samples again (unusable, the program unchanged, or no value"
+                f" returned);"
                 f" the answers are draws {given}"
             )
         call.usable = sum(c.usable for c in checked)
@@ -261,10 +266,13 @@ class LanguageModel:
         return [call.responses[d] for d in given]
 
     def _good(self, checked: Checked) -> bool:
-        """Usable, and not the program being improved again."""
-        if checked.code is None:
+        """Usable, not the program being improved again, and returning a value if that
+        program's function does (a body trimmed at the token limit often lost its
+        `return`)."""
+        code = checked.code
+        if code is None or (self.program and same_program(code, self.program)):
             return False
-        return not (self.program and same_program(checked.code, self.program))
+        return not self._returns or returns_value(code, self.required_function or "")
 
     def _edits(self, message: str) -> bool:
         return bool(

@@ -95,6 +95,20 @@ def defines_beside(src: str, function: str) -> bool:
     return any(isinstance(n, _DEFS) and n.name != function for n in _top_level(src))
 
 
+def returns_value(src: str, function: str) -> bool:
+    """Whether `function` in `src` has a `return` of a value in its own body, outside
+    the functions and classes defined inside it (without one it returns None)."""
+    defs = _defs(src, function)
+    todo: list[ast.AST] = list(defs[-1].body) if defs else []
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            return True
+        if not isinstance(node, _DEFS | ast.Lambda):
+            todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
 def same_program(a: str, b: str) -> bool:
     """Whether two programs have the same syntax tree, docstrings aside (a grammar can
     hold an answer to no docstrings); False if either does not parse."""
