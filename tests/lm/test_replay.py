@@ -133,3 +133,24 @@ def test_a_run_whose_drawing_again_failed_replays_and_stops_drawing_there_too(ma
     again = make_ctx(make_backend(f"replay:{original.run_dir.path}"), iterations=0, runs=1)
     run_stop(again, seed_improver(), again.run_dir)
     assert summary(again) == summary(original)
+
+
+def test_a_place_holding_two_different_recorded_samples_is_not_replayed_silently(make_ctx):
+    from selftaught.lm.session import ModelCall, derive_seed
+
+    ctx = make_ctx(wrap(ScriptedBackend(seeded)), iterations=0, runs=1)
+
+    def call(seed: int, texts: list[str]) -> ModelCall:
+        return ModelCall("s", "scripted", "sys", ["m"] * len(texts), 0.7, 64, seed, texts)
+
+    # two calls of one message whose sample streams start at the same place, with
+    # different answers there: which one a replay meant cannot be known
+    ctx.record_model_call(0, call(10, ["a", "b"]))
+    ctx.record_model_call(0, call(10, ["c"]))
+    ctx.store.close()
+    replay = make_backend(f"replay:{ctx.run_dir.path}")
+    stream = derive_seed(10, 0)
+    second = replay.complete(Request("sys", "m", n=1, seed=stream + 1, max_tokens=64))
+    assert second.completions[0].text == "b"
+    with pytest.raises(UnrecordedRequest, match="two different samples"):
+        replay.complete(Request("sys", "m", n=1, seed=stream, max_tokens=64))

@@ -6,7 +6,10 @@ concurrency changes: sample i of a request with seed s is the sample of seed s +
 every backend draws it), so a call that drew more samples of a message later (drawing
 again for unusable ones) is answered sample for sample. Replay the
 run with the config it was recorded with (the same seed) and every request matches; a
-request the recorded run never made ends the run loudly (`UnrecordedRequest`).
+request the recorded run never made ends the run loudly (`UnrecordedRequest`), and so does
+one whose place holds two different recorded samples (two calls of the same message whose
+seed streams overlapped: with 31-bit derived seeds and streams a few samples long, rare,
+but a replay must not pick one silently).
 """
 
 from __future__ import annotations
@@ -31,14 +34,15 @@ def _key(request: Request, index: int) -> Key:
     return (request.system, request.user, float(request.temperature), request.max_tokens, *place)
 
 
-def load_recorded(run_dir: str) -> tuple[dict[Key, str], str | None]:
+def load_recorded(run_dir: str) -> tuple[dict[Key, str | None], str | None]:
     """Every recorded sample of a run directory, by request and stream position, and the
-    model the run asked."""
+    model the run asked. A place that holds two different samples (two calls whose seeds
+    ran into each other's streams) holds None: no replay can tell which was meant."""
     path = Path(run_dir).expanduser()
     db = path / RECORDS if path.is_dir() else path
     if not db.is_file():
         raise ConfigError(f"no recorded run at {run_dir}: expected a run directory with {RECORDS}")
-    recorded: dict[Key, str] = {}
+    recorded: dict[Key, str | None] = {}
     rows = answered_calls(db)
     for row in rows:
         call = ModelCall(
@@ -53,7 +57,8 @@ def load_recorded(run_dir: str) -> tuple[dict[Key, str], str | None]:
         texts = json.loads(row.responses or "[]")
         for request, positions in call.requests():
             for i, pos in enumerate(positions):
-                recorded[_key(request, i)] = texts[pos]
+                key, text = _key(request, i), texts[pos]
+                recorded[key] = text if recorded.get(key, text) == text else None
     if not recorded:
         raise ConfigError(f"the run at {run_dir} recorded no answered model calls")
     return recorded, rows[0].backend
@@ -75,7 +80,14 @@ class ReplayBackend(Backend):
     def complete(self, request: Request) -> Reply:
         completions = []
         for i in range(request.n):
-            text = self.recorded.get(_key(request, i))
+            key = _key(request, i)
+            if key in self.recorded and self.recorded[key] is None:
+                raise UnrecordedRequest(
+                    f"replay: the recorded run drew two different samples at this place"
+                    f" (sample {i}, seed {request.seed}, message starting"
+                    f" {request.user[:60]!r}), so it cannot be replayed sample for sample"
+                )
+            text = self.recorded.get(key)
             if text is None and i == 0 and request.seed is not None:
                 if _key(replace(request, seed=request.seed - 1), 0) in self.recorded:
                     raise StreamEnded(
