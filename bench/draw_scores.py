@@ -4,6 +4,7 @@ many times on each task's seed solution, every answer scored by the task's utili
     nice -n 10 python bench/draw_scores.py                      # every built-in task, 40 draws
     python bench/draw_scores.py --tasks maxcut,qap --draws 20   # a subset
     python bench/draw_scores.py --tasks bench/tasks/knapsack.py --temperature 0.3
+    python bench/draw_scores.py --model local:path/to/model.gguf   # another model
 
 `bench/small_model.py` asks whether a run of the seed improver (3 answers) beats the seed;
 this asks how often a single answer does, which says how many answers a run would need.
@@ -129,6 +130,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="the sampling seed")
     parser.add_argument("--temperature", type=float, default=None, help="override the preset's")
     parser.add_argument("--redraw", type=int, default=0, help="rounds of drawing again")
+    parser.add_argument("--model", default=None, help="another model (default: the embedded)")
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     parser.add_argument("--table", nargs="+", default=None, help="only print these --json files")
     args = parser.parse_args()
@@ -144,13 +146,14 @@ def main() -> None:
     }
     if args.temperature is not None:
         budgets["temperature"] = args.temperature
-    cfg = load_config(
-        overrides={"seed": args.seed, "budgets": budgets, "lm": {"redraw": args.redraw}}
-    )
+    overrides: dict = {"seed": args.seed, "budgets": budgets, "lm": {"redraw": args.redraw}}
+    if args.model:
+        overrides["model"] = args.model
+    cfg = load_config(overrides=overrides)
     backend = make_backend(cfg.model, cfg.lm)
     print(
         f"the seed improver's message answered {args.draws} times per task, seed {args.seed},"
-        f" temperature {cfg.budgets.temperature}, drawing again {args.redraw}, embedded model"
+        f" temperature {cfg.budgets.temperature}, drawing again {args.redraw}, model {cfg.model}"
     )
     print(HEAD)
     rows = []

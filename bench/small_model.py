@@ -11,7 +11,8 @@ edits, the budget's 400 tokens), `after` (the defaults: grammar, header, repair,
 stops, 2 rounds of drawing again, 256 tokens on the embedded model), `edits` (after,
 asking for search/replace edits), `noheader` (after without the header), `nogrammar`,
 `noloops`, `noredraw`, `tokens400` (after with 400 tokens);
-`--temperature` and `--max-tokens` override the preset's.
+`--temperature` and `--max-tokens` override the preset's; `--model local:path/to/model.gguf`
+(or any model spec) measures another model than the embedded one.
 Per task it prints the seed's validation score, the mean, min and max after, runs worse
 and better than the seed; the same program's held-out score against the seed's (a run
 "better" on validation alone may have found noise: the seed improver picks its best
@@ -81,12 +82,16 @@ def run_arm(
     root: Path,
     first: int = 0,
     temperature: float | None = None,
+    model: str | None = None,
 ) -> list:
     lm = ARMS[arm]
     budgets: dict[str, float] = {"max_tokens": max_tokens} if max_tokens else {}
     if temperature is not None:
         budgets["temperature"] = temperature
-    base = load_config(overrides={"lm": lm, "budgets": budgets} if budgets else {"lm": lm})
+    overrides: dict = {"lm": lm, "budgets": budgets} if budgets else {"lm": lm}
+    if model:
+        overrides["model"] = model
+    base = load_config(overrides=overrides)
     backend = make_backend(base.model, base.lm)
     rows = []
     with Sandbox() as sandbox:
@@ -278,6 +283,7 @@ def main() -> None:
     parser.add_argument("--arms", default="before,after", help=f"of {', '.join(ARMS)}")
     parser.add_argument("--max-tokens", type=int, default=None, help="override the preset's")
     parser.add_argument("--temperature", type=float, default=None, help="override the preset's")
+    parser.add_argument("--model", default=None, help="another model (default: the embedded)")
     parser.add_argument("--records", default=None, help="keep the run records in this folder")
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     parser.add_argument(
@@ -294,7 +300,7 @@ def main() -> None:
     tasks = args.tasks.split(",")
     print(
         f"seed improver once per task on its seed solution, {args.seeds} sampling seeds,"
-        f" default preset, embedded model; arms: {', '.join(arms)}"
+        f" default preset, model {args.model or 'embedded'}; arms: {', '.join(arms)}"
     )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -302,7 +308,14 @@ def main() -> None:
         root.mkdir(parents=True, exist_ok=True)
         for arm in arms:
             rows += run_arm(
-                arm, tasks, args.seeds, args.max_tokens, root, args.first_seed, args.temperature
+                arm,
+                tasks,
+                args.seeds,
+                args.max_tokens,
+                root,
+                args.first_seed,
+                args.temperature,
+                args.model,
             )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
