@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from selftaught.errors import ModelCallFailed, SpendingCapReached, UnrecordedRequest
@@ -96,6 +98,12 @@ def test_a_run_that_drew_samples_again_replays_sample_for_sample(make_ctx):
     run_stop(original, seed_improver(), original.run_dir)
     notes = [r["notes"] or "" for r in original.store.query("SELECT notes FROM model_calls")]
     assert any("again" in n for n in notes)  # the run did draw again
+    # the records say which of the drawn responses the improver received
+    calls = original.store.query("SELECT messages, responses, answers FROM model_calls")
+    for c in calls:
+        drawn, given = json.loads(c["responses"]), json.loads(c["answers"])
+        assert sorted(set(given)) == sorted(given) and all(0 <= g < len(drawn) for g in given)
+    assert any(len(json.loads(c["responses"])) > len(json.loads(c["answers"])) for c in calls)
     assert {
         r["max_tokens"] for r in original.store.query("SELECT max_tokens FROM model_calls")
     } == {256}

@@ -209,6 +209,7 @@ def test_unusable_and_unchanged_samples_are_drawn_again_and_each_message_gets_it
     assert lm.calls == 1 and call.usage.calls == 1 and call.usage.samples == 6
     assert len(call.messages) == len(call.responses) == 6
     assert call.usable == 4 and call.reasons == {"no_code": 2}  # every draw counts
+    assert call.answers == [3, 5, 2]  # which draw each message's answer is
     assert any("drew 3 samples again" in note for note in call.notes)
 
 

@@ -68,6 +68,9 @@ class ModelCall:
     """Requests sent for this call, counting retries (0 when all came from the cache)."""
     notes: list[str] = field(default_factory=list)
     """Why anything unusual happened: retries, samples asked one by one, cache hits."""
+    answers: list[int] | None = None
+    """For each message, the index in `responses` of the response the caller received;
+    None until the call is answered."""
 
     def requests(self) -> list[tuple[Request, list[int]]]:
         """The backend requests this call makes, with the message positions each answers:
@@ -212,6 +215,7 @@ class LanguageModel:
             self._finish(call)
             raise LanguageModelError(call.error) from exc
         responses = list(call.responses)
+        call.answers = list(range(len(responses)))
         if self.required_function:
             responses = self._checked(call)
         call.usage = replace(call.usage, calls=1)  # one call, however many requests it took
@@ -246,12 +250,12 @@ class LanguageModel:
             for k, p in enumerate(again):
                 if self._good(checked[first + k]):
                     given[p] = first + k
+        call.answers = given
         redrawn = len(checked) - len(given)
         if redrawn:
             call.notes.append(
                 f"drew {redrawn} samples again (unusable, the program unchanged, or no value"
-                f" returned);"
-                f" the answers are draws {given}"
+                f" returned); the answers are draws {given}"
             )
         call.usable = sum(c.usable for c in checked)
         call.reasons = tally(checked)

@@ -115,6 +115,7 @@ class RunContext:
                 cached=call.usage.cached,
                 attempts=call.attempts,
                 notes=json.dumps(call.notes) if call.notes else None,
+                answers=json.dumps(call.answers) if call.answers is not None else None,
             )
         )
         self.progress.model_call(call.usage)

@@ -82,6 +82,11 @@ class ModelCallRow(Row):
     cached: int | None = None
     attempts: int | None = None
     notes: str | None = None
+    answers: str | None = None
+    """JSON: for each message the caller sent, the index in `responses` of the response
+    it received (the model layer drew again for some: `responses` then holds more than
+    the caller saw). None in records written before it: one response per message, in
+    order."""
     id: int | None = None
     created: float | None = None
 

@@ -66,6 +66,7 @@ _ADDED_COLUMNS = {
         "attempts": "INTEGER",
         "notes": "TEXT",
         "unusable_reasons": "TEXT",
+        "answers": "TEXT",
     },
     "iterations": {
         "paired_diff": "REAL",
