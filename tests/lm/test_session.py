@@ -143,17 +143,7 @@ def test_only_the_embedded_model_has_a_default_cap_on_tokens_per_sample():
 
 def test_the_answer_may_define_inside_or_beside_the_function_only_where_its_program_does():
     def shape(program):
-        lm = LanguageModel(
-            ScriptedBackend(lambda req, i: ""),
-            budget=1,
-            max_responses_per_call=1,
-            max_tokens=64,
-            seed=0,
-            scope="test",
-            required_function="algorithm",
-            program=program,
-        )
-        return lm._shape()
+        return _improving(ScriptedBackend(lambda req, i: ""), program=program)[0]._shape()
 
     flat = shape("import numpy as np\n\ndef algorithm(F):\n    return F\n")
     assert flat.header == "import numpy as np\n\ndef algorithm(F):\n"
@@ -169,8 +159,8 @@ def _fenced(code: str) -> str:
     return f"```python\n{code}```"
 
 
-def _improving(backend, *, budget=1, max_responses=3, max_tokens=64, options=None):
-    """A session improving PROGRAM, and the calls it records."""
+def _improving(backend, *, budget=1, max_responses=3, max_tokens=64, options=None, program=PROGRAM):
+    """A session improving `program`, and the calls it records."""
     calls = []
     lm = LanguageModel(
         backend,
@@ -181,7 +171,7 @@ def _improving(backend, *, budget=1, max_responses=3, max_tokens=64, options=Non
         scope="test",
         required_function="algorithm",
         record=calls.append,
-        program=PROGRAM,
+        program=program,
         options=options,
     )
     return lm, calls
@@ -232,17 +222,7 @@ def test_returning_nothing_is_fine_when_the_program_being_improved_returns_nothi
 
     inplace = "def algorithm(xs):\n    xs.sort()\n"
     backend = ScriptedBackend([_fenced("def algorithm(xs):\n    xs.reverse()\n")])
-    lm = LanguageModel(
-        backend,
-        budget=1,
-        max_responses_per_call=1,
-        max_tokens=64,
-        seed=0,
-        scope="test",
-        required_function="algorithm",
-        program=inplace,
-        options=ModelOptions(redraw=2),
-    )
+    lm, _ = _improving(backend, program=inplace, options=ModelOptions(redraw=2))
     lm.prompt("sys", "m", n_responses=1)
     assert len(backend.requests) == 1
 
