@@ -117,6 +117,12 @@ def test_a_run_that_drew_samples_again_replays_sample_for_sample(make_ctx):
         (r["scope"], r["responses"]) for r in ctx.store.query("SELECT * FROM model_calls")
     )
     assert responses(again) == responses(original)
+    # a replay of the replay still knows the first model's defaults
+    twice = make_backend(f"replay:{again.run_dir.path}")
+    assert twice.defaults_for == "local:smollm2"
+    third = make_ctx(twice, iterations=1, runs=2, parallel=2)
+    run_stop(third, seed_improver(), third.run_dir)
+    assert summary(third) == summary(original)
 
 
 def test_a_run_whose_drawing_again_failed_replays_and_stops_drawing_there_too(make_ctx):

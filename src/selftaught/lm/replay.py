@@ -64,6 +64,21 @@ def load_recorded(run_dir: str) -> tuple[dict[Key, str | None], str | None]:
     return recorded, rows[0].backend
 
 
+def first_model(model: str | None) -> str | None:
+    """The model a chain of replays started from: a run recorded by a replay names
+    `replay:<its run>` as its model, so the first model's defaults are looked up there,
+    as long as that run is still where it was."""
+    seen: set[str] = set()
+    while model and model.startswith("replay:") and model not in seen:
+        seen.add(model)
+        try:
+            _, earlier = load_recorded(model.removeprefix("replay:"))
+        except ConfigError:
+            break  # moved or gone: the run's own config must give the defaults
+        model = earlier
+    return model
+
+
 class ReplayBackend(Backend):
     """Answers from a recorded run; free and instant."""
 
@@ -72,6 +87,7 @@ class ReplayBackend(Backend):
     def __init__(self, run_dir: str) -> None:
         self.name = f"replay:{run_dir}"
         self.recorded, self.model = load_recorded(run_dir)
+        self.model = first_model(self.model)
 
     @property
     def defaults_for(self) -> str:
