@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -51,10 +52,7 @@ def test_a_replayed_run_has_the_same_improvers_and_scores(make_ctx):
     again = make_ctx(replay, iterations=1, runs=2, parallel=2)
     run_stop(again, seed_improver(), again.run_dir)
     assert summary(again) == recorded
-    responses = lambda ctx: sorted(  # noqa: E731
-        (r["scope"], r["responses"]) for r in ctx.store.query("SELECT * FROM model_calls")
-    )
-    assert responses(again) == responses(original)
+    assert _responses(again) == _responses(original)
 
 
 def test_replay_fails_loudly_on_an_unrecorded_request(make_ctx):
@@ -113,10 +111,7 @@ def test_a_run_that_drew_samples_again_replays_sample_for_sample(make_ctx):
     again = make_ctx(replay, iterations=1, runs=2, parallel=2)
     run_stop(again, seed_improver(), again.run_dir)
     assert summary(again) == summary(original)
-    responses = lambda ctx: sorted(  # noqa: E731
-        (r["scope"], r["responses"]) for r in ctx.store.query("SELECT * FROM model_calls")
-    )
-    assert responses(again) == responses(original)
+    assert _responses(again) == _responses(original)
     # a replay of the replay still knows the first model's defaults
     twice = make_backend(f"replay:{again.run_dir.path}")
     assert twice.defaults_for == "local:smollm2"
@@ -168,3 +163,63 @@ def test_a_place_holding_two_different_recorded_samples_is_not_replayed_silently
     assert second.completions[0].text == "b"
     with pytest.raises(UnrecordedRequest, match="two different samples"):
         replay.complete(Request("sys", "m", n=1, seed=stream, max_tokens=64))
+
+
+def _responses(ctx) -> list:
+    rows = ctx.store.query("SELECT scope, responses FROM model_calls")
+    return sorted((r["scope"], r["responses"]) for r in rows)
+
+
+def _rewrite(ctx, sql: str, params: tuple = ()) -> None:
+    """Change a finished run's records as an older selftaught would have written them."""
+    ctx.store.close()
+    db = sqlite3.connect(ctx.store.path)
+    db.execute(sql, params)
+    db.commit()
+    db.close()
+
+
+def lost_returns(request: Request, index: int) -> str:
+    """In a stream, one sample in four has no code, one defines the function but returns
+    nothing, the others return a value."""
+    if "meta_utility" in request.user:
+        return f"```python\n{IMPROVER}```"
+    position = request.seed + index
+    if position % 4 == 0:
+        return "no code here"
+    body = "x = 1" if position % 4 == 1 else f"return [{position % 2}] * len(test_samples)"
+    return f"```python\ndef algorithm(train_samples, train_parity, test_samples):\n    {body}\n```"
+
+
+def test_a_run_recorded_before_answers_returning_nothing_were_drawn_again_replays(make_ctx):
+    class OlderRules(ScriptedBackend):
+        redraws_no_value = False  # as selftaught drew before that rule
+
+    old = make_ctx(wrap(OlderRules(lost_returns, name="local:smollm2")), iterations=0, runs=2)
+    run_stop(old, seed_improver(), old.run_dir)
+    recorded, drawn = summary(old), _responses(old)
+    _rewrite(old, "UPDATE model_calls SET answers = NULL")  # nor did it record them
+
+    again = make_ctx(make_backend(f"replay:{old.run_dir.path}"), iterations=0, runs=2)
+    run_stop(again, seed_improver(), again.run_dir)
+    assert summary(again) == recorded and _responses(again) == drawn
+    # today's rule draws again for them: a run recorded under it would differ
+    today = make_ctx(
+        wrap(ScriptedBackend(lost_returns, name="local:smollm2")), iterations=0, runs=2
+    )
+    run_stop(today, seed_improver(), today.run_dir)
+    count = "SELECT SUM(samples) AS n FROM model_calls"
+    assert today.store.query(count)[0]["n"] > again.store.query(count)[0]["n"]
+
+
+def test_a_replay_chain_ends_where_a_replayed_run_is_gone_or_names_itself(make_ctx, tmp_path):
+    from selftaught.lm.replay import first_model
+
+    gone = str(tmp_path / "gone")
+    assert first_model(f"replay:{gone}") == f"replay:{gone}"
+    assert first_model("local:smollm2") == "local:smollm2" and first_model(None) is None
+    ctx = make_ctx(wrap(ScriptedBackend(seeded)), iterations=0, runs=1)
+    run_stop(ctx, seed_improver(), ctx.run_dir)
+    itself = f"replay:{ctx.run_dir.path}"
+    _rewrite(ctx, "UPDATE model_calls SET backend = ?", (itself,))
+    assert first_model(itself) == itself

@@ -52,6 +52,7 @@ def test_backend_failure_is_recorded_and_raised():
     with pytest.raises(Exception, match="down"):
         lm.prompt("s", "m")
     assert calls[0].error and "down" in calls[0].error
+    assert calls[0].answers is None  # nobody received anything
     assert lm.calls == 1
 
 

@@ -140,6 +140,13 @@ class Backend:
         this backend's, or for a replay the recorded run's, so it asks what was asked."""
         return self.name
 
+    @property
+    def redraws_no_value(self) -> bool:
+        """Whether drawing again also replaces answers whose function returns no value
+        (a rule newer than some recordings: a replay of one made before it says False,
+        so it draws what the recorded run drew)."""
+        return True
+
     def complete(self, request: Request) -> Reply:
         """Return exactly `request.n` completions, or raise."""
         raise NotImplementedError

@@ -8,17 +8,19 @@ again for unusable ones) is answered sample for sample. Replay the
 run with the config it was recorded with (the same seed) and every request matches; a
 request the recorded run never made ends the run loudly (`UnrecordedRequest`), and so does
 one whose place holds two different recorded samples (two calls of the same message whose
-seed streams overlapped: with 31-bit derived seeds and streams a few samples long, rare,
-but a replay must not pick one silently).
+seed streams overlapped, rare with 31-bit derived seeds; or one message asked twice of a
+backend that takes no seed, with the response cache off): a replay must not pick one
+silently. A run recorded before `model_calls.answers` drew again under older rules, and
+its replay tells the session so (`redraws_no_value`).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from selftaught.errors import ConfigError, StreamEnded, UnrecordedRequest
+from selftaught.errors import ConfigError, SelftaughtError, StreamEnded, UnrecordedRequest
 from selftaught.lm.base import Backend, Completion, Reply, Request
 from selftaught.lm.session import ModelCall
 from selftaught.store.reads import answered_calls
@@ -34,16 +36,33 @@ def _key(request: Request, index: int) -> Key:
     return (request.system, request.user, float(request.temperature), request.max_tokens, *place)
 
 
-def load_recorded(run_dir: str) -> tuple[dict[Key, str | None], str | None]:
-    """Every recorded sample of a run directory, by request and stream position, and the
-    model the run asked. A place that holds two different samples (two calls whose seeds
-    ran into each other's streams) holds None: no replay can tell which was meant."""
+@dataclass(frozen=True)
+class Recording:
+    """What a replay answers from."""
+
+    samples: dict[Key, str | None]
+    """Every recorded sample by request and stream position; None at a place that holds
+    two different samples (two calls whose streams ran into each other): no replay can
+    tell which was meant."""
+    model: str | None
+    """The model the run asked."""
+    answers: bool
+    """Whether the run recorded which draw each caller received (`model_calls.answers`):
+    runs from before that drew again under older rules."""
+
+
+def _records(run_dir: str) -> Path:
     path = Path(run_dir).expanduser()
     db = path / RECORDS if path.is_dir() else path
     if not db.is_file():
         raise ConfigError(f"no recorded run at {run_dir}: expected a run directory with {RECORDS}")
-    recorded: dict[Key, str | None] = {}
-    rows = answered_calls(db)
+    return db
+
+
+def load_recorded(run_dir: str) -> Recording:
+    """Every recorded sample of a run directory, by request and stream position."""
+    samples: dict[Key, str | None] = {}
+    rows = answered_calls(_records(run_dir))
     for row in rows:
         call = ModelCall(
             scope="",
@@ -58,24 +77,27 @@ def load_recorded(run_dir: str) -> tuple[dict[Key, str | None], str | None]:
         for request, positions in call.requests():
             for i, pos in enumerate(positions):
                 key, text = _key(request, i), texts[pos]
-                recorded[key] = text if recorded.get(key, text) == text else None
-    if not recorded:
+                samples[key] = text if samples.get(key, text) == text else None
+    if not samples:
         raise ConfigError(f"the run at {run_dir} recorded no answered model calls")
-    return recorded, rows[0].backend
+    answers = any(row.answers is not None for row in rows)
+    return Recording(samples, rows[0].backend, answers)
 
 
 def first_model(model: str | None) -> str | None:
     """The model a chain of replays started from: a run recorded by a replay names
-    `replay:<its run>` as its model, so the first model's defaults are looked up there,
-    as long as that run is still where it was."""
+    `replay:<its run>` (an absolute path) as its model, so the first model's defaults
+    are looked up there, as long as that run is still where it was and readable."""
     seen: set[str] = set()
     while model and model.startswith("replay:") and model not in seen:
         seen.add(model)
         try:
-            _, earlier = load_recorded(model.removeprefix("replay:"))
-        except ConfigError:
-            break  # moved or gone: the run's own config must give the defaults
-        model = earlier
+            rows = answered_calls(_records(model.removeprefix("replay:")))
+        except SelftaughtError:
+            break  # moved, gone or unreadable: the run's own config must give the defaults
+        if not rows:
+            break
+        model = rows[0].backend
     return model
 
 
@@ -85,13 +107,20 @@ class ReplayBackend(Backend):
     supports_n = True
 
     def __init__(self, run_dir: str) -> None:
-        self.name = f"replay:{run_dir}"
-        self.recorded, self.model = load_recorded(run_dir)
-        self.model = first_model(self.model)
+        recording = load_recorded(run_dir)
+        # absolute, so a replay of this run's own records finds this run from anywhere
+        self.name = f"replay:{Path(run_dir).expanduser().resolve()}"
+        self.recorded = recording.samples
+        self.model = first_model(recording.model)
+        self.answers = recording.answers
 
     @property
     def defaults_for(self) -> str:
         return self.model or self.name
+
+    @property
+    def redraws_no_value(self) -> bool:
+        return self.answers
 
     def complete(self, request: Request) -> Reply:
         completions = []

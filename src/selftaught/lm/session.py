@@ -165,7 +165,10 @@ class LanguageModel:
             self.max_tokens = min(max_tokens, cap)
         self.arity = arity_of(program, required_function) if program and required_function else None
         self._returns = bool(
-            program and required_function and returns_value(program, required_function)
+            program
+            and required_function
+            and getattr(backend, "redraws_no_value", True)
+            and returns_value(program, required_function)
         )
         redraw = self.options.redraw
         self.redraws = default_redraws(model) if redraw is None else redraw

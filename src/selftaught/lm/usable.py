@@ -96,14 +96,19 @@ def defines_beside(src: str, function: str) -> bool:
 
 
 def returns_value(src: str, function: str) -> bool:
-    """Whether `function` in `src` has a `return` of a value in its own body, outside
-    the functions and classes defined inside it (without one it returns None)."""
+    """Whether `function` in `src` gives back something other than None: a `return` of a
+    value other than the constant None, or a `yield` (a generator), in its own body,
+    outside the functions and classes defined inside it."""
     defs = _defs(src, function)
     todo: list[ast.AST] = list(defs[-1].body) if defs else []
     while todo:
         node = todo.pop()
-        if isinstance(node, ast.Return) and node.value is not None:
+        if isinstance(node, ast.Yield | ast.YieldFrom):
             return True
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = node.value
+            if not (isinstance(value, ast.Constant) and value.value is None):
+                return True
         if not isinstance(node, _DEFS | ast.Lambda):
             todo.extend(ast.iter_child_nodes(node))
     return False

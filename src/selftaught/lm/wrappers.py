@@ -50,6 +50,10 @@ class Wrapper(Backend):
     def defaults_for(self) -> str:
         return self.inner.defaults_for
 
+    @property
+    def redraws_no_value(self) -> bool:
+        return self.inner.redraws_no_value
+
     def complete(self, request: Request) -> Reply:
         return self.inner.complete(request)
 

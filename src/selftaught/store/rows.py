@@ -83,10 +83,11 @@ class ModelCallRow(Row):
     attempts: int | None = None
     notes: str | None = None
     answers: str | None = None
-    """JSON: for each message the caller sent, the index in `responses` of the response
-    it received (the model layer drew again for some: `responses` then holds more than
-    the caller saw). None in records written before it: one response per message, in
-    order."""
+    """JSON: for each message sent (a batch past `max_responses_per_call` is cut first),
+    the index in `responses` of the response the caller received; the model layer may
+    have drawn again, and `responses` then holds more than the caller saw. None for a
+    failed call, and in records written before the column, whose notes name the draws
+    received where any were drawn again."""
     id: int | None = None
     created: float | None = None
 
