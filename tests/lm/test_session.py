@@ -2,6 +2,7 @@ import pytest
 
 from selftaught.errors import BudgetExhausted
 from selftaught.lm import LanguageModel, ScriptedBackend
+from selftaught.lm.options import ModelOptions
 
 
 def _lm(backend, **kw):
@@ -226,6 +227,43 @@ def test_returning_nothing_is_fine_when_the_program_being_improved_returns_nothi
     lm, _ = _improving(backend, program=inplace, options=ModelOptions(redraw=2))
     lm.prompt("sys", "m", n_responses=1)
     assert len(backend.requests) == 1
+
+
+def test_a_failed_request_keeps_what_the_call_s_other_requests_drew_and_cost():
+    good = "```python\ndef algorithm(xs):\n    return xs[::-1]\n```"
+
+    def half_down(req, i):
+        if req.user == "B":
+            raise RuntimeError("B is down")
+        return good
+
+    lm, calls = _improving(ScriptedBackend(half_down))
+    with pytest.raises(Exception, match="B is down"):
+        lm.batch_prompt("sys", ["A", "B"])
+    (call,) = calls
+    assert call.error and call.usage.calls == 1
+    # A's sample was drawn and paid for: the record says so
+    assert call.usage.samples == 1 and call.usage.completion_tokens == len(good) // 4
+
+
+def test_a_failed_redraw_of_one_message_keeps_the_other_messages_redraws():
+    good = "```python\ndef algorithm(xs):\n    return xs[::-1]\n```"
+    seen: dict[str, int] = {}
+
+    def redraw_of_b_fails(req, i):
+        seen[req.user] = seen.get(req.user, 0) + 1
+        if seen[req.user] == 1:
+            return "no code"  # each message's first draw is unusable
+        if req.user == "B":
+            raise RuntimeError("B is down")
+        return good
+
+    lm, calls = _improving(ScriptedBackend(redraw_of_b_fails), options=ModelOptions(redraw=2))
+    assert lm.batch_prompt("sys", ["A", "B"]) == [good, "no code"]
+    (call,) = calls
+    assert call.error is None and call.messages == ["A", "B", "A"]
+    assert call.answers == [2, 1] and call.usage.samples == 3
+    assert any("drawing again failed" in note for note in call.notes)
 
 
 def test_no_sample_is_drawn_again_when_every_one_is_good_or_redraw_is_off():

@@ -18,11 +18,9 @@ from selftaught.errors import (
     BudgetExhausted,
     LanguageModelError,
     ModelCallFailed,
-    ModelUnavailable,
-    SpendingCapReached,
     TransientError,
 )
-from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Request, Usage
+from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Reply, Request, Usage
 from selftaught.lm.edits import INSTRUCTION, apply_edits, ask_for_edits
 from selftaught.lm.local import default_max_tokens, default_redraws
 from selftaught.lm.options import ModelOptions
@@ -207,6 +205,7 @@ class LanguageModel:
             call.responses, call.finish_reasons = self._ask(call, call.requests(), messages)
         except Exception as exc:  # noqa: BLE001 - a failed call is recorded, then reported
             sent = exc.sent if isinstance(exc, ModelCallFailed | TransientError) else True
+            sent = sent or call.usage.samples > 0  # another request of the call was answered
             failed = isinstance(exc, ModelCallFailed)
             call.error = str(exc) if failed else f"{type(exc).__name__}: {exc}"
             call.attempts = exc.attempts if isinstance(exc, ModelCallFailed) else 1
@@ -214,7 +213,8 @@ class LanguageModel:
                 with self._lock:
                     self.calls -= 1  # never reached the model: it costs no budget
                 call.notes.append("not sent: it does not count against the call budget")
-            call.usage = Usage(calls=int(sent), seconds=time.perf_counter() - start)
+            # the samples other requests of the call drew stay counted: they were paid for
+            call.usage = replace(call.usage, calls=int(sent), seconds=time.perf_counter() - start)
             self._finish(call)
             raise LanguageModelError(call.error) from exc
         responses = list(call.responses)
@@ -238,21 +238,22 @@ class LanguageModel:
             if not again:
                 break
             wanted = [call.messages[p] for p in again]
-            try:
-                texts, finish = self._ask(call, call.more(wanted), wanted)
-            except (Exception, SpendingCapReached, ModelUnavailable) as exc:  # noqa: BLE001
-                # keep what was drawn and record the call: a cap or an outage ends the run
-                # at its next call, and a replay stops drawing here too (`StreamEnded`)
-                call.notes.append(f"drawing again failed ({type(exc).__name__}: {exc})")
-                break
-            first = len(call.messages)
-            call.messages += wanted
-            call.responses += texts
-            call.finish_reasons += finish
-            checked += [self._check(m, r, f) for m, r, f in zip(wanted, texts, finish, strict=True)]
+            texts, finish, error = self._gather(call, call.more(wanted), len(wanted))
             for k, p in enumerate(again):
-                if self._good(checked[first + k]):
-                    given[p] = first + k
+                if texts[k] is None:  # its message's request failed
+                    continue
+                call.messages.append(wanted[k])
+                call.responses.append(texts[k] or "")
+                call.finish_reasons.append(finish[k])
+                checked.append(self._check(wanted[k], texts[k] or "", finish[k]))
+                if self._good(checked[-1]):
+                    given[p] = len(checked) - 1
+            if error is not None:
+                # keep what was drawn, the other messages' draws of this round included, and
+                # record the call: a cap or an outage ends the run at its next call, and a
+                # replay stops drawing here too (`StreamEnded`)
+                call.notes.append(f"drawing again failed ({type(error).__name__}: {error})")
+                break
         call.answers = given
         redrawn = len(checked) - len(given)
         if redrawn:
@@ -326,31 +327,58 @@ class LanguageModel:
         self, call: ModelCall, requests: list[tuple[Request, list[int]]], messages: list[str]
     ) -> tuple[list[str], list[str]]:
         """The samples for `messages` (each request answers its positions), and why each
-        ended; the requests' usage, attempts and notes go onto `call`. Different messages
-        go out concurrently (the backend limits how many requests of the run are in
-        flight)."""
+        ended, or the first request's failure (after the others' usage is on `call`)."""
+        responses, finish, error = self._gather(call, requests, len(messages))
+        if error is not None:
+            raise error
+        return [r or "" for r in responses], finish
+
+    def _gather(
+        self, call: ModelCall, requests: list[tuple[Request, list[int]]], size: int
+    ) -> tuple[list[str | None], list[str], BaseException | None]:
+        """Send the requests; different messages go out concurrently (the backend limits
+        how many requests of the run are in flight). Each answered request fills its
+        positions and puts its usage, attempts and notes onto `call`, even when another
+        failed: those samples were paid for. Positions of a failed request stay None;
+        the first failure is returned."""
+        outcomes: list[Reply | BaseException] = []
         if len(requests) == 1:
-            replies = [self.backend.complete(requests[0][0])]
+            outcomes = [_outcome(self.backend.complete, requests[0][0])]
         else:
             with ThreadPoolExecutor(max_workers=min(8, len(requests))) as pool:
-                replies = list(pool.map(self.backend.complete, [r for r, _ in requests]))
-        responses: list[str] = [""] * len(messages)
-        finish: list[str] = ["stop"] * len(messages)
-        for (request, positions), reply in zip(requests, replies, strict=True):
-            if len(reply.completions) != request.n:
-                raise LanguageModelError(
+                futures = [pool.submit(_outcome, self.backend.complete, r) for r, _ in requests]
+                outcomes = [f.result() for f in futures]
+        responses: list[str | None] = [None] * size
+        finish: list[str] = ["stop"] * size
+        error: BaseException | None = None
+        for (request, positions), reply in zip(requests, outcomes, strict=True):
+            if isinstance(reply, Reply) and len(reply.completions) != request.n:
+                reply = LanguageModelError(
                     f"asked for {request.n} samples, got {len(reply.completions)}"
                 )
+            if isinstance(reply, BaseException):
+                error = error or reply
+                continue
             for pos, completion in zip(positions, reply.completions, strict=True):
                 responses[pos] = completion.text
                 finish[pos] = completion.finish_reason
             call.usage = call.usage + reply.usage
             call.attempts += reply.attempts
             call.notes.extend(reply.notes)
-        return responses, finish
+        return responses, finish, error
 
     def _finish(self, call: ModelCall) -> None:
         with self._lock:
             self.usage = self.usage + call.usage
         if self._record is not None:
             self._record(call)
+
+
+def _outcome(complete: Callable[[Request], Reply], request: Request) -> Reply | BaseException:
+    """The reply to a request, or what it raised (a cap or an outage included)."""
+    try:
+        return complete(request)
+    except BaseException as exc:  # noqa: BLE001 - handed back to the caller, who raises it
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return exc
