@@ -266,6 +266,36 @@ def test_a_failed_redraw_of_one_message_keeps_the_other_messages_redraws():
     assert any("drawing again failed" in note for note in call.notes)
 
 
+def test_a_replay_asked_for_an_unrecorded_redraw_still_ends_the_run():
+    from selftaught.errors import UnrecordedRequest
+
+    seen: dict[str, int] = {}
+
+    def unrecorded_redraw(req, i):
+        seen[req.user] = seen.get(req.user, 0) + 1
+        if seen[req.user] == 1:
+            return "no code"
+        raise UnrecordedRequest("replay: the recorded run never asked this")
+
+    lm, _ = _improving(ScriptedBackend(unrecorded_redraw), options=ModelOptions(redraw=2))
+    with pytest.raises(UnrecordedRequest):
+        lm.batch_prompt("sys", ["A", "B"])
+
+
+def test_attempts_count_every_request_of_a_call_answered_or_failed():
+    from selftaught.errors import ModelCallFailed
+
+    def b_fails_after_three(req, i):
+        if req.user == "B":
+            raise ModelCallFailed("B failed", sent=True, attempts=3)
+        return "```python\ndef algorithm(xs):\n    return xs[::-1]\n```"
+
+    lm, calls = _improving(ScriptedBackend(b_fails_after_three))
+    with pytest.raises(Exception, match="B failed"):
+        lm.batch_prompt("sys", ["A", "B"])
+    assert calls[0].attempts == 4
+
+
 def test_no_sample_is_drawn_again_when_every_one_is_good_or_redraw_is_off():
     good = _fenced("def algorithm(xs):\n    return xs\n")
     lm, backend, _ = _redrawing([good, good])

@@ -18,6 +18,9 @@ from selftaught.errors import (
     BudgetExhausted,
     LanguageModelError,
     ModelCallFailed,
+    ModelUnavailable,
+    RunHalted,
+    SpendingCapReached,
     TransientError,
 )
 from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Reply, Request, Usage
@@ -208,7 +211,6 @@ class LanguageModel:
             sent = sent or call.usage.samples > 0  # another request of the call was answered
             failed = isinstance(exc, ModelCallFailed)
             call.error = str(exc) if failed else f"{type(exc).__name__}: {exc}"
-            call.attempts = exc.attempts if isinstance(exc, ModelCallFailed) else 1
             if not sent:
                 with self._lock:
                     self.calls -= 1  # never reached the model: it costs no budget
@@ -249,6 +251,9 @@ class LanguageModel:
                 if self._good(checked[-1]):
                     given[p] = len(checked) - 1
             if error is not None:
+                stops = isinstance(error, RunHalted)
+                if stops and not isinstance(error, SpendingCapReached | ModelUnavailable):
+                    raise error  # a replay asked what was never recorded, a full disk
                 # keep what was drawn, the other messages' draws of this round included, and
                 # record the call: a cap or an outage ends the run at its next call, and a
                 # replay stops drawing here too (`StreamEnded`)
@@ -357,7 +362,11 @@ class LanguageModel:
                     f"asked for {request.n} samples, got {len(reply.completions)}"
                 )
             if isinstance(reply, BaseException):
-                error = error or reply
+                call.attempts += reply.attempts if isinstance(reply, ModelCallFailed) else 1
+                # what ends the run wins over what fails the call
+                halts = isinstance(reply, RunHalted) and not isinstance(error, RunHalted)
+                if error is None or halts:
+                    error = reply
                 continue
             for pos, completion in zip(positions, reply.completions, strict=True):
                 responses[pos] = completion.text
