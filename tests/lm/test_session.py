@@ -282,6 +282,22 @@ def test_a_replay_asked_for_an_unrecorded_redraw_still_ends_the_run():
         lm.batch_prompt("sys", ["A", "B"])
 
 
+def test_a_call_halted_by_the_cap_records_what_its_other_requests_drew():
+    from selftaught.errors import SpendingCapReached
+
+    def cap_on_b(req, i):
+        if req.user == "B":
+            raise SpendingCapReached("the run's token cap is reached")
+        return "```python\ndef algorithm(xs):\n    return xs[::-1]\n```"
+
+    lm, calls = _improving(ScriptedBackend(cap_on_b))
+    with pytest.raises(SpendingCapReached):
+        lm.batch_prompt("sys", ["A", "B"])
+    (call,) = calls
+    assert call.error and "cap" in call.error and call.usage.samples == 1
+    assert lm.usage.samples == 1
+
+
 def test_attempts_count_every_request_of_a_call_answered_or_failed():
     from selftaught.errors import ModelCallFailed
 

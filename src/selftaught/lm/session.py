@@ -206,6 +206,12 @@ class LanguageModel:
         start = time.perf_counter()
         try:
             call.responses, call.finish_reasons = self._ask(call, call.requests(), messages)
+        except RunHalted as exc:
+            if call.usage.samples:  # other requests of the call were answered and paid for
+                call.error = f"{type(exc).__name__}: {exc}"
+                call.usage = replace(call.usage, calls=1, seconds=time.perf_counter() - start)
+                self._finish(call)
+            raise
         except Exception as exc:  # noqa: BLE001 - a failed call is recorded, then reported
             sent = exc.sent if isinstance(exc, ModelCallFailed | TransientError) else True
             sent = sent or call.usage.samples > 0  # another request of the call was answered
