@@ -338,7 +338,8 @@ class LanguageModel:
         self, call: ModelCall, requests: list[tuple[Request, list[int]]], messages: list[str]
     ) -> tuple[list[str], list[str]]:
         """The samples for `messages` (each request answers its positions), and why each
-        ended, or the first request's failure (after the others' usage is on `call`)."""
+        ended; or, when a request failed, its failure (one that ends the run first), raised
+        after the answered requests' usage is on `call`."""
         responses, finish, error = self._gather(call, requests, len(messages))
         if error is not None:
             raise error
@@ -351,7 +352,7 @@ class LanguageModel:
         how many requests of the run are in flight). Each answered request fills its
         positions and puts its usage, attempts and notes onto `call`, even when another
         failed: those samples were paid for. Positions of a failed request stay None;
-        the first failure is returned."""
+        the failure returned is the first that ends the run, else the first."""
         outcomes: list[Reply | BaseException] = []
         if len(requests) == 1:
             outcomes = [_outcome(self.backend.complete, requests[0][0])]
