@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The README's test command: install everything the tests need, lint, run every test.
-# CI runs exactly this (.ci/run). Debian's chromium renders the HTML report in a test.
+# The README's test command: install everything the tests need into the active Python
+# (the project with its [test], [ray] and [notebook] extras, nothing else), lint, check the
+# types, run every test. CI runs exactly this in a virtualenv it makes afresh (.ci/run), so
+# a dependency that is not declared fails there. Debian's chromium renders the HTML report
+# in a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v chromium >/dev/null 2>&1; then
@@ -10,7 +13,7 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "note: chromium is not installed; the browser test will be skipped (apt-get install chromium)"
   fi
 fi
-pip install -q -e '.[test,ray]'
+python -m pip install -q -e '.[test,ray,notebook]'
 # The sandbox tests also run with workers as `nobody` and with the fork server started as
 # an unprivileged user (tests/sandbox/test_modes.py). Neither can enter /root, where this
 # Python may live, so as root they get a Python that others can read: Debian's, in a
