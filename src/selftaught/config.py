@@ -149,6 +149,13 @@ def improver_timeout_for(budgets: Budgets) -> float:
     return 10.0 + 5.0 * (budgets.lm_calls + budgets.utility_calls)
 
 
+RESOLVED = "resolved"
+"""The table of a recorded config (`config.toml`, the records' `meta.config`) that holds
+the values derived from the settings, as the run used them. It is for reading: loading a
+recorded config drops it and derives them again, so a config reused with other budgets
+gets limits sized to those (an explicit `[sandbox]` value stays in `[sandbox]`)."""
+
+
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "paper": {
@@ -198,6 +205,7 @@ def load_config(
     if chosen not in PRESETS:
         raise ConfigError(f"unknown preset {chosen!r}; known: {', '.join(PRESETS)}")
     merged = merge(merge(PRESETS[chosen], data), overrides or {})
+    merged.pop(RESOLVED, None)  # what a recorded config says it ran with: derived again
     try:
         return RunConfig.model_validate(merged)
     except ValidationError as exc:
@@ -205,5 +213,12 @@ def load_config(
 
 
 def recorded_config(cfg: RunConfig) -> dict[str, Any]:
-    """The config as a run writes it down: everything but a pinned instance key."""
-    return cfg.model_dump(mode="json", exclude={"instance_key"})
+    """The config as a run writes it down: everything but a pinned instance key, and
+    under `resolved` the improver limits it ran with (`improver_timeout`,
+    `improver_cpu_seconds`: set in `[sandbox]`, or derived from the budgets)."""
+    out = cfg.model_dump(mode="json", exclude={"instance_key"})
+    out[RESOLVED] = {
+        "improver_timeout": cfg.improver_timeout,
+        "improver_cpu_seconds": cfg.improver_cpu_seconds,
+    }
+    return out
