@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from selftaught.errors import ConfigError
 from selftaught.lm.base import Backend, Completion, Reply, Request
@@ -51,21 +53,25 @@ class ScriptedBackend(Backend):
         )
 
 
-def rules_responder(rules: list[dict[str, str]]) -> Responder:
-    """Answer with the reply of the first rule whose `when` text occurs in the prompt."""
+def rules_responder(rules: list[dict[str, Any]]) -> Responder:
+    """Answer with the reply of the first rule whose `when` text occurs in the prompt,
+    after sleeping the rule's `delay` seconds if it has one (a run that lasts, for tests)."""
 
     def respond(request: Request, index: int) -> str:
         prompt = request.system + "\n" + request.user
         for rule in rules:
             if rule.get("when", "") in prompt:
-                return rule["reply"]
+                if rule.get("delay"):
+                    time.sleep(float(rule["delay"]))
+                return str(rule["reply"])
         raise RuntimeError("no scripted rule matches this prompt")
 
     return respond
 
 
 def load_scripted(path: str) -> ScriptedBackend:
-    """`scripted:FILE.json`: a list of reply texts (in order), or of {"when", "reply"} rules."""
+    """`scripted:FILE.json`: a list of reply texts (in order), or of {"when", "reply"} rules
+    (each with an optional "delay" in seconds)."""
     file = Path(path)
     if not file.is_file():
         raise ConfigError(f"scripted responses file not found: {path}")
