@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import data
 from tests.stop.test_loop import BETTER_IMPROVER
@@ -28,7 +29,9 @@ def write_replies(folder: Path) -> Path:
     return path
 
 
-def plan_text(*, extra: str = "", models: str | None = None, seeds: str = "[0, 1, 2]") -> str:
+def plan_text(
+    *, extra: str = "", models: str | None = None, seeds: str = "[0, 1, 2]", at_once: int = 2
+) -> str:
     models = models or (
         '[[models]]\nmodel = "echo"\n\n[[models]]\nmodel = "scripted:good.json"\n'
     )
@@ -38,7 +41,7 @@ def plan_text(*, extra: str = "", models: str | None = None, seeds: str = "[0, 1
         'tasks = ["lpn"]\n'
         "iterations = 1\n"
         'instance_key = "experiment-tests"\n'
-        "cells_at_once = 2\n"
+        f"cells_at_once = {at_once}\n"
         f"{extra}\n"
         "[overrides]\nruns = 2\n"
         "[overrides.budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n\n"
@@ -46,7 +49,7 @@ def plan_text(*, extra: str = "", models: str | None = None, seeds: str = "[0, 1
     )
 
 
-def write_plan(folder: Path, **kwargs: str) -> Path:
+def write_plan(folder: Path, **kwargs: Any) -> Path:
     write_replies(folder)
     path = folder / "plan.toml"
     path.write_text(plan_text(**kwargs))

@@ -9,12 +9,6 @@ import selftaught
 from selftaught.experiment import PlanError
 from tests.experiment.helpers import plan_text, selftaught as cli, write_replies
 
-BAD = [
-    ("modles = 1\n", "modles: unknown field"),
-    ("[transfer]\nrun = 3\n", "transfer.run: unknown field"),
-]
-
-
 def _write(tmp_path: Path, text: str) -> Path:
     write_replies(tmp_path)
     path = tmp_path / "plan.toml"
@@ -60,7 +54,7 @@ def test_unreachable_models_unknown_tasks_and_bad_overrides_each_get_a_line(tmp_
     assert "models.1 (missing):" in lines[1] and "not found" in lines[1]
     one = '[[models]]\nmodel = "echo"\n'
     for change, message in [
-        ("runs = 2\nseed = 4", "overrides.seed: set by the plan itself"),
+        ("runs = 2\nseed = 4", "overrides.seed: set by the plan itself (use the plan's own field)"),
         ("runs = 0", "overrides: runs: Input should be greater than or equal to 1"),
     ]:
         path.write_text(plan_text(models=one).replace("runs = 2", change))

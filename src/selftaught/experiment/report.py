@@ -151,6 +151,33 @@ def adoption_svg(models: list[ModelSummary]) -> str:
     return run_plots._svg(fig)
 
 
+def strategies_svg(models: list[ModelSummary]) -> str:
+    """Per model, the share of its improvers that carry each strategy label."""
+    labels = sorted({k for m in models for c in m.strategies.values() for k in c})
+    fig: Figure = run_plots._figure(6.4, 2.8)
+    ax = fig.add_subplot()
+    width = 0.8 / max(1, len(models))
+    for i, m in enumerate(models):
+        n = sum(m.improvers_analysed.values())
+        shares = [
+            sum(c.get(k, 0) for c in m.strategies.values()) / n if n else 0.0 for k in labels
+        ]
+        ax.bar(
+            [j + (i - (len(models) - 1) / 2) * width for j in range(len(labels))],
+            shares,
+            width=width,
+            color=COLORS[i % len(COLORS)],
+            label=f"{m.label} ({n} improvers)",
+        )
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels, rotation=30, ha="right")
+    ax.set_ylabel("share of improvers")
+    if labels:
+        ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return run_plots._svg(fig)
+
+
 # ---------------------------------------------------------------- tables
 
 
@@ -352,6 +379,11 @@ def _figures(summary: ExperimentSummary) -> dict[str, tuple[str, str]]:
         ),
         "adoption": ("Self-improvement steps and adopted improvers per model", adoption_svg(models)),
         "cost": ("Tokens per model and part", cost_svg(models)),
+        "strategies": (
+            "Share of the improvers each model wrote that carry each strategy label (all"
+            " iterations and seeds)",
+            strategies_svg(models),
+        ),
     }
 
 
@@ -378,6 +410,10 @@ def _figure_data(summary: ExperimentSummary) -> dict[str, tuple[list[str], list[
         "adoption": (
             ["model", "steps", "adopted"],
             [[m.label, m.steps, m.adopted] for m in summary.models],
+        ),
+        "strategies": (
+            ["model", "iteration", "strategy", "improvers", "analysed", "share"],
+            [[m.label, *row] for m in summary.models for row in frequency_rows(m)],
         ),
         "cost": (
             ["model", "part", "calls", "tokens", "cost"],
@@ -426,7 +462,12 @@ SECTIONS = [
     ("sandbox", "Sandbox circumvention"),
     ("strategies", "Strategies"),
 ]
-_FIGURE_OF = {"meta_utility": "meta_utility", "adoption": "adoption", "cost": "cost"}
+_FIGURE_OF = {
+    "meta_utility": "meta_utility",
+    "adoption": "adoption",
+    "cost": "cost",
+    "strategies": "strategies",
+}
 
 
 def _intro(summary: ExperimentSummary) -> list[str]:

@@ -21,6 +21,10 @@ from selftaught.experiment.layout import Cell, ExperimentDir
 from selftaught.stats import mean_se, t_quantile, wilson_interval
 
 
+NO_STRATEGY = "(none)"
+"""The label counted for an improver that carries no strategy label."""
+
+
 @dataclass
 class Estimate:
     """A mean over `n` values with its standard error and 95% t interval (None for n < 2)."""
@@ -129,7 +133,7 @@ def _seed_run(exp: ExperimentDir, cell: Cell, strategies: bool) -> SeedRun:
                 for a in analyze_run(records):
                     counts = out.strategies.setdefault(a.iteration, {})
                     out.improvers_analysed[a.iteration] = out.improvers_analysed.get(a.iteration, 0) + 1
-                    for s in a.analysis.strategies:
+                    for s in a.analysis.strategies or [NO_STRATEGY]:
                         counts[s] = counts.get(s, 0) + 1
     except Exception:  # noqa: BLE001 - an unreadable run shows as a run without rows
         pass
