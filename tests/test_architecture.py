@@ -25,6 +25,7 @@ ALLOWED: dict[str, set[str]] = {
     "config": GROUND | {"lm", "sandbox"},
     "executors": GROUND | {"sandbox", "config"},
     "report": GROUND | {"lm", "store", "tasks", "config", "sandbox"},
+    "view": GROUND | {"store", "report"},
     "stop": GROUND | {"lm", "store", "sandbox", "tasks", "config", "executors"},
     "progress": GROUND | {"lm", "report", "stop", "store", "config"},
     "assembly": GROUND | {"lm", "store", "sandbox", "tasks", "config", "executors", "stop"},
@@ -33,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     | {"assembly", "progress"},
     "cli": GROUND
     | {"lm", "store", "sandbox", "tasks", "config", "executors", "stop", "report"}
-    | {"assembly", "progress", "api"},
+    | {"assembly", "progress", "api", "view"},
     "__main__": {"cli"},
 }
 ALLOWED["__init__"] = set(ALLOWED) - {"__init__", "__main__"}  # the public face re-exports
