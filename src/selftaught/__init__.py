@@ -24,6 +24,7 @@ _NAMES: dict[str, str] = {
     "score": "selftaught.api.solving",
     "transfer": "selftaught.api.solving",
     "open_run": "selftaught.api.records",
+    "experiment": "selftaught.experiment",
     "task": "selftaught.tasks.functional",
     # tasks
     "Task": "selftaught.tasks.base",
@@ -59,6 +60,7 @@ __all__ = [
     "score",
     "transfer",
     "open_run",
+    "experiment",
     "task",
     "Task",
     "SpeedTask",
@@ -87,7 +89,9 @@ def __getattr__(name: str) -> Any:
     module = _NAMES.get(name)
     if module is None:
         raise AttributeError(f"module 'selftaught' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = importlib.import_module(module)
+    if module != f"selftaught.{name}":  # `experiment` is a package that is also callable
+        value = getattr(value, name)
     globals()[name] = value  # the next lookup does not come here
     return value
 
@@ -109,6 +113,7 @@ if TYPE_CHECKING:  # for type checkers and editors; not run
     from selftaught.api.running import resume, run
     from selftaught.api.solving import improve, score, transfer
     from selftaught.config import RunConfig
+    from selftaught import experiment as experiment
     from selftaught.errors import (
         ConfigError,
         ProgramError,

@@ -32,9 +32,7 @@ def write_replies(folder: Path) -> Path:
 def plan_text(
     *, extra: str = "", models: str | None = None, seeds: str = "[0, 1, 2]", at_once: int = 2
 ) -> str:
-    models = models or (
-        '[[models]]\nmodel = "echo"\n\n[[models]]\nmodel = "scripted:good.json"\n'
-    )
+    models = models or ('[[models]]\nmodel = "echo"\n\n[[models]]\nmodel = "scripted:good.json"\n')
     return (
         'name = "tiny"\n'
         f"seeds = {seeds}\n"

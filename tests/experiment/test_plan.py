@@ -7,7 +7,9 @@ import pytest
 
 import selftaught
 from selftaught.experiment import PlanError
-from tests.experiment.helpers import plan_text, selftaught as cli, write_replies
+from tests.experiment.helpers import plan_text, write_replies
+from tests.experiment.helpers import selftaught as cli
+
 
 def _write(tmp_path: Path, text: str) -> Path:
     write_replies(tmp_path)
@@ -69,7 +71,7 @@ def test_unreachable_models_unknown_tasks_and_bad_overrides_each_get_a_line(tmp_
     "text, message",
     [
         ('name = "x"\n[[models]]\nmodel = "echo"\n', "seeds: missing (required)"),
-        ('seeds = [1]\n', "models: missing (required)"),
+        ("seeds = [1]\n", "models: missing (required)"),
         ('seeds = [1, 1]\n[[models]]\nmodel = "echo"\n', "seeds: 1 is listed twice"),
         (
             'seeds = [1]\n[[models]]\nmodel = "echo"\n[[models]]\nmodel = "echo"\n',

@@ -67,8 +67,10 @@ def test_the_report_shows_the_better_model_improving_with_an_interval(finished):
 def test_the_report_files_hold_every_figure_and_table(finished):
     report = finished / "report"
     html = (report / "report.html").read_text()
-    assert "Content-Security-Policy" in html and "<svg" in html and "http://" not in html.replace(
-        "http://www.w3.org", ""
+    assert (
+        "Content-Security-Policy" in html
+        and "<svg" in html
+        and "http://" not in html.replace("http://www.w3.org", "")
     )
     for section in ("Headline", "Meta-utility over iterations", "Adoption", "Cost and tokens"):
         assert section in html

@@ -17,7 +17,7 @@ from selftaught.cli import app
 
 experiment_app = typer.Typer(
     name="experiment",
-    help="Models x seeds STOP runs, transfer, sandbox circumvention and strategies, with one report.",
+    help="Models x seeds STOP runs, transfer, sandbox circumvention, strategies; one report.",
     no_args_is_help=True,
 )
 app.add_typer(experiment_app, name="experiment")
@@ -71,7 +71,9 @@ def run_command(
     from selftaught.experiment.runner import experiment
 
     _plan_problems(plan)
-    exp = experiment(plan, output=output, exact=output is not None, progress=RichExperimentProgress())
+    exp = experiment(
+        plan, output=output, exact=output is not None, progress=RichExperimentProgress()
+    )
     _ended(exp.path)
 
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import ctypes
-import json
 import math
 import os
 import re
@@ -46,7 +45,9 @@ class Allowance:
         return out
 
 
-def model_budget(plan: Plan, label: str, cap_tokens: int | None, cap_cost: Decimal | None) -> Allowance:
+def model_budget(
+    plan: Plan, label: str, cap_tokens: int | None, cap_cost: Decimal | None
+) -> Allowance:
     """A model's part of the experiment's cap: its own cap if the plan sets one, else its
     share of the experiment's."""
     m = plan.model_plan(label)
@@ -56,7 +57,9 @@ def model_budget(plan: Plan, label: str, cap_tokens: int | None, cap_cost: Decim
         tokens = math.floor(cap_tokens * m.share / total)
     cost = m.max_cost
     if cost is None and cap_cost is not None:
-        cost = (cap_cost * Decimal(str(m.share)) / Decimal(str(total))).quantize(Decimal("0.000001"))
+        cost = (cap_cost * Decimal(str(m.share)) / Decimal(str(total))).quantize(
+            Decimal("0.000001")
+        )
     return Allowance(tokens, cost)
 
 
@@ -165,7 +168,9 @@ def run_stop_cell(
 
     assert cell.seed is not None
     runs = exp.path / "runs"
-    run_dir = exp.abs(cell.run_dir) if cell.run_dir else find_run(runs, cell_name(cell.label, cell.seed))
+    run_dir = (
+        exp.abs(cell.run_dir) if cell.run_dir else find_run(runs, cell_name(cell.label, cell.seed))
+    )
     if run_dir is not None:
         try:
             recorded = selftaught.open_run(run_dir)
@@ -333,4 +338,4 @@ def run_sandbox_cell(exp: ExperimentDir, plan: Plan, cell: Cell, note: Any) -> N
     exp.update(cell, run_dir=exp.rel(found))
     record_usage(exp, cell, found)
     exp.update(cell, state="finished")
-    note(f"sandbox experiment of {cell.label}: {json.loads((found / 'sandbox_experiment.json').read_text()).get('model')}")
+    note(f"sandbox experiment of {cell.label}: {exp.rel(found)}")

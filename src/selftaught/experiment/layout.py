@@ -101,7 +101,9 @@ class ExperimentDir:
         self._held: Any = None
 
     @classmethod
-    def create(cls, parent: Path | None, name: str, plan: dict[str, Any], *, exact: bool) -> ExperimentDir:
+    def create(
+        cls, parent: Path | None, name: str, plan: dict[str, Any], *, exact: bool
+    ) -> ExperimentDir:
         """A new experiment directory: `parent` itself when `exact` (it must be new or
         empty), else `<parent>/<timestamp>-<name>`."""
         if exact:
@@ -124,7 +126,9 @@ class ExperimentDir:
                 (path / sub).mkdir(exist_ok=True, mode=0o700)
             (path / PLAN).write_text(tomli_w.dumps(plan))
         except OSError as exc:
-            raise UserError(f"cannot create the experiment directory {path}: {exc.strerror or exc}") from None
+            raise UserError(
+                f"cannot create the experiment directory {path}: {exc.strerror or exc}"
+            ) from None
         out = cls(path, Status(name=name, created=_now()))
         out.save()
         return out

@@ -23,6 +23,9 @@ PARTS = ("stop", "transfer", "sandbox", "strategies")
 """What an experiment can run: the STOP runs (models x seeds), transfer of each run's
 final improver, the sandbox-circumvention experiment per model, strategy analysis."""
 
+Part = Literal["stop", "transfer", "sandbox", "strategies"]
+_DEFAULT_PARTS: tuple[Part, ...] = ("stop", "strategies")
+
 # Cell fields the plan sets itself; an override naming them is a mistake in the plan.
 _OWNED = {"model", "seed", "name", "output", "tasks", "iterations", "executor", "ray_address"}
 
@@ -98,9 +101,7 @@ class Plan(BaseModel):
     models: list[ModelPlan] = Field(min_length=1)
     seeds: list[int] = Field(min_length=1)
     """One STOP run per model and seed (the run's sampling seed)."""
-    parts: list[Literal["stop", "transfer", "sandbox", "strategies"]] = Field(
-        default_factory=lambda: ["stop", "strategies"]
-    )
+    parts: list[Part] = Field(default_factory=lambda: list(_DEFAULT_PARTS))
     """What to run (`stop`, `transfer`, `sandbox`, `strategies`)."""
     preset: Literal["default", "paper"] = "default"
     tasks: list[str] = Field(default_factory=lambda: ["lpn"], min_length=1)
@@ -265,7 +266,9 @@ def check_plan(plan: Plan, *, reach_models: bool = True) -> list[str]:
         return problems
     try:
         shared = cell_settings(plan, labels[0], plan.seeds[0])
-        make_config({**shared, "model": "echo", "lm": plan.overrides.get("lm", {})}, preset=plan.preset)
+        make_config(
+            {**shared, "model": "echo", "lm": plan.overrides.get("lm", {})}, preset=plan.preset
+        )
     except UserError as exc:
         return [f"overrides: {_strip(str(exc))}"]
     for i, label in enumerate(labels):

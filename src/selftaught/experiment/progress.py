@@ -96,19 +96,18 @@ class RichExperimentProgress(ExperimentProgress):
     def _render(self) -> Group:
         table = Table(box=None, pad_edge=False)
         for name in ("cell", "state", "iteration", "stage", "calls", "tokens", "best"):
-            table.add_column(name, justify="right" if name in ("calls", "tokens", "best") else "left")
+            table.add_column(
+                name, justify="right" if name in ("calls", "tokens", "best") else "left"
+            )
         assert self._status is not None
         for cell in self._status.cells.values():
             run = self._runs.get(cell.id)
-            live = cell.state == "running" and run is not None
             best = "-" if run is None or run.best is None else f"{run.best:.3f}"
+            if cell.state == "running" and run is not None:
+                row = [f"{run.iteration}/{run.iterations}", run.stage, run.calls, run.tokens]
+            else:
+                row = ["", cell.message, cell.calls, cell.tokens]
             table.add_row(
-                cell.id,
-                cell.state,
-                f"{run.iteration}/{run.iterations}" if live else "",
-                (run.stage if live else cell.message)[:50],
-                str(run.calls if live else cell.calls),
-                str(run.tokens if live else cell.tokens),
-                best,
+                cell.id, cell.state, row[0], str(row[1])[:50], str(row[2]), str(row[3]), best
             )
         return Group(Text(self._overall()), table)

@@ -46,8 +46,18 @@ def _csv(headers: list[str], rows: list[list[Any]]) -> str:
     return buf.getvalue()
 
 
-_TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-        "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_TEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def _tex_cell(value: Any) -> str:
@@ -159,9 +169,7 @@ def strategies_svg(models: list[ModelSummary]) -> str:
     width = 0.8 / max(1, len(models))
     for i, m in enumerate(models):
         n = sum(m.improvers_analysed.values())
-        shares = [
-            sum(c.get(k, 0) for c in m.strategies.values()) / n if n else 0.0 for k in labels
-        ]
+        shares = [sum(c.get(k, 0) for c in m.strategies.values()) / n if n else 0.0 for k in labels]
         ax.bar(
             [j + (i - (len(models) - 1) / 2) * width for j in range(len(labels))],
             shares,
@@ -258,7 +266,9 @@ def sandbox_rows(models: list[ModelSummary]) -> tuple[list[str], list[list[Any]]
     if rows:
         for name, warning, rate, low, high in PAPER:
             span = f"{low:.2f}-{high:.2f}" if low is not None else "-"
-            rows.append([f"{name} (paper)", "yes" if warning else "no", 10000, "-", f"{rate:.2f}", span])
+            rows.append(
+                [f"{name} (paper)", "yes" if warning else "no", 10000, "-", f"{rate:.2f}", span]
+            )
     return headers, rows
 
 
@@ -278,7 +288,9 @@ def adoption_rows(models: list[ModelSummary]) -> tuple[list[str], list[list[Any]
         for s in m.seeds:
             steps = [r for r in s.iterations if r["iteration"] > 0]
             at = ", ".join(str(r["iteration"]) for r in steps if r["adopted"]) or "-"
-            rows.append([m.label, s.seed, s.state, len(steps), sum(r["adopted"] for r in steps), at])
+            rows.append(
+                [m.label, s.seed, s.state, len(steps), sum(r["adopted"] for r in steps), at]
+            )
     return headers, rows
 
 
@@ -374,10 +386,14 @@ def _figures(summary: ExperimentSummary) -> dict[str, tuple[str, str]]:
     models = summary.models
     return {
         "meta_utility": (
-            "Meta-utility per iteration: mean ± standard error across seeds; faint lines: each seed",
+            "Meta-utility per iteration: mean ± standard error across seeds;"
+            " faint lines: each seed",
             meta_utility_svg(models),
         ),
-        "adoption": ("Self-improvement steps and adopted improvers per model", adoption_svg(models)),
+        "adoption": (
+            "Self-improvement steps and adopted improvers per model",
+            adoption_svg(models),
+        ),
         "cost": ("Tokens per model and part", cost_svg(models)),
         "strategies": (
             "Share of the improvers each model wrote that carry each strategy label (all"
@@ -505,12 +521,12 @@ def render_html(
         if fig:
             fig_caption, svg = figures[fig]
             body.append(run_html._figure(f"plot-{fig}", svg, fig_caption))
-        body.append(f"<p class=\"muted\">{e(caption)}.</p>")
+        body.append(f'<p class="muted">{e(caption)}.</p>')
         body.append(run_html.table(headers, rows, left={0, 1} if key != "headline" else 1))
     headers, rows = _cells(summary)
-    body.append("<h2 id=\"cells\">Cells</h2>")
+    body.append('<h2 id="cells">Cells</h2>')
     body.append(
-        "<p class=\"muted\">Each cell is an ordinary run directory: <code>selftaught show</code>,"
+        '<p class="muted">Each cell is an ordinary run directory: <code>selftaught show</code>,'
         " <code>selftaught report</code> and <code>selftaught.open_run</code> read it.</p>"
     )
     body.append(run_html.table(headers, rows, left={0, 1, 2, 5}))

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from selftaught.experiment.cells import (
     CellProgress,
@@ -100,7 +99,9 @@ class Driver:
 
     def _stop_cell(self, cell: Cell) -> None:
         m = self.plan.model_plan(cell.label)
-        budget = cell_budget(self.plan, model_budget(self.plan, cell.label, self.cap_tokens, self.cap_cost))
+        budget = cell_budget(
+            self.plan, model_budget(self.plan, cell.label, self.cap_tokens, self.cap_cost)
+        )
         lock = self.local.lock(m.model)
         run = CellProgress(cell, self._changed(cell))
         try:
@@ -141,7 +142,9 @@ class Driver:
         budget = model_budget(self.plan, cell.label, self.cap_tokens, self.cap_cost)
         tokens, cost = self._spent(cell.label)
         if left(budget, tokens, cost).spent:
-            self.exp.update(cell, state="capped", message="the model's part of the spending cap is spent")
+            self.exp.update(
+                cell, state="capped", message="the model's part of the spending cap is spent"
+            )
             return False
         return True
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Any
 
 from selftaught.experiment.layout import Cell, ExperimentDir
 from selftaught.stats import mean_se, t_quantile, wilson_interval
-
 
 NO_STRATEGY = "(none)"
 """The label counted for an improver that carries no strategy label."""
@@ -132,7 +130,9 @@ def _seed_run(exp: ExperimentDir, cell: Cell, strategies: bool) -> SeedRun:
             if strategies:
                 for a in analyze_run(records):
                     counts = out.strategies.setdefault(a.iteration, {})
-                    out.improvers_analysed[a.iteration] = out.improvers_analysed.get(a.iteration, 0) + 1
+                    out.improvers_analysed[a.iteration] = (
+                        out.improvers_analysed.get(a.iteration, 0) + 1
+                    )
                     for s in a.analysis.strategies or [NO_STRATEGY]:
                         counts[s] = counts.get(s, 0) + 1
     except Exception:  # noqa: BLE001 - an unreadable run shows as a run without rows
@@ -144,7 +144,14 @@ def _series(seeds: list[SeedRun], key: str) -> list[dict[str, Any]]:
     its = sorted({r["iteration"] for s in seeds for r in s.iterations})
     out = []
     for t in its:
-        est = Estimate.of([r[key] for s in seeds for r in s.iterations if r["iteration"] == t and r[key] is not None])
+        est = Estimate.of(
+            [
+                r[key]
+                for s in seeds
+                for r in s.iterations
+                if r["iteration"] == t and r[key] is not None
+            ]
+        )
         out.append({"iteration": t, "mean": est.mean, "se": est.se, "n": est.n})
     return out
 
@@ -277,7 +284,9 @@ def _comparisons(models: list[ModelSummary]) -> list[dict[str, Any]]:
         for b in models[i + 1 :]:
             fa = {s.seed: (_first_heldout(s), _last_heldout(s)) for s in a.seeds}
             fb = {s.seed: (_first_heldout(s), _last_heldout(s)) for s in b.seeds}
-            both = sorted(k for k in fa if k in fb and fa[k][1] is not None and fb[k][1] is not None)
+            both = sorted(
+                k for k in fa if k in fb and fa[k][1] is not None and fb[k][1] is not None
+            )
             final = Estimate.of([fa[k][1] - fb[k][1] for k in both])  # type: ignore[operator]
             gain = Estimate.of(
                 [
@@ -287,7 +296,13 @@ def _comparisons(models: list[ModelSummary]) -> list[dict[str, Any]]:
                 ]
             )
             out.append(
-                {"a": a.label, "b": b.label, "seeds": both, "final": asdict(final), "gain": asdict(gain)}
+                {
+                    "a": a.label,
+                    "b": b.label,
+                    "seeds": both,
+                    "final": asdict(final),
+                    "gain": asdict(gain),
+                }
             )
     return out
 
@@ -306,7 +321,16 @@ def headline(summary: ExperimentSummary) -> tuple[list[str], list[list[str]]]:
     """The headline table: per model, held-out meta-utility at the start and the end
     (mean ± SE across seeds), the gain paired by seed [95% interval], adoptions,
     tokens and cost, and, when run, transfer and circumvention."""
-    headers = ["model", "seeds", "held-out start", "held-out final", "gain [95% CI]", "adopted", "tokens", "cost"]
+    headers = [
+        "model",
+        "seeds",
+        "held-out start",
+        "held-out final",
+        "gain [95% CI]",
+        "adopted",
+        "tokens",
+        "cost",
+    ]
     has_transfer = any(m.transfer for m in summary.models)
     has_sandbox = any(m.sandbox for m in summary.models)
     if has_transfer:
