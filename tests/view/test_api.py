@@ -43,10 +43,11 @@ def test_run_api_holds_iterations_candidates_lineage_usage_and_stage(runs_folder
     assert run["candidates"] and any(c["adopted"] for c in run["candidates"])
     assert [s["iteration"] for s in run["lineage"]] == [0, 1] and run["lineage"][1]["adopted"]
     u = run["usage"]
-    assert u["calls"] == len(run["recent_calls"]) and 0 < u["usable"] < u["samples"]
+    assert u["calls"] > 0 and 0 < u["usable"] < u["samples"]
     assert u["unusable_reasons"]  # the "no code today" replies
     assert run["now"]["stage"] == "finished" and run["now"]["iteration"] == 1
-    assert run["config"]["iterations"] == 1 and run["recent_evaluations"]
+    assert run["config"]["iterations"] == 1
+    assert 0 < len(run["recent_evaluations"]) <= run["evaluation_count"]
 
 
 def test_drill_down_into_a_model_call_and_an_evaluation(runs_folder):

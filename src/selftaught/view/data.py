@@ -13,7 +13,6 @@ import functools
 import json
 import math
 import re
-import sqlite3
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +21,7 @@ from selftaught.program.analysis import Analysis, analyze_source
 from selftaught.report.content import unified_diff
 from selftaught.report.records import RunRecords
 from selftaught.stats import mean_se
+from selftaught.store.rows import EvaluationRow, ModelCallRow
 from selftaught.view.folders import Folders, RunRef, live_status
 
 _SCOPE = re.compile(r"^it(\d+)/(step|eval)")
@@ -45,8 +45,6 @@ def open_records(ref: RunRef) -> RunRecords:
         return RunRecords(ref.path)
     except UserError as exc:
         raise ViewError(str(exc), 409) from None
-    except sqlite3.Error as exc:
-        raise ViewError(f"cannot read the records of {ref.path}: {exc}", 409) from None
 
 
 def _money(value: Decimal | float | None) -> float | None:
@@ -74,7 +72,7 @@ def runs_list(folders: Folders) -> dict[str, Any]:
             try:
                 with open_records(ref) as records:
                     runs.append(run_summary(records, ref))
-            except (ViewError, sqlite3.Error) as exc:
+            except Exception as exc:  # noqa: BLE001 - one unreadable run is a line, not a failed list
                 problems.append({"path": str(ref.path), "message": _message(exc)})
     return {"folders": [str(f.path) for f in folders.folders], "runs": runs, "problems": problems}
 
@@ -117,20 +115,26 @@ def run_summary(records: RunRecords, ref: RunRef) -> dict[str, Any]:
 # -- one run, live --------------------------------------------------------------------
 
 
-def _latest_scope(records: RunRecords) -> tuple[str | None, float]:
+def _latest_scope(
+    records: RunRecords, evaluations: list[EvaluationRow]
+) -> tuple[str | None, float]:
+    """The scope and time of the last evaluation or improver run; the step of a later
+    iteration when its model calls came after them (a step asks the model first)."""
     latest: tuple[str | None, float] = (None, -1.0)
-    for table in ("model_calls", "evaluations", "improver_runs"):
-        if table not in records.tables:
-            continue
-        rows = records.query(f"SELECT scope, created FROM {table} ORDER BY id DESC LIMIT 1")
-        if rows and (rows[0]["created"] or 0) > latest[1]:
-            latest = (rows[0]["scope"], rows[0]["created"] or 0)
+    runs = records.improver_runs() if "improver_runs" in records.tables else []
+    for rows in (evaluations, runs):
+        if rows and (rows[-1].created or 0) > latest[1]:
+            latest = (rows[-1].scope, rows[-1].created or 0)
+    called = [t for t in records.usage_by_iteration() if t is not None]
+    m = _SCOPE.match(latest[0] or "")
+    if called and (m is None or max(called) > int(m.group(1))):
+        latest = (f"it{max(called)}/step", latest[1])
     return latest
 
 
-def stage(records: RunRecords, status: str) -> dict[str, Any]:
+def stage(records: RunRecords, status: str, evaluations: list[EvaluationRow]) -> dict[str, Any]:
     """Where the run is: the iteration and stage of the last record it wrote."""
-    scope, when = _latest_scope(records)
+    scope, when = _latest_scope(records, evaluations)
     m = _SCOPE.match(scope or "")
     iteration = int(m.group(1)) if m else None
     if status != "running":
@@ -170,8 +174,11 @@ def run_live(records: RunRecords, ref: RunRef) -> dict[str, Any]:
     usage = records.usage()
     iterations = records.iterations()
     adopted = {r.iteration: r.improver_hash for r in iterations if r.adopted}
+    evaluations = records.evaluations()
     candidates = []
-    for e in records.evaluations(kind="improver"):
+    for e in evaluations:
+        if e.kind != "improver":
+            continue
         m = _CANDIDATE.match(e.scope or "")
         if e.split != "validation" or not m:
             continue
@@ -215,7 +222,7 @@ def run_live(records: RunRecords, ref: RunRef) -> dict[str, Any]:
         **summary,
         "config": records.config,
         "meta": {k: v for k, v in records.meta.items() if k not in ("config", "instance_key")},
-        "now": stage(records, summary["status"]),
+        "now": stage(records, summary["status"], evaluations),
         "usage": {
             "calls": usage.calls,
             "samples": usage.samples,
@@ -235,8 +242,8 @@ def run_live(records: RunRecords, ref: RunRef) -> dict[str, Any]:
         "lineage": lineage,
         "events": events[-200:],
         "event_count": len(events),
-        "recent_calls": calls_page(records, offset=None, limit=15)["calls"],
-        "recent_evaluations": evaluations_page(records, offset=None, limit=15)["evaluations"],
+        "evaluation_count": len(evaluations),
+        "recent_evaluations": [_evaluation_row(e) for e in evaluations[-15:]],
     }
 
 
@@ -272,28 +279,23 @@ def _iteration(r: Any) -> dict[str, Any]:
 # -- model calls and evaluations ------------------------------------------------------
 
 
-_CALL_COLUMNS = (
-    "id, iteration, scope, backend, samples, usable, prompt_tokens, completion_tokens,"
-    " seconds, error, created"
-)
+_CALL_DETAIL = ("system", "messages", "responses", "answers", "notes", "unusable_reasons")
 
 
-def calls_page(records: RunRecords, *, offset: int | None, limit: int = PAGE) -> dict[str, Any]:
-    """Model calls by id, `limit` from `offset` (None: the last `limit`)."""
-    have = records.columns("model_calls")
-    extra = "".join(f", {c}" for c in ("cost", "cached", "attempts") if c in have)
-    total = records.query("SELECT COUNT(*) AS n FROM model_calls")[0]["n"]
-    start = max(total - limit, 0) if offset is None else max(offset, 0)
-    rows = records.query(
-        f"SELECT {_CALL_COLUMNS}{extra} FROM model_calls ORDER BY id LIMIT ? OFFSET ?",
-        (limit, start),
-    )
-    return {"total": total, "offset": start, "calls": [_call_row(dict(r)) for r in rows]}
+def calls_page(records: RunRecords, *, offset: int, limit: int = PAGE) -> dict[str, Any]:
+    """Model calls in the order they were made, `limit` from `offset`, without their
+    prompts and samples (`call_detail` has those). Read on demand, never polled: the
+    calls carry every prompt and sample of the run."""
+    calls = records.model_calls()
+    start = max(offset, 0)
+    rows = [_call_row(c) for c in calls[start : start + limit]]
+    return {"total": len(calls), "offset": start, "calls": rows}
 
 
-def _call_row(r: dict[str, Any]) -> dict[str, Any]:
-    r["tokens"] = (r.get("prompt_tokens") or 0) + (r.get("completion_tokens") or 0)
-    r["cost"] = float(r["cost"]) if r.get("cost") else None
+def _call_row(c: ModelCallRow) -> dict[str, Any]:
+    r = {k: v for k, v in c.as_dict().items() if k not in _CALL_DETAIL}
+    r["tokens"] = (c.prompt_tokens or 0) + (c.completion_tokens or 0)
+    r["cost"] = float(c.cost) if c.cost else None
     return r
 
 
@@ -308,10 +310,10 @@ def _json(text: str | None) -> Any:
 
 def call_detail(records: RunRecords, call_id: int) -> dict[str, Any]:
     """One model call: its prompt, every sample, which sample its caller received."""
-    rows = records.query("SELECT * FROM model_calls WHERE id = ?", (call_id,))
-    if not rows:
+    found = [c for c in records.model_calls() if c.id == call_id]
+    if not found:
         raise ViewError(f"run {records.name} has no model call {call_id}")
-    r = dict(rows[0])
+    r = found[0].as_dict()
     out = {k: v for k, v in r.items() if k not in ("messages", "responses", "answers")}
     out["cost"] = float(r["cost"]) if r.get("cost") else None
     out["messages"] = _json(r.get("messages"))
@@ -321,41 +323,31 @@ def call_detail(records: RunRecords, call_id: int) -> dict[str, Any]:
     return out
 
 
-_EVAL_COLUMNS = (
-    "id, iteration, scope, kind, program_hash, task, split, score, instances, solved,"
-    " failed, timed_out, outcome, seconds, cache_hit, created"
-)
+def _evaluation_row(e: EvaluationRow) -> dict[str, Any]:
+    return {k: _num(v) for k, v in e.as_dict().items() if k not in ("message", "seeds")}
 
 
-def evaluations_page(
-    records: RunRecords, *, offset: int | None, limit: int = PAGE
-) -> dict[str, Any]:
-    total = records.query("SELECT COUNT(*) AS n FROM evaluations")[0]["n"]
-    start = max(total - limit, 0) if offset is None else max(offset, 0)
-    rows = records.query(
-        f"SELECT {_EVAL_COLUMNS} FROM evaluations ORDER BY id LIMIT ? OFFSET ?", (limit, start)
-    )
-    return {
-        "total": total,
-        "offset": start,
-        "evaluations": [{k: _num(v) for k, v in dict(r).items()} for r in rows],
-    }
+def evaluations_page(records: RunRecords, *, offset: int, limit: int = PAGE) -> dict[str, Any]:
+    evaluations = records.evaluations()
+    start = max(offset, 0)
+    rows = [_evaluation_row(e) for e in evaluations[start : start + limit]]
+    return {"total": len(evaluations), "offset": start, "evaluations": rows}
 
 
 def evaluation_detail(records: RunRecords, evaluation_id: int) -> dict[str, Any]:
     """One evaluation: the program scored, on which task and split, and how it did."""
-    rows = records.query("SELECT * FROM evaluations WHERE id = ?", (evaluation_id,))
-    if not rows:
+    found = [e for e in records.evaluations() if e.id == evaluation_id]
+    if not found:
         raise ViewError(f"run {records.name} has no evaluation {evaluation_id}")
-    out = {k: _num(v) for k, v in dict(rows[0]).items()}
-    out["seeds"] = _json(out.get("seeds"))
-    out["program"] = records.program(out.get("program_hash"))
-    events = records.query(
-        "SELECT id, scope, kind, detail FROM events WHERE program_hash = ? AND iteration IS ?"
-        " ORDER BY id",
-        (out.get("program_hash"), out.get("iteration")),
-    )
-    out["events"] = [dict(e) for e in events]
+    e = found[0]
+    out = {k: _num(v) for k, v in e.as_dict().items()}
+    out["seeds"] = _json(e.seeds)
+    out["program"] = records.program(e.program_hash)
+    out["events"] = [
+        {"id": x.id, "scope": x.scope, "kind": x.kind, "detail": x.detail}
+        for x in records.events(iteration=e.iteration)
+        if x.program_hash == e.program_hash
+    ]
     return out
 
 
@@ -390,12 +382,16 @@ def lineage_step(records: RunRecords, iteration: int) -> dict[str, Any]:
 def program(records: RunRecords, digest: str) -> dict[str, Any]:
     if not _HASH.match(digest):
         raise ViewError("a program is named by its hash (hex digits)", 400)
-    rows = records.query("SELECT hash, kind, source FROM programs WHERE hash = ?", (digest,))
-    if not rows:
+    source = records.program(digest)
+    if source is None:
         raise ViewError(f"run {records.name} has no program {digest}")
-    r = dict(rows[0])
-    analysis = _analysis(r["source"])
-    return {**r, "strategies": analysis.strategies, "flags": analysis.flags}
+    analysis = _analysis(source)
+    return {
+        "hash": digest,
+        "source": source,
+        "strategies": analysis.strategies,
+        "flags": analysis.flags,
+    }
 
 
 # -- compare --------------------------------------------------------------------------

@@ -376,9 +376,10 @@ function drawRun(f, n, run) {
       { label: "adopted", render: (r) => (r.adopted ? "yes" : "") },
       { label: "program", render: (r) => el("a", { href: `${base}/evaluation/${r.evaluation}` }, r.program_hash || "–") },
     ], run.candidates.slice().reverse(), { class: "candidates" }),
-    el("h2", {}, "Recent model calls ", el("a", { href: `${base}/calls`, class: "muted" }, "(all)")),
-    callsTable(base, run.recent_calls.slice().reverse()),
-    el("h2", {}, "Recent evaluations ", el("a", { href: `${base}/evaluations`, class: "muted" }, "(all)")),
+    el("h2", {}, "Model calls"),
+    el("p", {}, el("a", { href: `${base}/calls`, id: "calls-link" }, `all ${u.calls} model calls`),
+      " (prompt, every sample, tokens, time, cost, which sample the improver used)"),
+    el("h2", {}, "Recent evaluations ", el("a", { href: `${base}/evaluations`, class: "muted" }, `(all ${run.evaluation_count})`)),
     evaluationsTable(base, run.recent_evaluations.slice().reverse()),
     el("h2", {}, `Sandbox events (${run.event_count})`),
     run.events.length ? table([
