@@ -90,11 +90,12 @@ class RunConfig(BaseModel):
     """Budgets of every improver run, downstream and in the self-improvement step."""
     adoption: Literal["paired", "improved", "paper"] = "paired"
     """`paired`: adopt I_t only if the lower bound of a one-sided Student t interval (level
-    `adoption_level`) on its mean per-run difference from its parent is above zero; run r
-    of task k uses the same validation instances and sampling seeds for both, so the
-    differences pair up, and the parent's recorded scores are reused (no extra
-    evaluations). `paper`: always adopt (Algorithm 1). `improved`: adopt if its validation
-    meta-utility beats its parent's by any amount."""
+    `adoption_level`) on its mean per-run difference from its parent is above zero. The
+    solutions run r of task k of both returned are scored on the same fresh confirmation
+    instances, drawn for that iteration and run and seen by no utility call, so the
+    differences pair up and no selection inside the step can win them (docs/loop.md).
+    `paper`: always adopt (Algorithm 1). `improved`: adopt if its mean confirmation score
+    beats its parent's by any amount."""
     adoption_level: float = Field(0.9, ge=0.5, lt=1.0)
     """Confidence level of the `paired` rule's one-sided interval."""
     keep_input: bool = True

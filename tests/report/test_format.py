@@ -14,3 +14,9 @@ def test_the_note_names_the_level_and_pairs_the_rows_used():
     rows = [{"paired_level": 0.8, "paired_n": 2, "paired_diff": 0.1, "paired_lower": -0.2}]
     assert "one-sided 80% interval (n=2 pairs)" in paired_note(rows)
     assert paired(rows[0]) == "+0.100 [-0.200, ∞)"
+
+
+def test_pairs_with_no_spread_say_so_instead_of_an_interval():
+    row = {"paired_level": 0.9, "paired_n": 2, "paired_diff": 0.0, "paired_lower": None}
+    assert paired(row) == "+0.000 (no spread, n=2)"
+    assert paired({**row, "paired_n": 1}) == "+0.000 (n=1)"

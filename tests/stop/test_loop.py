@@ -3,6 +3,8 @@
 from selftaught.lm import ScriptedBackend
 from selftaught.lm.registry import make_backend
 from selftaught.stop import run_stop, seed_improver
+from selftaught.stop.resume import load_state
+from selftaught.tasks import get_task
 from tests.conftest import data
 
 # An improver that writes prompts the scripted model answers well.
@@ -16,6 +18,9 @@ def improve_algorithm(initial_solution, utility, language_model):
     candidates = [initial_solution] + [c for c in extract_code(responses) if c]
     return max(candidates, key=utility)
 '''
+
+TRIVIAL_SEED = get_task("lpn").seed_solution
+"""What the seed improver returns when the model gives it nothing better."""
 
 BROKEN_IMPROVER = """def improve_algorithm(initial_solution, utility, language_model):
     raise RuntimeError("broken")
@@ -69,6 +74,56 @@ def test_improved_rule_rejects_a_worse_improver_that_paper_adopts(make_ctx):
         assert rows[1].decision.diff <= 0 and rows[1].decision.n == 2
 
 
+def test_an_improver_that_only_selects_among_fixed_guessers_is_not_adopted(make_ctx):
+    # The step is offered an improver that never asks the model and returns the best of a
+    # fixed set of coin-flip guessers under the utility. On the validation instances it
+    # selected on it beats its parent by the same amount in every run; compared there, the
+    # paired interval had no width and `paired` adopted it (+0.043 [+0.043, inf) here).
+    guessers = data("improvers/fixed_guessers.py")
+    ctx = make_ctx(scripted(guessers), iterations=1)  # the default preset: paired, 2 runs
+    parent, candidate = run_stop(ctx, seed_improver(), ctx.run_dir)
+    assert candidate.improver.strip() == guessers.strip()
+    runs = zip(parent.evaluation.runs, candidate.evaluation.runs, strict=True)
+    gains = {round(c.validation - p.validation, 9) for p, c in runs}
+    assert len(gains) == 1  # the same in every run: what fooled the rule
+    gain = gains.pop()
+    assert gain > 0
+    d = candidate.decision
+    assert not candidate.adopted, d
+    # The decision weighed each run's two solutions on instances drawn for it afresh, where
+    # the selection gains nothing (there the candidate's expected gain is zero, so `paired`
+    # adopts it at most 1 - level of the time; the tests' instance key is pinned, so this
+    # is one fixed draw: -0.0125 in both runs, which gives no interval either).
+    assert d.n == 2 and d.diff is not None and d.diff < gain
+    assert d.lower is None or d.lower < 0
+    splits = {
+        (r["scope"], r["split"])
+        for r in ctx.store.query("SELECT scope, split FROM evaluations WHERE kind = 'solution'")
+    }
+    confirmed = {s for s in splits if s[0].startswith("it1/confirm/")}
+    assert confirmed == {
+        (f"it1/confirm/lpn/r{r}/{who}", f"confirmation/it1/r{r}")
+        for r in (0, 1)
+        for who in ("parent", "candidate")
+    }
+    # no utility call, in the step or in an improver run, scored on them
+    assert {split for scope, split in splits - confirmed} == {"validation", "heldout"}
+
+
+def test_a_resumed_iteration_confirms_the_parent_it_read_back_on_the_same_instances(make_ctx):
+    whole = make_ctx(scripted(BETTER_IMPROVER), iterations=1)
+    expected = run_stop(whole, seed_improver(), whole.run_dir)[1].decision
+    started = make_ctx(scripted(BETTER_IMPROVER), iterations=0)
+    run_stop(started, seed_improver(), started.run_dir)
+    state = load_state(started.store)  # iteration 0 done, as a stopped run holds it
+    assert state.current_eval is not None
+    assert [r.returned for r in state.current_eval.runs] == [TRIVIAL_SEED] * 2
+    resumed = make_ctx(scripted(BETTER_IMPROVER), iterations=1)
+    rows = run_stop(resumed, seed_improver(), resumed.run_dir, resume=state)
+    assert [r.iteration for r in rows] == [1]
+    assert rows[0].decision == expected and expected.lower is not None
+
+
 def test_run_r_of_parent_and_candidate_samples_with_the_same_seeds(make_ctx):
     ctx = make_ctx(scripted(BETTER_IMPROVER), iterations=1, runs=2)
     run_stop(ctx, seed_improver(), ctx.run_dir)
@@ -108,7 +163,11 @@ def test_every_model_call_and_evaluation_is_recorded(make_ctx):
     calls = ctx.store.query("SELECT * FROM model_calls")
     assert calls and all(c["responses"] and c["samples"] for c in calls)
     evals = ctx.store.query("SELECT * FROM evaluations WHERE kind = 'solution'")
-    assert evals and {e["split"] for e in evals} == {"validation", "heldout"}
-    # held-out scores are only ever computed for the iteration evaluations, never in the step
+    splits = {e["split"] for e in evals}
+    assert splits == {"validation", "heldout", "confirmation/it1/r0"}
+    # held-out scores are only ever computed for the iteration evaluations, never in the
+    # step; confirmation scores only for the adoption decision
     held = {e["scope"].split("/")[1] for e in evals if e["split"] == "heldout"}
     assert held == {"eval"}
+    confirmed = {e["scope"].split("/")[1] for e in evals if e["split"].startswith("confirm")}
+    assert confirmed == {"confirm"}

@@ -29,13 +29,14 @@ def money(value: Any, priced: bool = True) -> str:
 
 def paired(row: Mapping[str, Any]) -> str:
     """An iteration's paired difference from its parent with its one-sided interval:
-    `+0.125 [+0.031, ∞)`; `+0.125 (n=1)` when one pair gives no interval; `-` when no new
-    improver was scored (or the records predate paired differences)."""
-    diff, lower = row.get("paired_diff"), row.get("paired_lower")
+    `+0.125 [+0.031, ∞)`; `+0.125 (n=1)` when one pair gives no interval, `+0.125 (no
+    spread, n=2)` when the pairs all differ by the same amount (no interval either); `-`
+    when no new improver was scored (or the records predate paired differences)."""
+    diff, lower, n = row.get("paired_diff"), row.get("paired_lower"), row.get("paired_n")
     if diff is None:
         return "-"
     if lower is None:
-        return f"{diff:+.3f} (n={row.get('paired_n')})"
+        return f"{diff:+.3f} (n={n})" if not n or n < 2 else f"{diff:+.3f} (no spread, n={n})"
     return f"{diff:+.3f} [{lower:+.3f}, ∞)"
 
 
@@ -48,8 +49,9 @@ def paired_note(rows: Sequence[Mapping[str, Any]]) -> str:
     level = "/".join(f"{v:.0%}" for v in levels)
     pairs = "/".join(str(n) for n in ns)
     return (
-        "paired Δ: mean difference from the parent's validation score, run by run on the same"
-        f" instances and sampling seeds, with its one-sided {level} interval (n={pairs} pairs)"
+        "paired Δ: mean difference from the parent's score, run by run, on fresh confirmation"
+        " instances no selection in the step saw (the same for both), with its one-sided"
+        f" {level} interval (n={pairs} pairs)"
     )
 
 

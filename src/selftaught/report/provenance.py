@@ -113,8 +113,10 @@ def _paired_line(p: dict[str, Any]) -> str:
     text = paired(p)
     if p["paired_lower"] is not None:
         text += f" (one-sided {p['paired_level']:.0%} interval"
-    else:
+    elif (p["paired_n"] or 0) < 2:
         text += " (one pair: no interval"
+    else:
+        text += " (no interval"
     return text + f", {p['paired_n']} paired runs, rule {p['settings']['adoption']})"
 
 

@@ -1,25 +1,37 @@
 """Whether the loop adopts a candidate improver: `paper`, `improved` or `paired`.
 
-`paired` compares the candidate with its parent run by run. Both are scored on the same
-validation instances, and run r of task k uses the same model-sampling seeds for both
-(`MetaUtility.evaluate(..., seeds="eval")`), so the per-(task, run) differences are
-paired and much of the noise the two evaluations share cancels. The candidate is adopted
-only when the lower bound of a one-sided Student t confidence interval on the mean
-difference is above zero.
+What is compared (docs/loop.md, "What is compared"): for each task k and run r, the
+solution run r of the candidate returned and the one run r of its parent returned, scored
+on the same fresh confirmation instances (`MetaUtility.confirm`). Those instances are drawn
+for this iteration and run from the run's secret instance key and no utility call scores
+on them, so no selection made inside the self-improvement step (which candidate improver
+the step kept, which solution an improver kept) has seen them: a candidate that only
+selects well on the validation instances gains nothing there.
 
-Edge cases, chosen so that the rule never adopts on evidence it cannot weigh:
+`paired` adopts the candidate only when the lower bound of a one-sided Student t
+confidence interval on the mean per-(task, run) difference is above zero. Edge cases,
+chosen so that the rule never adopts on evidence it cannot weigh:
 - one pair (n = 1): there is no estimate of the noise, so no interval; not adopted.
-- zero variance (every pair differs by the same amount): the interval has no width and
-  the lower bound is the mean difference itself, so a difference that is the same and
-  positive in every run is adopted.
+- no spread (every pair differs by exactly the same amount): the pairs say nothing about
+  the noise either, so there is no interval (`lower` is None) and nothing is adopted. A
+  zero-width interval is what identical pairs give (the same programs compared run
+  after run), and it would adopt any difference they share however it arose.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from selftaught.stats import paired_lower
-from selftaught.stop.evaluation import MetaEvaluation
+from selftaught.stop.evaluation import ConfirmationPair
+
+RULES = ("paired", "improved", "paper")
+
+NO_SPREAD = 1e-9
+"""Differences closer than this are the same difference (what float rounding leaves of
+equal ones); a score is a mean of per-instance scores, so real ones are much further
+apart."""
 
 
 @dataclass(frozen=True)
@@ -28,9 +40,10 @@ class Decision:
 
     adopted: bool
     diff: float | None
-    """Mean over (task, run) pairs of candidate minus parent validation score."""
+    """Mean over (task, run) pairs of candidate minus parent confirmation score."""
     lower: float | None
-    """Lower bound of the one-sided `level` interval on `diff`; None when n < 2."""
+    """Lower bound of the one-sided `level` interval on `diff`; None when there is no
+    interval (n < 2, or every pair differs by the same amount)."""
     n: int
     """Number of (task, run) pairs compared."""
     level: float
@@ -38,7 +51,8 @@ class Decision:
 
 
 def should_adopt(rule: str, candidate: float, parent: float) -> bool:
-    """`paper`: always (Algorithm 1). `improved`: only a strictly better validation score."""
+    """`paper`: always (Algorithm 1). `improved`: only a strictly better mean confirmation
+    score. (`paired` needs the pairs: `decide`.)"""
     if rule == "paper":
         return True
     if rule == "improved":
@@ -46,26 +60,28 @@ def should_adopt(rule: str, candidate: float, parent: float) -> bool:
     raise ValueError(f"unknown adoption rule {rule!r}")
 
 
-def decide(
-    rule: str, candidate: MetaEvaluation, parent: MetaEvaluation, *, level: float
-) -> Decision:
-    """Apply `rule`; the paired comparison is computed (and recorded) under every rule."""
-    diff, lower, n = paired_difference(candidate, parent, level=level)
+def decide(rule: str, pairs: Sequence[ConfirmationPair], *, level: float) -> Decision:
+    """Apply `rule` to the confirmation pairs; the paired comparison is computed (and
+    recorded) under every rule."""
+    if rule not in RULES:
+        raise ValueError(f"unknown adoption rule {rule!r}")
+    diff, lower, n = paired_difference(pairs, level=level)
     if rule == "paired":
         adopted = lower is not None and lower > 0
     else:
-        adopted = should_adopt(rule, candidate.validation, parent.validation)
+        parent = sum(p.parent for p in pairs) / n if n else 0.0
+        candidate = sum(p.candidate for p in pairs) / n if n else 0.0
+        adopted = should_adopt(rule, candidate, parent)
     return Decision(adopted, diff, lower, n, level, rule)
 
 
 def paired_difference(
-    candidate: MetaEvaluation, parent: MetaEvaluation, *, level: float
+    pairs: Sequence[ConfirmationPair], *, level: float
 ) -> tuple[float | None, float | None, int]:
-    """(mean difference, its one-sided lower bound, n) over the (task, run) pairs both
-    evaluations hold."""
-    before = {(r.task, r.run): r.validation for r in parent.runs}
-    diffs = [
-        r.validation - before[(r.task, r.run)] for r in candidate.runs if (r.task, r.run) in before
-    ]
+    """(mean difference, its one-sided lower bound, n); the bound is None for fewer than
+    two pairs and for pairs that all differ by the same amount."""
+    diffs = [p.diff for p in pairs]
     diff, lower = paired_lower(diffs, level)
+    if diffs and max(diffs) - min(diffs) <= NO_SPREAD:
+        lower = None
     return diff, lower, len(diffs)

@@ -1,6 +1,8 @@
-"""What one meta-utility evaluation holds: a score per (task, run) improver run, and the
-means with their standard errors. Plain data, shared by the meta-utility that makes it, the
-adoption rule that compares two, and resume, which reads it back from the records."""
+"""What one meta-utility evaluation holds: a score per (task, run) improver run, the
+solution each run returned, and the means with their standard errors; and what an adoption
+decision compares, a confirmation pair per (task, run). Plain data, shared by the
+meta-utility that makes them, the adoption rule that weighs them, and resume, which reads
+an evaluation back from the records."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ class RunScore:
     outcome: Outcome
     validation: float
     heldout: float | None
+    returned: str | None = field(default=None, repr=False)
+    """The solution the run returned (None: it returned none, or one that failed)."""
 
 
 @dataclass
@@ -42,3 +46,18 @@ class MetaEvaluation:
     def heldout_se(self) -> float | None:
         values = [r.heldout for r in self.runs if r.heldout is not None]
         return mean_se(values)[1] if values else None
+
+
+@dataclass(frozen=True)
+class ConfirmationPair:
+    """Run r of task k of a candidate and of its parent, scored on the same confirmation
+    instances (`tasks.base.confirmation_split`): the solutions each returned."""
+
+    task: str
+    run: int
+    parent: float
+    candidate: float
+
+    @property
+    def diff(self) -> float:
+        return self.candidate - self.parent

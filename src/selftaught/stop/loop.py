@@ -118,7 +118,9 @@ def run_stop(
                 candidate, Scope(t, f"it{t}/eval"), heldout=True, seeds="eval"
             )
             ctx.progress.scored(t, evaluation.validation)
-            decision = decide(cfg.adoption, evaluation, current_eval, level=cfg.adoption_level)
+            ctx.progress.phase(t, "confirming on fresh instances")
+            pairs = meta.confirm(t, evaluation, current_eval)
+            decision = decide(cfg.adoption, pairs, level=cfg.adoption_level)
             adopted = decision.adopted
             ctx.progress.decided(t, decision)
         if run_dir is not None:

@@ -2,19 +2,20 @@
 
 û(I) = mean over tasks and runs of u(I(u, s, L)). Improver runs see only the validation
 split; the held-out score of what they returned is computed here, by the orchestrator,
-and never passed to an improver (docs/design.md, section "Invariants").
+and never passed to an improver (docs/design.md, section "Invariants"). So is the
+confirmation score an adoption decision weighs (`confirm`, docs/loop.md).
 """
 
 from __future__ import annotations
 
 from selftaught.stop.context import RunContext, Scope
-from selftaught.stop.evaluation import MetaEvaluation, RunScore
+from selftaught.stop.evaluation import ConfirmationPair, MetaEvaluation, RunScore
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.seed_improver import meta_utility_text
 from selftaught.stop.solutions import SolutionScorer
 from selftaught.store.db import program_hash
 from selftaught.store.rows import EvaluationRow, ImproverRunRow
-from selftaught.tasks.base import Task
+from selftaught.tasks.base import Task, confirmation_split
 
 
 class MetaUtility:
@@ -56,9 +57,11 @@ class MetaUtility:
             seed_key=None if seeds is None else f"{seeds}/{task.name}/r{r}",
         )
         validation, held = 0.0, (0.0 if heldout else None)
-        returned_hash = None
+        returned_hash = returned = None
         if run.outcome == "ok" and run.returned is not None:
-            returned_hash = program_hash(run.returned)
+            returned = run.returned
+            # kept whatever it is, so that a resumed run can score it again (`confirm`)
+            returned_hash = self.ctx.store.save_program(returned, "solution")
             final = run_scope.child("final")
             validation = self.scorer.evaluate(run.returned, task, "validation", final).score
             if heldout:
@@ -82,7 +85,7 @@ class MetaUtility:
             )
         )
         self.ctx.progress.improver_run(run.outcome)
-        return RunScore(task.name, r, run.outcome, validation, held)
+        return RunScore(task.name, r, run.outcome, validation, held, returned)
 
     def evaluate(
         self, improver_src: str, scope: Scope, *, heldout: bool, seeds: str | None = None
@@ -99,6 +102,38 @@ class MetaUtility:
         result = MetaEvaluation(runs)
         self._record(improver_src, scope, result, heldout)
         return result
+
+    def confirm(
+        self, iteration: int, candidate: MetaEvaluation, parent: MetaEvaluation
+    ) -> list[ConfirmationPair]:
+        """Score the solution run r of task k of `candidate` returned and the one run r of
+        task k of `parent` returned on the same fresh instances, drawn for this iteration
+        and run (`confirmation_split`), which no utility call has scored on; one pair per
+        (task, run) both evaluations hold. A run that returned no solution scores 0."""
+        before = {(r.task, r.run): r for r in parent.runs}
+        by_name = {t.name: t for t in self.tasks}
+        jobs = [
+            (by_name[r.task], r, before[(r.task, r.run)])
+            for r in candidate.runs
+            if (r.task, r.run) in before and r.task in by_name
+        ]
+        scope = Scope(iteration, f"it{iteration}/confirm")
+
+        def one(job: tuple[Task, RunScore, RunScore]) -> ConfirmationPair:
+            task, mine, theirs = job
+            split = confirmation_split(iteration, mine.run)
+            run_scope = scope.child(f"{task.name}/r{mine.run}")
+            scores = [
+                0.0
+                if src is None
+                else self.scorer.evaluate(src, task, split, run_scope.child(who)).score
+                for who, src in (("parent", theirs.returned), ("candidate", mine.returned))
+            ]
+            return ConfirmationPair(task.name, mine.run, scores[0], scores[1])
+
+        executor = self.ctx.executor
+        assert executor is not None
+        return executor.map(one, jobs)
 
     def _record(self, src: str, scope: Scope, ev: MetaEvaluation, heldout: bool) -> None:
         for split, score in (("validation", ev.validation), ("heldout", ev.heldout)):

@@ -28,13 +28,15 @@ class ResumeState:
 
 
 def evaluation_of(store: Store, iteration: int) -> MetaEvaluation:
-    """The meta-utility evaluation recorded at scope `it{iteration}/eval`."""
+    """The meta-utility evaluation recorded at scope `it{iteration}/eval`, with the
+    solutions its runs returned (which the next adoption decision scores again)."""
     runs = []
     for r in store.improver_runs(scope_like=f"it{iteration}/eval/%"):
         run_index = int((r.scope or "").rsplit("/r", 1)[1])
         validation = 0.0 if r.validation is None else r.validation
         outcome = r.outcome if is_outcome(r.outcome) else "error"
-        runs.append(RunScore(r.task or "", run_index, outcome, validation, r.heldout))
+        returned = store.program(r.returned_hash) if outcome == "ok" else None
+        runs.append(RunScore(r.task or "", run_index, outcome, validation, r.heldout, returned))
     runs.sort(key=lambda s: (s.task, s.run))
     return MetaEvaluation(runs)
 

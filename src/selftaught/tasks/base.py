@@ -11,6 +11,12 @@ The parts a task defines:
 
 Instances are made in the orchestrator; a solution's worker receives only the inputs, and
 without the key nothing can make them again.
+
+Besides the two public splits, the loop draws confirmation splits
+(`confirmation_split(iteration, run)`): fresh instances, under the same key, on which an
+adoption decision compares a candidate improver's solutions with its parent's. No utility
+call ever scores on them, so no selection made inside a step has seen them
+(docs/loop.md, "What is compared").
 """
 
 from __future__ import annotations
@@ -23,6 +29,21 @@ import numpy as np
 from selftaught.tasks.keys import InstanceKey, user_key
 
 SPLITS = ("validation", "heldout")
+"""The public splits: what a utility call scores on, and what the run reports."""
+
+CONFIRMATION = "confirmation"
+
+
+def confirmation_split(iteration: int, run: int) -> str:
+    """The split of fresh instances on which the adoption decision of `iteration` compares
+    run `run` of the candidate with run `run` of its parent (`n_validation` of them, per
+    task). Its name enters the instances' key derivation, so each iteration and run has
+    instances of its own, and a resumed run draws the same ones again."""
+    return f"{CONFIRMATION}/it{iteration}/r{run}"
+
+
+def is_confirmation(split: str) -> bool:
+    return split.startswith(CONFIRMATION + "/")
 
 
 @dataclass(frozen=True)
@@ -62,7 +83,11 @@ class Task:
         raise NotImplementedError
 
     def seeds(self, split: str) -> list[int]:
-        """Instance seeds of a split; the two splits are disjoint by construction."""
+        """Instance seeds of a split; the two public splits are disjoint by construction,
+        and a confirmation split is as large as validation and apart from both by its name
+        (which the key derivation takes with the seed)."""
+        if is_confirmation(split):
+            return list(range(self.n_validation))
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}")
         count = self.n_validation if split == "validation" else self.n_heldout
