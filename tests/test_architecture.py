@@ -12,10 +12,11 @@ from pathlib import Path
 
 SRC = Path(__file__).parent.parent / "src" / "selftaught"
 
-GROUND = {"errors", "program", "stats", "version"}
+GROUND = {"errors", "program", "stats", "text", "version"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "program": set(),
+    "text": set(),
     "stats": set(),
     "version": set(),
     "store": GROUND | {"sandbox"},

@@ -46,7 +46,8 @@ def cache_key(identity: dict[str, object], request: Request, index: int) -> str:
                 shape["program"] = request.shape.program
         payload["shape"] = shape
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    # surrogatepass: a prompt holding a lone surrogate has a key too (its own)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class ResponseCache:

@@ -1,7 +1,9 @@
 """Whether a sample gives a usable program, repairing what can be repaired first.
 
-A sample is usable when its code parses and defines the required function at module level
-with the required number of positional arguments. Before a sample is rejected, a
+A sample is usable when its code is a usable program by the one rule the orchestrator
+also runs it by (`selftaught.program.check.find_problem`): it parses and binds the
+required function at module level with a signature that accepts the number of arguments
+the function is called with (`arity_of`). Before a sample is rejected, a
 completion cut at the token limit, or followed by prose, is trimmed to its last complete
 top-level statement and checked again. A function of the right arity under another name
 is not renamed (that would change what the model wrote): it is `missing_function`.
@@ -10,11 +12,21 @@ is not renamed (that would change what the model wrote): it is `missing_function
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass
 
-from selftaught.program.extract import fenced_blocks, parse, parses, trim_to_parse
+from selftaught.program.check import find_problem, required_arity
+from selftaught.program.extract import (
+    MAX_PROGRAM_CHARS,
+    MAX_TRIMS,
+    TRIM_CHARS,
+    fenced_blocks,
+    parse,
+    parses,
+    trim_to_parse,
+)
 
 REASONS = {
     "no_code": "no code in the answer",
@@ -23,8 +35,12 @@ REASONS = {
     "wrong_arity": "the required function takes the wrong number of arguments",
     "cut_at_limit": "cut at the token limit, and nothing complete was left",
     "edit_no_match": "an edit's search text is not in the program",
+    "too_long": "the code is longer than a program may be",
 }
 """Why a sample is unusable, in the order of the report's legend."""
+
+REPAIRED_BLOCKS = 4
+"""Code blocks of one answer that repair is tried on (an answer holds one to three)."""
 
 _TOP_LEVEL = re.compile(r"^(?![ \t#)\]}]|else\b|elif\b|except\b|finally\b|case\b)\S", re.M)
 
@@ -50,7 +66,7 @@ def _top_level(src: str) -> list[ast.stmt]:
     """The top-level statements of `src`, or none if it does not parse."""
     try:
         return parse(src).body
-    except (SyntaxError, ValueError):
+    except SyntaxError:
         return []
 
 
@@ -64,9 +80,10 @@ def _defs(src: str, function: str) -> list[ast.FunctionDef | ast.AsyncFunctionDe
 
 
 def arity_of(src: str, function: str) -> int | None:
-    """The number of positional parameters of `function` in `src`, if it defines it."""
-    defs = _defs(src, function)
-    return len(defs[-1].args.posonlyargs) + len(defs[-1].args.args) if defs else None
+    """How many arguments `function` in `src` is called with, if it defines it: its
+    positional parameters without defaults (`program.check.required_arity`, the rule
+    tasks take their arity by), so an answer may drop a parameter the program defaults."""
+    return required_arity(src, function)
 
 
 def header_of(src: str, function: str) -> str | None:
@@ -126,7 +143,10 @@ def same_program(a: str, b: str) -> bool:
             body = getattr(node, "body", None)
             if isinstance(body, list) and body and _is_docstring(body[0]):
                 node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
-    dumps = [ast.dump(ast.Module(body=tree, type_ignores=[])) for tree in trees]
+    try:
+        dumps = [ast.dump(ast.Module(body=tree, type_ignores=[])) for tree in trees]
+    except RecursionError:  # parse bounds the depth; this is for a caller deep in a stack
+        return False
     return dumps[0] == dumps[1]
 
 
@@ -138,38 +158,51 @@ def _is_docstring(node: ast.stmt) -> bool:
     )
 
 
+_REASON_OF = {
+    "empty": "no_code",
+    "too_long": "too_long",
+    "syntax": "syntax",
+    "missing_function": "missing_function",
+    "not_plain": "missing_function",
+    "wrong_arity": "wrong_arity",
+}
+"""The reason a sample is unusable, for each reason of `program.check.find_problem`."""
+
+
 def _problem(code: str, function: str, arity: int | None) -> str | None:
-    """Why parsed `code` is unusable, or None."""
-    try:
-        tree = parse(code)
-    except (SyntaxError, ValueError):
-        return "syntax"
-    defs = [
-        n
-        for n in tree.body
-        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function
-    ]
-    if not defs:
-        return "missing_function"
-    args = defs[-1].args
-    positional = len(args.posonlyargs) + len(args.args)
-    required = positional - len(args.defaults)
-    if arity is not None and not (
-        required <= arity and (positional >= arity or args.vararg is not None)
-    ):
-        return "wrong_arity"
-    return None
+    """Why `code` is unusable (a key of `REASONS`), or None: the orchestrator's rule."""
+    problem = find_problem(code, function, arity)
+    return None if problem is None else _REASON_OF[problem.reason]
 
 
-def trims(code: str) -> list[str]:
+def trims(code: str, limit: int = MAX_TRIMS, chars: int = TRIM_CHARS) -> list[str]:
     """Prefixes of `code` ending at a complete top-level statement, longest first, then
-    (for a last statement cut in its body) prefixes ending at a complete line."""
+    (for a last statement cut in its body) prefixes ending at a complete line: none
+    longer than a program may be, at most `limit` of them and `chars` characters in all
+    (the first always), which bounds what checking one answer can cost."""
     text = code.rstrip()
     starts = [m.start() for m in _TOP_LEVEL.finditer(text)]
-    out = [text[:s].rstrip() for s in reversed(starts) if s > 0]
+    ends = [s for s in reversed(starts) if 0 < s <= MAX_PROGRAM_CHARS + 1]
     lines = text.splitlines()
-    out += ["\n".join(lines[:k]).rstrip() for k in range(len(lines) - 1, 0, -1)]
-    return list(dict.fromkeys(p for p in out if p.strip()))  # in order, each once
+    length = sum(len(line) for line in lines) + len(lines) - 1  # of "\n".join(lines)
+    by_line = []
+    for k in range(len(lines) - 1, 0, -1):
+        length -= len(lines[k]) + 1
+        if length <= MAX_PROGRAM_CHARS:  # longer ones are not usable: not built
+            by_line.append(k)
+    out: dict[str, None] = {}  # in order, each once
+    spent = 0
+    for prefix in itertools.chain(
+        (text[:end].rstrip() for end in ends),
+        ("\n".join(lines[:k]).rstrip() for k in by_line),
+    ):
+        if not prefix.strip() or prefix in out:
+            continue
+        if len(out) >= limit or out and spent + len(prefix) > chars:
+            break
+        out[prefix] = None
+        spent += len(prefix)
+    return list(out)
 
 
 def _repair(code: str, function: str, arity: int | None) -> str | None:
@@ -194,7 +227,10 @@ def check(
     if not blocks and "```" not in text and "def " in text:
         blocks = [(text.strip("\n"), not cut)]
     if not repair:  # what code extraction always did: a cut-off block keeps what parses
-        blocks = [(c if done or parses(c) else trim_to_parse(c), done) for c, done in blocks]
+        blocks = [
+            (c if done or len(c) > MAX_PROGRAM_CHARS or parses(c) else trim_to_parse(c), done)
+            for c, done in blocks
+        ]
     blocks = [(c, done) for c, done in blocks if c.strip()]
     if not blocks:
         return Checked(None, "cut_at_limit" if cut else "no_code")
@@ -205,13 +241,13 @@ def check(
             return Checked(code)
         problems.append(problem)
     if repair:
-        for code, _ in blocks:
+        for code, _ in blocks[:REPAIRED_BLOCKS]:
             fixed = _repair(code, function, arity)
             if fixed is not None:
                 return Checked(fixed, repaired=True)
     if cut and not blocks[-1][1]:
         return Checked(None, "cut_at_limit")
-    for reason in ("wrong_arity", "missing_function", "syntax"):
+    for reason in ("wrong_arity", "missing_function", "syntax", "too_long"):
         if reason in problems:
             return Checked(None, reason)
     return Checked(None, problems[0])
@@ -234,6 +270,7 @@ SHORT = {
     "wrong_arity": "arity",
     "cut_at_limit": "cut",
     "edit_no_match": "no match",
+    "too_long": "too long",
 }
 """Reasons in a table cell."""
 
@@ -242,7 +279,7 @@ LEGEND = (
     "usable: share of samples with code defining the required function with its arity;"
     " the others by reason: cut (at the token limit, nothing complete left), syntax,"
     " no code, no function (not defined, or under another name), arity, no match (an"
-    " edit's search text is not in the program)"
+    " edit's search text is not in the program), too long (longer than a program may be)"
 )
 
 

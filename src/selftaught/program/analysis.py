@@ -420,13 +420,19 @@ def _call_parents(f: _Facts) -> list[tuple[str, ast.AST | None]]:
 
 def analyze_source(src: str) -> Analysis:
     """Strategy labels and flags of one program, by static analysis only."""
+    if not isinstance(src, str):
+        return Analysis(error="not program text")
     try:
         tree = parse(src)  # one thread at a time: CPython 3.11's parser is not thread-safe
-    except (SyntaxError, ValueError) as exc:
-        return Analysis(error=f"syntax error: {exc}")
+    except SyntaxError as exc:
+        line = f" (line {exc.lineno})" if exc.lineno else ""
+        return Analysis(error=f"syntax error: {exc.msg}{line}")
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             child._parent = node  # type: ignore[attr-defined]  # read back by _call_parents
     facts = _Facts()
-    facts.visit(tree)
-    return Analysis(strategies=_strategies(facts), flags=_flags(facts))
+    try:
+        facts.visit(tree)
+        return Analysis(strategies=_strategies(facts), flags=_flags(facts))
+    except RecursionError:  # parse bounds the depth; this is for a caller deep in a stack
+        return Analysis(error="the program nests too deeply to analyse")

@@ -8,6 +8,7 @@ fences (answers cut at the token limit), several blocks, and no fence at all.
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import threading
 
@@ -17,18 +18,69 @@ _CODE_TAGS = {"", "python", "py", "python3", "py3"}
 # mismatch", gh-106905) and responses are parsed from many broker threads at once.
 PARSE_LOCK = threading.Lock()
 
+MAX_PROGRAM_CHARS = 100_000
+"""The longest text that is taken as a program (run, scored, stored): many times what a
+model writes in one answer (a sample of 1,024 tokens is about 4,000 characters)."""
+
+MAX_DEPTH = 200
+"""How deeply a program may nest, counting syntax tree levels (statements, expressions
+and their parts): CPython itself refuses more than 200 nested brackets. Deeper trees
+(`x = 1+1+...+1` with thousands of terms) break every recursive walk of the tree, and
+`ast.parse` itself past a few thousand levels; they are refused as syntax errors."""
+
+MAX_FENCES = 64
+"""Fences looked at in one text; an answer has a few, and later ones are ignored."""
+
+FENCE_LOOKAHEAD = 16
+"""How many later fences a code block that does not parse is tried against."""
+
+MAX_TRIMS = 100
+"""How many shorter versions of a cut-off block are tried before it is given up."""
+
+TRIM_CHARS = 1_000_000
+"""How many characters the shorter versions of one block tried add up to, at most: what
+bounds the work one answer can cost (parsing runs at a few megabytes a second)."""
+
 
 def parse(code: str) -> ast.Module:
-    """`ast.parse`, one thread at a time."""
+    """`ast.parse`, one thread at a time; any program it cannot take (too long, too deep,
+    a lone surrogate, a NUL) is a `SyntaxError`, never another exception."""
+    if len(code) > MAX_PROGRAM_CHARS:
+        raise SyntaxError(
+            f"the program is {len(code):,} characters long; at most {MAX_PROGRAM_CHARS:,}"
+        )
     with PARSE_LOCK:
-        return ast.parse(code)
+        try:
+            tree = ast.parse(code)
+        except (RecursionError, MemoryError):  # the parser's own stack, not real memory
+            raise SyntaxError(f"the program nests deeper than {MAX_DEPTH} levels") from None
+        except UnicodeError:
+            raise SyntaxError(
+                "the program holds a lone surrogate, which no file can hold"
+            ) from None
+        except ValueError as exc:  # NUL bytes, on Pythons that raise ValueError for them
+            raise SyntaxError(str(exc)) from None
+    if depth_over(tree, MAX_DEPTH):
+        raise SyntaxError(f"the program nests deeper than {MAX_DEPTH} levels")
+    return tree
+
+
+def depth_over(tree: ast.AST, limit: int) -> bool:
+    """Whether `tree` nests more than `limit` levels (walked without recursion)."""
+    todo: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > limit:
+            return True
+        todo.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return False
 
 
 def fenced_blocks(text: str) -> list[tuple[str, bool]]:
     """Fenced blocks as (code, terminated), in order. A block closes at the next fence,
     unless it only parses when closed at a later one."""
     blocks: list[tuple[str, bool]] = []
-    fences = list(_FENCE.finditer(text))
+    fences = list(itertools.islice(_FENCE.finditer(text), MAX_FENCES))
     i = 0
     while i < len(fences):
         opening = fences[i]
@@ -41,7 +93,7 @@ def fenced_blocks(text: str) -> list[tuple[str, bool]]:
                 if not parses(code):
                     # A program that holds fences itself (an improver's prompt template)
                     # ends at the first later fence after which it parses.
-                    for j in range(i + 2, len(fences)):
+                    for j in range(i + 2, min(len(fences), i + 2 + FENCE_LOOKAHEAD)):
                         longer = text[start : fences[j].start()]
                         if parses(longer):
                             code, close = longer, j
@@ -58,17 +110,25 @@ def fenced_blocks(text: str) -> list[tuple[str, bool]]:
 def parses(code: str) -> bool:
     try:
         parse(code)
-    except (SyntaxError, ValueError):
+    except SyntaxError:
         return False
     return True
 
 
 def trim_to_parse(code: str) -> str:
-    """Drop trailing lines of a cut-off block until what remains parses."""
+    """Drop trailing lines of a cut-off block until what remains parses ("" if nothing
+    does within `MAX_TRIMS` tries and `TRIM_CHARS` characters)."""
     lines = code.rstrip().splitlines()
-    while lines and not parses("\n".join(lines)):
+    spent = 0
+    for _ in range(MAX_TRIMS + 1):
+        text = "\n".join(lines)
+        if not lines or spent and spent + len(text) > TRIM_CHARS:
+            return ""
+        spent += len(text)
+        if parses(text):
+            return text
         lines.pop()
-    return "\n".join(lines)
+    return ""
 
 
 def defines(code: str, function: str) -> bool:

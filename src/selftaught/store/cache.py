@@ -1,7 +1,8 @@
 """The response cache's file: one SQLite table of samples by key (`<run>/cache.sqlite`).
 
 What a key means and when a sample is reused is `lm/cache.py`'s business; this module
-only keeps the samples. Safe to share between threads.
+only keeps the samples, their text cleaned (`text.clean_text`: a lone surrogate or a NUL
+in a model's answer comes back as U+FFFD). Safe to share between threads.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from selftaught.store.faults import halt_when_full, release_reserve
+from selftaught.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,11 @@ class SampleFile:
                 " finish_reason = excluded.finish_reason, created = excluded.created,"
                 " writes = writes + 1",
                 (
-                    key,
-                    sample.text,
+                    clean_text(key),
+                    clean_text(sample.text),  # a model's text may hold what SQLite rejects
                     sample.prompt_tokens,
                     sample.completion_tokens,
-                    sample.finish_reason,
+                    clean_text(sample.finish_reason),
                     time.time(),
                 ),
             )

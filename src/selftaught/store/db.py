@@ -1,7 +1,9 @@
 """The run's records: one SQLite database, a versioned schema, one transaction per write.
 
 A header (`meta`) says what made the run; the body is appended as work completes, so an
-interrupted run keeps everything it finished.
+interrupted run keeps everything it finished. Every text written is cleaned and bounded
+here, whatever wrote it (`store.limits`): no text a program or a model made can make a
+write fail.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from selftaught.store.faults import halt_when_full, release_reserve, storage_full
+from selftaught.store.limits import stored
 from selftaught.store.reads import Reads
 from selftaught.store.rows import (
     EvaluationRow,
@@ -35,6 +38,7 @@ from selftaught.store.schema import (
     create_or_migrate,
     recorded_version,
 )
+from selftaught.text import clean_text
 
 R = TypeVar("R", bound=Row)
 _PARTIAL_TABLES = ("model_calls", "evaluations", "improver_runs", "events")
@@ -42,7 +46,9 @@ _PARTIAL_TABLES = ("model_calls", "evaluations", "improver_runs", "events")
 
 
 def program_hash(src: str) -> str:
-    return hashlib.sha256(src.encode()).hexdigest()[:16]
+    """The first 16 hex digits of the sha256 of the program's UTF-8; any text hashes (a
+    lone surrogate as its own code point), and distinct texts hash apart."""
+    return hashlib.sha256(src.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 class Store(Reads):
@@ -106,7 +112,21 @@ class Store(Reads):
     def _insert(self, table: str, kind: type[R], row: R | Mapping[str, Any]) -> None:
         if not isinstance(row, kind):
             row = kind(**row)  # a misspelt column is a TypeError here, not a lost value
-        values = {c: getattr(row, c) for c in kind.columns() if c != "id" or row["id"]}
+        values = {}
+        cut = []
+        for column in kind.columns():
+            if column != "id" or row["id"]:
+                values[column], was_cut = stored(column, getattr(row, column))
+                if was_cut:
+                    cut.append(column)
+        if cut and "notes" in values:  # say so where the row keeps its remarks
+            try:
+                notes = json.loads(values["notes"]) if values["notes"] else []
+            except ValueError:
+                notes = [values["notes"]]
+            notes = notes if isinstance(notes, list) else [notes]
+            notes.append(f"records: {', '.join(cut)} cut to the records' limit")
+            values["notes"], _ = stored("notes", json.dumps(notes))
         values["created"] = time.time()
         cols = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
@@ -117,7 +137,7 @@ class Store(Reads):
     def set_meta(self, key: str, value: Any) -> None:
         self._write(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            (key, json.dumps(value)),
+            (clean_text(key), json.dumps(value)),  # JSON escapes what SQLite rejects
             closing=True,
         )
 
@@ -125,10 +145,12 @@ class Store(Reads):
         return self.read_meta()
 
     def save_program(self, src: str, kind: str) -> str:
+        """Store a program's source under its hash (cleaned, and cut past the longest a
+        program may be, which only a program that was never checked can be)."""
         digest = program_hash(src)
         self._write(
             "INSERT OR IGNORE INTO programs (hash, kind, source) VALUES (?, ?, ?)",
-            (digest, kind, src),
+            (digest, stored("kind", kind)[0], stored("source", src)[0]),
         )
         return digest
 

@@ -14,6 +14,7 @@ from selftaught.errors import UserError
 from selftaught.sandbox import hidden
 from selftaught.store.db import Store
 from selftaught.store.faults import RunLock, halt_when_full, make_reserve, release_reserve
+from selftaught.store.limits import stored
 
 
 class RunDir:
@@ -77,11 +78,14 @@ class RunDir:
         return self.path / "improvers" / name
 
     def save_improver(self, src: str, iteration: int, candidate: int | None = None) -> Path:
+        """Write an improver (or a candidate) as a .py file: its text cleaned and, past the
+        longest a program may be (it is then not usable), cut (`store.limits.stored`)."""
         path = self.improver_path(iteration, candidate)
         tmp = path.with_suffix(".tmp")
+        text, _ = stored("source", src)
         with halt_when_full(self.path, lambda: release_reserve(self.path)):
             try:
-                tmp.write_text(src)
+                tmp.write_text(text)
             except OSError:
                 tmp.unlink(missing_ok=True)
                 raise

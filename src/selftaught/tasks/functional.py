@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from selftaught.errors import TaskError
+from selftaught.program.check import required_arity
 from selftaught.tasks.base import Task
 from selftaught.tasks.speed import SPEED_TEXT, SpeedTask
 
@@ -39,6 +40,8 @@ def _doc(fn: Any) -> str:
 
 
 def _arity(fn: Callable[..., Any]) -> int:
+    """`program.check.required_arity` of a live function: its positional parameters
+    without defaults."""
     params = inspect.signature(fn).parameters.values()
     return sum(
         p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
@@ -138,12 +141,13 @@ def task(
         "n_heldout": n_heldout,
         "instance_timeout": instance_timeout,
     }
-    if callable(seed_solution):
-        attrs["arity"] = _arity(seed_solution)
-    else:
-        from selftaught.tasks.loader import _arity_of
-
-        attrs["arity"] = _arity_of(src, fn_name)
+    # The arity by the one rule (`program.check.required_arity`) on the seed's source; a
+    # seed whose source holds no `def` of its name (a lambda) by the same rule on its
+    # signature.
+    arity = required_arity(src, fn_name)
+    if arity is None and callable(seed_solution):
+        arity = _arity(seed_solution)
+    attrs["arity"] = 0 if arity is None else arity
     attrs["utility_text"] = utility_text or written_utility_text(
         function=fn_name,
         seed_solution=seed_solution,

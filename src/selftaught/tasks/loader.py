@@ -15,7 +15,6 @@ config file); the solutions it scores still run only in the sandbox.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import importlib.metadata
 import importlib.util
@@ -31,8 +30,7 @@ from typing import Any
 import numpy as np
 
 from selftaught.errors import TaskError
-from selftaught.program.check import check_program
-from selftaught.program.extract import parse
+from selftaught.program.check import check_program, required_arity
 from selftaught.sandbox import hidden, protocol
 from selftaught.tasks.base import Task
 from selftaught.tasks.keys import InstanceKey, fresh
@@ -112,14 +110,11 @@ def _task_from_parts(parts: dict[str, Any], default_name: str) -> Task:
 
 
 def _arity_of(src: Any, function: str) -> int:
-    try:
-        tree = parse(src)
-    except (SyntaxError, ValueError, TypeError):
-        return 0  # check_task reports the seed's problem
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == function:
-            return len(node.args.posonlyargs) + len(node.args.args) - len(node.args.defaults)
-    return 0
+    """The arity of a task whose seed is `src`: how many arguments its function is called
+    with (`program.check.required_arity`, the one rule); 0 where the seed does not define
+    it, for `check_task` to report."""
+    arity = required_arity(src, function)
+    return 0 if arity is None else arity
 
 
 def check_task(task: Task, where: str) -> None:
