@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import sqlite3
 import statistics
@@ -218,7 +219,7 @@ def latency(folder: Path, trials: int) -> None:
             db = sqlite3.connect(copy / "run" / "records.sqlite")
             for _ in range(trials):
                 n = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-                time.sleep(0.37)  # not in step with the page's polling
+                time.sleep(random.uniform(0.2, 1.2))  # at any phase of the page's polling
                 start = time.monotonic()
                 db.execute(
                     "INSERT INTO events (iteration, scope, kind, detail, created)"

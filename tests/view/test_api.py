@@ -262,3 +262,22 @@ def test_the_pages_hold_no_inline_script_and_insert_no_markup():
         "new Function",
     ):
         assert sink not in js, sink
+
+
+def test_a_finished_run_closing_with_its_lock_held_reads_finished(tmp_path):
+    import fcntl
+    import os
+
+    from selftaught.view.folders import live_status
+
+    (tmp_path / "run.lock").write_text(f"{os.getpid()}\n")
+    fd = os.open(tmp_path / "run.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert live_status(tmp_path, "finished", os.getpid()) == "finished"
+        assert live_status(tmp_path, "running", os.getpid()) == "running"
+        assert live_status(tmp_path, "stopped", os.getpid()) == "locked"  # a resume getting ready
+    finally:
+        os.close(fd)
+    (tmp_path / "run.lock").write_text("999999999\n")
+    assert live_status(tmp_path, "running", 999999999) == "stopped"  # killed, lock gone

@@ -160,7 +160,9 @@ def live_status(run_dir: Path, recorded: str, pid: object) -> str:
     holds it for something else, `stopped` for a run killed without a chance to say so."""
     if (Path(run_dir) / LOCK).exists():
         if lock_holder(run_dir) is not None:
-            return "running" if recorded == "running" else "locked"
+            if recorded in ("running", "finished"):
+                return recorded  # a finished run still holding its lock is closing
+            return "locked"
         return "stopped" if recorded == "running" else recorded
     if recorded == "running" and pid is not None and not pid_alive(pid):
         return "stopped"

@@ -183,7 +183,8 @@ function chart(series, opts = {}) {
   let yhi = Math.max(...pts.map((p) => p[1] + (p[2] || 0)));
   if (yhi - ylo < 0.1) { ylo -= 0.05; yhi += 0.05; }
   const pad = (yhi - ylo) * 0.08; ylo -= pad; yhi += pad;
-  const xlo = Math.min(...xs), xhi = Math.max(...xs) === xlo ? xlo + 1 : Math.max(...xs);
+  let xlo = Math.min(...xs), xhi = Math.max(...xs);
+  if (xhi === xlo) { xlo -= 0.5; xhi += 0.5; }
   const X = (x) => L + ((x - xlo) / (xhi - xlo)) * (W - L - R - 10) + 5;
   const Y = (y) => T + (1 - (y - ylo) / (yhi - ylo)) * (H - T - B);
   for (let i = 0; i <= 4; i++) {
@@ -221,8 +222,8 @@ function chart(series, opts = {}) {
       }
     }
     if (s.label && !s.faint) {
-      node.appendChild(svg("rect", { x: W - R - 150, y: legendY - 8, width: 10, height: 10, fill: s.color }));
-      node.appendChild(svg("text", { x: W - R - 135, y: legendY + 1 }, s.label));
+      node.appendChild(svg("rect", { x: L + 10, y: legendY - 8, width: 10, height: 10, fill: s.color }));
+      node.appendChild(svg("text", { x: L + 25, y: legendY + 1 }, s.label));
       legendY += 15;
     }
   }
