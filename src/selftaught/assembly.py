@@ -3,8 +3,15 @@ executor and sandbox, and the run context that carries them down.
 
 Every entry point goes through `assemble`: the library's `run`, `resume`, `improve`,
 `score` and `transfer`, and through them every command of the command line, including
-`sandbox-experiment`. What each caller differs in is a few arguments (a new run directory
-or an existing one or a temporary one; whether it calls the model; whether it runs code).
+`sandbox-experiment`; `analyze --confirm` makes its model with `model_backend`. What each
+caller differs in is a few arguments (a new run directory or an existing one or a
+temporary one; whether it calls the model; whether it runs code). A `RunContext` has no
+defaults of its own: tests and benchmarks build theirs here too (with a `Shared` to keep
+one warm sandbox per distinct spec across many runs), so they run with a real run's limits.
+
+What a run's workers may not read is decided here too (`hidden_for`): its whole folder
+of run directories, its own run directory, the runs a `replay:` model reads, and the
+per-user instance key, carried in the sandbox spec to every node.
 """
 
 from __future__ import annotations
@@ -14,14 +21,16 @@ import datetime as dt
 import os
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from selftaught.config import RunConfig, recorded_config
+from selftaught.executors import Executor
 from selftaught.lm.base import Backend, Reply, Request
-from selftaught.sandbox import ImproveResult, SandboxLike, SolveResult
+from selftaught.sandbox import ImproveResult, SandboxLike, SandboxSpec, SolveResult
 from selftaught.stop.context import Progress, RunContext
 from selftaught.store import SCHEMA_VERSION, RunDir, Store
 from selftaught.tasks import keys
@@ -41,6 +50,8 @@ class Assembly:
     store: Store
     context: RunContext
     recorded: bool
+    spec: SandboxSpec | None = None
+    """The spec its sandbox was built from (None: it runs no programs)."""
     status: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -108,13 +119,101 @@ def _write_header(store: Store, cfg: RunConfig, kind: str, meta: dict[str, Any])
     store.set_meta("config", recorded_config(cfg))
 
 
-def sandbox_spec(cfg: RunConfig) -> Any:
-    """The `SandboxSpec` of a run of `cfg`: its `[sandbox]` limits and run bounds."""
-    from selftaught.sandbox import SandboxSpec
+def hidden_for(cfg: RunConfig, run_dir: Path | None = None) -> tuple[str, ...]:
+    """What no worker of a run of `cfg` may read (`SandboxSpec.hidden`), whether or not
+    it exists yet: the folder of run directories (`cfg.output`: every run in it, the ones
+    made later too), the run's own directory wherever it lies, every run a `replay:` model
+    reads (they hold its key), the per-user instance key, and what this process has
+    registered (`hidden.hide`: user task files; a Ray node knows none of them)."""
+    from selftaught.lm.replay import replayed_runs
+    from selftaught.sandbox import hidden
+    from selftaught.sandbox.limits import read_roots
 
+    paths = [Path(cfg.output).expanduser(), keys.user_key_path().parent]
+    paths += replayed_runs(cfg.model)
+    if run_dir is not None:
+        paths.append(Path(run_dir))
+    registered = hidden.registered(read_roots()[0])
+    return hidden.outermost([os.path.abspath(p) for p in paths] + registered)
+
+
+def sandbox_spec(cfg: RunConfig, run_dir: Path | None = None) -> SandboxSpec:
+    """The `SandboxSpec` of a run of `cfg` (in `run_dir`): its `[sandbox]` limits, run
+    bounds and the paths its workers may not read (`hidden_for`)."""
     return SandboxSpec.from_settings(
-        cfg.sandbox, parallel=cfg.parallel, improver_cpu_seconds=cfg.improver_cpu_seconds
+        cfg.sandbox,
+        parallel=cfg.parallel,
+        improver_cpu_seconds=cfg.improver_cpu_seconds,
+        hidden=hidden_for(cfg, run_dir),
     )
+
+
+def model_backend(cfg: RunConfig, cache_path: Path | None = None) -> Backend:
+    """The model backend of `cfg.model` with `cfg.lm`'s options (a response cache at
+    `cache_path`, if given): how every command makes its model."""
+    from selftaught.lm.registry import make_backend
+
+    return make_backend(cfg.model, cfg.lm, cache_path=cache_path)
+
+
+class Shared:
+    """Executors and started sandboxes kept across several assemblies (tests, benchmarks,
+    a notebook making many runs), closed with it. Each assembly still gets the executor
+    of its config (`executor`, `parallel`, `ray_address`) and the sandbox of its own spec
+    (`sandbox_spec`): a new spec gets a sandbox of its own, never another's limits."""
+
+    def __init__(self) -> None:
+        self._executors: dict[tuple, Executor] = {}
+        self._sandboxes: dict[tuple, SandboxLike] = {}
+        self._lock = threading.Lock()
+
+    def executor(self, cfg: RunConfig) -> Executor:
+        from selftaught.executors import make_executor
+
+        key = (cfg.executor, cfg.parallel, cfg.ray_address)
+        with self._lock:
+            if key not in self._executors:
+                self._executors[key] = make_executor(
+                    cfg.executor, max_workers=cfg.parallel, address=cfg.ray_address
+                )
+            return self._executors[key]
+
+    def sandbox(self, cfg: RunConfig, spec: SandboxSpec) -> SandboxLike:
+        executor = self.executor(cfg)
+        key = (cfg.executor, cfg.ray_address, spec)
+        with self._lock:
+            if key not in self._sandboxes:
+                self._sandboxes[key] = executor.sandbox(spec)
+            return self._sandboxes[key]
+
+    def close(self) -> None:
+        with self._lock:
+            sandboxes, self._sandboxes = list(self._sandboxes.values()), {}
+            executors, self._executors = list(self._executors.values()), {}
+        for sandbox in sandboxes:
+            sandbox.close()
+        for executor in executors:
+            executor.close()
+
+    def __enter__(self) -> Shared:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_user_tasks(cfg: RunConfig, key: keys.InstanceKey | None) -> list[Any]:
+    """The user tasks of `cfg` (loaded now: a task file is hidden from sandboxes started
+    later), each with every instance the run will use made under `key`, within the time
+    a task gets for that (`loader.check_instances`)."""
+    from selftaught.tasks import get_task
+    from selftaught.tasks.loader import check_instances
+
+    tasks = [t for t in (get_task(n) for n in cfg.tasks) if t.origin]
+    if key is not None:
+        for task in tasks:
+            check_instances(task, key)
+    return tasks
 
 
 def _status_on_exit(exc: BaseException | None, chosen: str | None) -> str:
@@ -153,32 +252,43 @@ def assemble(
     note: Note | None = None,
     meta: dict[str, Any] | None = None,
     checked: bool = False,
+    backend: Backend | None = None,
+    shared: Shared | None = None,
 ) -> Iterator[Assembly]:
     """Build everything a run needs, yield it, and close it all again.
 
     - `record`: make a new run directory `<cfg.output>/<timestamp>-<record>` with the
-      resolved config and a records header; `run_dir`: continue that run directory;
-      neither: a temporary directory, removed on exit (nothing is kept).
+      resolved config and a records header; `run_dir`: continue that run directory (locked
+      before anything else is done); neither: a temporary directory, removed on exit.
     - `uses_model`: make the model backend of `cfg.model` (its response cache in the run
-      directory when recorded); otherwise a backend that refuses every call.
-    - `uses_sandbox`: start the executor of `cfg` and a sandbox with `cfg.sandbox`'s limits.
+      directory when recorded), or use `backend` (a test's scripted model, a notebook's
+      own; its caller closes it); otherwise a backend that refuses every call.
+    - `uses_sandbox`: start the executor of `cfg` and a sandbox of `sandbox_spec(cfg)`:
+      `cfg.sandbox`'s limits, and the run's paths hidden from its workers. With `shared`,
+      both come from (and stay with) it, one per distinct config and spec.
     - The instance key (`tasks.keys`): a new run (`kind` `run`) draws its own, or takes the
       pinned or replayed one, and keeps it in `instance.key`; a continued run reads it back;
       every other kind uses the pinned key or this user's. Records hold only its source and
       fingerprint (`meta` `instance_key`), and no config written down holds a pinned key.
+    - User tasks (those with an `origin`): every instance the run will use is made under
+      its key within the time a task gets for it, and the seed solution must score on the
+      first, in the run's own sandbox, before a new run directory is made.
 
-    Bad input (an unknown model or executor, an unusable output folder) raises
-    `UserError` before anything is created (`checked`: the caller already ran
-    `check_settings`). A recorded run's `status` is `running` while the block runs and how
-    it ended afterwards; its usage totals are written on exit.
+    Bad input (an unknown model or executor, an unusable output folder, a user task that
+    fails its checks) raises `UserError` before a new run directory is created
+    (`checked`: the caller already ran `check_settings`). A recorded run's `status` is
+    `running` while the block runs and how it ended afterwards; its usage totals are
+    written on exit.
     """
     from selftaught.executors import make_executor
+    from selftaught.tasks import check_seed
 
     say: Note = note or (lambda kind, line: None)
     if not checked:
-        check_settings(cfg, uses_model=uses_model, uses_sandbox=uses_sandbox)
+        check_settings(cfg, uses_model=uses_model and backend is None, uses_sandbox=uses_sandbox)
     with contextlib.ExitStack() as stack:
         recorded = record is not None or run_dir is not None
+        rd: RunDir | None = None
         if run_dir is not None:
             rd = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
             rd.lock()  # one process per run directory (store/faults.py)
@@ -188,12 +298,34 @@ def assemble(
                 keys.read_key(kept) if kind == "run" or kept.is_file()
                 else keys.for_one_off(cfg.instance_key)
             )  # fmt: skip
-            store = rd.open_store()
-        elif record is not None:
-            if kind == "run":
-                instance_key = keys.for_new_run(cfg.instance_key, cfg.model)
+        elif record is not None and kind == "run":
+            instance_key = keys.for_new_run(cfg.instance_key, cfg.model)
+        else:
+            instance_key = keys.for_one_off(cfg.instance_key)
+        user_tasks = _check_user_tasks(cfg, instance_key) if uses_sandbox else []
+        if not recorded:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="selftaught-"))
+            rd = RunDir.create(Path(tmp), "oneoff")
+        if cfg.executor != "local":
+            say("executor", f"starting the {cfg.executor} executor ...")
+        if shared is not None:
+            executor = shared.executor(cfg)
+        else:
+            executor = stack.enter_context(
+                make_executor(cfg.executor, max_workers=cfg.parallel, address=cfg.ray_address)
+            )
+        sandbox: SandboxLike = NoSandbox()
+        spec: SandboxSpec | None = None
+        if uses_sandbox:
+            spec = sandbox_spec(cfg, rd.path if rd is not None else None)
+            if shared is not None:
+                sandbox = shared.sandbox(cfg, spec)
             else:
-                instance_key = keys.for_one_off(cfg.instance_key)
+                sandbox = stack.enter_context(executor.sandbox(spec))
+            for task in user_tasks:
+                check_seed(task, sandbox, instance_key)
+        if rd is None:  # a new run: created only now that its inputs are checked
+            assert record is not None
             rd = RunDir.create(Path(cfg.output), record)
             rd.lock()
             stack.callback(rd.unlock)
@@ -205,36 +337,25 @@ def assemble(
                 store, cfg, kind, {**(meta or {}), "instance_key": instance_key.describe()}
             )
         else:
-            instance_key = keys.for_one_off(cfg.instance_key)
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="selftaught-"))
-            rd = RunDir.create(Path(tmp), "oneoff")
             store = rd.open_store()
-            store.set_meta("config", recorded_config(cfg))
-            store.set_meta("instance_key", instance_key.describe())
+            if not recorded:
+                store.set_meta("config", recorded_config(cfg))
+                store.set_meta("instance_key", instance_key.describe())
         assembly: Assembly | None = None
-        backend: Backend | None = None
+        made: Backend | None = None
         try:
             if recorded:
                 store.set_meta("status", "running")
                 store.set_meta("pid", os.getpid())  # lets `selftaught runs` tell a killed run
                 say("run_dir", f"run directory: {rd.path}")
-            if uses_model:
+            if uses_model and backend is None:
                 from selftaught.lm.cache import CACHE_FILE
-                from selftaught.lm.registry import make_backend
 
                 say("model", f"loading model {cfg.model} ...")
-                cache = rd.path / CACHE_FILE if recorded else None
-                backend = make_backend(cfg.model, cfg.lm, cache_path=cache)
-            else:
-                backend = NoModel()
-            if cfg.executor != "local":
-                say("executor", f"starting the {cfg.executor} executor ...")
-            executor = stack.enter_context(
-                make_executor(cfg.executor, max_workers=cfg.parallel, address=cfg.ray_address)
-            )
-            sandbox: SandboxLike = NoSandbox()
+                made = model_backend(cfg, rd.path / CACHE_FILE if recorded else None)
+            elif backend is None:
+                made = NoModel()
             if uses_sandbox:
-                sandbox = stack.enter_context(executor.sandbox(sandbox_spec(cfg)))
                 if recorded:
                     store.set_meta("sandbox_network", sandbox.network_mode)
                     store.set_meta("sandbox_privileges", sandbox.privileges)
@@ -245,16 +366,18 @@ def assemble(
                         "warning: no network namespace on this platform; network access from "
                         "sandboxed code is blocked by audit hooks only",
                     )
+            model = backend if backend is not None else made
+            assert model is not None
             ctx = RunContext(
                 cfg,
-                backend,
+                model,
                 sandbox,
                 store,
                 progress or Progress(),
                 executor,
                 instance_key,
             )
-            assembly = Assembly(cfg, rd, store, ctx, recorded)
+            assembly = Assembly(cfg, rd, store, ctx, recorded, spec)
             yield assembly
         except BaseException as exc:
             if recorded:
@@ -270,5 +393,5 @@ def assemble(
                 usage = store.run_usage()
                 store.set_meta("usage", {**usage, "cost": str(usage["cost"])})
             store.close()
-            if backend is not None:
-                backend.close()
+            if made is not None:
+                made.close()

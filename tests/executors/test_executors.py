@@ -3,10 +3,10 @@
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
+from selftaught.assembly import NoSandbox, assemble
 from selftaught.config import load_config
 from selftaught.errors import UserError
 from selftaught.executors import LocalExecutor, check_executor, make_executor, thread_map
@@ -36,19 +36,21 @@ def test_map_keeps_item_order_and_runs_items_at_once():
 
 
 def test_map_width_is_bounded():
-    running, peak, lock = 0, 0, threading.Lock()
+    running, peak = 0, 0
+    three_in = threading.Condition()
 
     def work(_):
         nonlocal running, peak
-        with lock:
+        with three_in:
             running += 1
             peak = max(peak, running)
-        time.sleep(0.05)
-        with lock:
+            three_in.notify_all()
+            # no item ends before three ran at once, however slowly threads start
+            assert three_in.wait_for(lambda: peak >= 3, timeout=30), "never three at once"
             running -= 1
 
     LocalExecutor(max_workers=8).map(work, range(12), max_workers=3)
-    assert peak == 3
+    assert peak == 3  # reached, never passed
 
 
 def test_nested_maps_do_not_starve_each_other():
@@ -67,10 +69,16 @@ def test_map_raises_the_first_error():
     assert thread_map(fail_on_two, [], max_workers=2) == []
 
 
-def test_run_context_defaults_to_the_local_executor(sandbox, tmp_path):
-    cfg = load_config(overrides={"model": "scripted:unused", "parallel": 3})
-    ctx = RunContext(cfg, ScriptedBackend([]), sandbox, store=None)  # type: ignore[arg-type]
-    assert isinstance(ctx.executor, LocalExecutor) and ctx.executor.max_workers == 3
+def test_a_run_context_has_no_defaults_and_gets_its_executor_from_the_config(tmp_path):
+    """Built by hand, a context would run with other limits than a real run: it takes no
+    executor or key of its own choosing; `assemble` gives them from the config."""
+    cfg = load_config(overrides={"model": "echo", "parallel": 3, "output": str(tmp_path)})
+    with pytest.raises(TypeError, match="executor"):
+        RunContext(cfg, ScriptedBackend([]), NoSandbox(), None)  # type: ignore[call-arg, arg-type]
+    with assemble(cfg, uses_model=False, uses_sandbox=False) as asm:
+        executor = asm.context.executor
+        assert isinstance(executor, LocalExecutor) and executor.max_workers == 3
+        assert asm.context.instance_key.source == "user"
 
 
 def test_executor_choice_errors_are_user_errors(monkeypatch):

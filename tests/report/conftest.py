@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from selftaught.assembly import Shared, assemble
 from selftaught.config import load_config
 from selftaught.lm import ScriptedBackend
-from selftaught.stop import RunContext, run_stop, seed_improver
-from selftaught.store import SCHEMA_VERSION, RunDir
-from tests.conftest import data
+from selftaught.stop import run_stop, seed_improver
+from tests.conftest import TEST_KEY, data
 
 # Like tests.stop.test_loop.BETTER_IMPROVER, but it does not keep its input, so in
 # iteration 2 it returns (and the run adopts) what the model wrote.
@@ -63,27 +63,25 @@ def _backend() -> ScriptedBackend:
     return ScriptedBackend(respond)
 
 
-def record_run(parent: Path, sandbox, *, name: str = "scripted") -> Path:
+def record_run(parent: Path, shared: Shared, *, name: str = "scripted") -> Path:
+    """A run recorded in `parent` as `selftaught run` records one (`assemble`), with a
+    fixed creation time so reports of it read the same every session."""
     cfg = load_config(
         overrides={
             "model": "scripted:replies.json",
             "name": name,
+            "output": str(parent),
+            "instance_key": TEST_KEY,
             "iterations": 2,
             "runs": 2,
             "adoption": "paper",
             "budgets": {"lm_calls": 1, "samples_per_call": 2, "utility_calls": 3},
         }
     )
-    run_dir = RunDir.create(parent, name)
-    run_dir.write_config(cfg.model_dump(mode="json"))
-    store = run_dir.open_store()
-    store.set_meta("schema_version", SCHEMA_VERSION)
-    store.set_meta("created", "2026-01-02T03:04:05+00:00")
-    store.set_meta("config", cfg.model_dump(mode="json"))
-    store.set_meta("status", "running")
-    try:
-        run_stop(RunContext(cfg, _backend(), sandbox, store), seed_improver(), run_dir)
-        store.add_event(
+    with assemble(cfg, record=name, backend=_backend(), shared=shared) as asm:
+        asm.store.set_meta("created", "2026-01-02T03:04:05+00:00")
+        run_stop(asm.context, seed_improver(), asm.run_dir)
+        asm.store.add_event(
             {
                 "iteration": 2,
                 "scope": "it2/eval/lpn/r0",
@@ -92,16 +90,13 @@ def record_run(parent: Path, sandbox, *, name: str = "scripted") -> Path:
                 "detail": "subprocess.Popen refused",
             }
         )
-        store.set_meta("status", "finished")
-    finally:
-        store.close()
-    return run_dir.path
+    return asm.path
 
 
 @pytest.fixture(scope="session")
-def recorded_run(tmp_path_factory, sandbox) -> Path:
+def recorded_run(tmp_path_factory, shared) -> Path:
     """A finished run directory. Tests that write into a run use `run_copy`."""
-    return record_run(tmp_path_factory.mktemp("recorded") / "runs", sandbox)
+    return record_run(tmp_path_factory.mktemp("recorded") / "runs", shared)
 
 
 @pytest.fixture

@@ -4,12 +4,10 @@ import time
 
 import pytest
 
-from selftaught.assembly import sandbox_spec
+from selftaught.assembly import assemble, sandbox_spec
 from selftaught.config import RunConfig, SandboxSettings, load_config
 from selftaught.lm import ScriptedBackend
-from selftaught.sandbox import Sandbox
-from selftaught.stop import RunContext, run_stop, seed_improver
-from selftaught.store import RunDir
+from selftaught.stop import run_stop, seed_improver
 from selftaught.store.db import program_hash
 
 SLEEPS_FOREVER = """import time
@@ -101,24 +99,20 @@ def test_a_hung_improver_ends_as_timeout_and_the_run_goes_on(tmp_path, hostile):
             return f"```python\n{hostile}```"
         return "```python\ndef algorithm(a, b, c):\n    return [0] * len(c)\n```"
 
-    run_dir = RunDir.create(tmp_path / "runs", "hung")
-    store = run_dir.open_store()
+    cfg = cfg.model_copy(update={"output": str(tmp_path / "runs")})
     spec = sandbox_spec(cfg)  # the run's own limits, as `selftaught run` builds them
     assert spec.improver_limits.cpu_seconds == cfg.improver_cpu_seconds == 45
-    try:
-        with Sandbox(spec) as sandbox:
-            ctx = RunContext(cfg, ScriptedBackend(respond), sandbox, store)
-            start = time.perf_counter()
-            rows = run_stop(ctx, seed_improver(), run_dir)
-            elapsed = time.perf_counter() - start
-        (hung,) = store.query(
+    with assemble(cfg, record="hung", backend=ScriptedBackend(respond)) as asm:
+        assert asm.context.sandbox.improver_limits == spec.improver_limits  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        rows = run_stop(asm.context, seed_improver(), asm.run_dir)
+        elapsed = time.perf_counter() - start
+        (hung,) = asm.store.query(
             "SELECT outcome, message, seconds FROM improver_runs"
             " WHERE scope LIKE 'it1/step/%' AND improver_hash != ?",
             (program_hash(seed_improver()),),
         )
-        iterations = store.iterations()
-    finally:
-        store.close()
+        iterations = asm.store.iterations()
     assert hung["outcome"] == "timeout", hung["message"]
     assert "35 s" in hung["message"]
     # the run went on: the step finished, kept its input, and iteration 1 was recorded

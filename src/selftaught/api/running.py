@@ -47,12 +47,13 @@ def run_loop(
     progress: Progress,
     *,
     run_dir: RunDir | None = None,
-    resume_state: Any = None,
 ) -> RunResult:
-    """Assemble the run (new, or `run_dir` continued), run STOP, record how it ended,
-    show the end (`progress.finished`) and write the report."""
+    """Assemble the run (new, or `run_dir` continued from its last completed iteration),
+    run STOP, record how it ended, show the end (`progress.finished`) and write the
+    report."""
     from selftaught.errors import RunHalted
     from selftaught.stop.loop import run_stop
+    from selftaught.stop.resume import load_state
 
     ended: dict[str, Any] = {}
     try:
@@ -65,9 +66,18 @@ def run_loop(
             checked=True,
         ) as asm:
             ended["asm"] = asm
+            state = None
+            if run_dir is not None:  # locked by assemble before anything changes
+                state = load_state(asm.store)
+                removed = asm.store.discard_from(state.next_iteration)
+                progress.note(
+                    "info",
+                    f"resuming at iteration {state.next_iteration} "
+                    f"({removed} records of the unfinished iteration replaced)",
+                )
             progress.start(cfg.iterations)
             try:
-                run_stop(asm.context, start_improver, asm.run_dir, resume=resume_state)
+                run_stop(asm.context, start_improver, asm.run_dir, resume=state)
             except RunHalted as exc:
                 asm.status = exc.status
                 ended["exit_code"] = exc.exit_code
@@ -135,17 +145,10 @@ def run(
     objects (`selftaught.task(...)` or `Task`). Shows nothing unless `progress` is given.
     Bad input raises a `UserError` before any work starts.
     """
-    from selftaught.sandbox import Sandbox
     from selftaught.stop.improvers import resolve_improver
-    from selftaught.tasks import check_seed, get_task
 
     cfg = make_config(config, preset=preset, **settings)
     check_settings(cfg)
-    user_tasks = [t for t in (get_task(n) for n in cfg.tasks) if t.origin]
-    if user_tasks:  # a user's task must score its own seed solution before work starts
-        with Sandbox() as sandbox:
-            for t in user_tasks:
-                check_seed(t, sandbox)
     start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
     progress = progress or Progress()
     if cfg.adoption == "paired" and cfg.iterations and cfg.runs * len(cfg.tasks) < 2:
@@ -170,7 +173,6 @@ def resume(
     from selftaught.config import load_config
     from selftaught.lm.registry import check_model_string
     from selftaught.stop.improvers import resolve_improver
-    from selftaught.stop.resume import load_state
 
     path = Path(run_dir)
     progress = progress or Progress()
@@ -193,32 +195,12 @@ def resume(
             f"{path} has no {keys.KEY_FILE} (recorded before secret instances, or the file "
             "was removed): its instances cannot be made again; start a new run"
         )
-    from selftaught.tasks import get_task
-
-    for name in cfg.tasks:  # loaded before the sandbox starts, which then hides task files
-        get_task(name)
     saved = rd.improver_path(0)
     if saved.is_file():  # the starting improver as the run saw it
         start_improver = saved.read_text()
     else:
         start_improver = resolve_improver(cfg.improver, keep_input=cfg.keep_input)
-    rd.lock()  # before anything changes: a live run of this directory refuses us
-    try:
-        store = rd.open_store()
-        try:
-            state = load_state(store)
-            removed = store.discard_from(state.next_iteration)
-        finally:
-            store.close()
-    except BaseException:
-        rd.unlock()
-        raise
-    progress.note(
-        "info",
-        f"resuming at iteration {state.next_iteration} "
-        f"({removed} records of the unfinished iteration replaced)",
-    )
-    return run_loop(cfg, start_improver, progress, run_dir=rd, resume_state=state)
+    return run_loop(cfg, start_improver, progress, run_dir=rd)
 
 
 def _finished_result(rd: RunDir) -> RunResult:

@@ -101,6 +101,26 @@ def first_model(model: str | None) -> str | None:
     return model
 
 
+def replayed_runs(model: str | None) -> list[Path]:
+    """The run directories a `replay:` model reads from: the run it names and, as a run
+    recorded by a replay names `replay:<its run>`, the runs that one replayed in turn
+    (they share its instance key). Resolved; [] for any other model. Only what can still
+    be read is followed, but the named run is listed even if it is not there (yet)."""
+    runs: list[Path] = []
+    while model and model.startswith("replay:"):
+        path = Path(model.removeprefix("replay:")).expanduser().resolve()
+        folder = path if path.is_dir() or path.name != RECORDS else path.parent
+        if folder in runs:
+            break
+        runs.append(folder)
+        try:
+            rows = answered_calls(_records(str(folder)))
+        except SelftaughtError:
+            break
+        model = rows[0].backend if rows else None
+    return runs
+
+
 class ReplayBackend(Backend):
     """Answers from a recorded run; free and instant."""
 

@@ -196,12 +196,11 @@ def with_sources(
 
 
 def confirm_backend(config: dict[str, Any], model: str | None) -> Backend:
-    """The model to ask: `model`, else the run's own (with the run's `[lm]` options). No
-    response cache: it would live in the run directory, which is not written to."""
-    from pydantic import ValidationError
-
-    from selftaught.lm.options import ModelOptions
-    from selftaught.lm.registry import check_model_string, make_backend
+    """The model to ask: `model`, else the run's own (with the run's `[lm]` options), made
+    as every command makes its model (`assembly.model_backend`). No response cache: it
+    would live in the run directory, which is not written to."""
+    from selftaught.assembly import check_settings, model_backend
+    from selftaught.config import load_config
 
     run_model = config.get("model")
     chosen = model or run_model
@@ -211,14 +210,15 @@ def confirm_backend(config: dict[str, Any], model: str | None) -> Backend:
         # a recording holds no answers to these questions (and opening it read-only
         # could add -wal/-shm files to a run directory)
         raise UserError(f"--confirm needs a model that can answer questions, not {chosen}")
-    options = None
+    overrides: dict[str, Any] = {"model": chosen}
     if chosen == run_model and isinstance(config.get("lm"), dict):
-        try:
-            options = ModelOptions.model_validate(config["lm"])
-        except ValidationError:
-            options = None
-    check_model_string(chosen, options)
-    return make_backend(chosen, options)
+        overrides["lm"] = config["lm"]
+    try:
+        cfg = load_config(overrides=overrides)
+    except UserError:  # the run's [lm] options no longer load: the model's defaults
+        cfg = load_config(overrides={"model": chosen})
+    check_settings(cfg, uses_sandbox=False)
+    return model_backend(cfg)
 
 
 def output_path(run_dir: Path, path: Path | None) -> Path:

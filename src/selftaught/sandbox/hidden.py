@@ -11,7 +11,11 @@ to open or import them, recording an `answer_access` event):
     and the per-user instance key, as they are loaded or created. A fork server hides
     what was registered before it started; these paths are usually outside what a worker
     may read anyway (its reads are limited to the Python installation and system
-    libraries), so the registration matters where one sits inside that.
+    libraries), so the registration matters where one sits inside that;
+  - the paths a run's `SandboxSpec.hidden` names (`assembly.hidden_for`): its whole
+    folder of run directories, its own run directory, the run it replays and the
+    per-user key. The spec travels with the work, so a Ray node's sandbox hides them too,
+    and they are hidden whether or not they exist yet when the sandbox starts.
 """
 
 from __future__ import annotations
@@ -111,8 +115,43 @@ def hidden_paths(extra: list[str] | tuple[str, ...] = ()) -> list[str]:
         location = _module_location(name)
         if location:
             paths += _with_bytecode(os.path.realpath(location))
-    paths += [os.path.realpath(p) for p in extra]
-    return sorted({p for p in paths if os.path.exists(p)})
+    found = {p for p in paths if os.path.exists(p)}
+    return sorted(found | set(_around_roots([os.path.realpath(p) for p in extra])))
+
+
+def _around_roots(paths: list[str]) -> list[str]:
+    """`paths`, each kept whether or not it exists yet (Landlock then leaves it out of
+    its parent's rules, so what is made there later is not readable either; the audit
+    hooks judge a path by its name). A path that holds a folder workers must read (a
+    read root, e.g. a project folder holding the package's source) is replaced by its
+    entries that hold none, so the workers keep their own code."""
+    from selftaught.sandbox.limits import read_roots
+
+    roots = read_roots()[0]
+
+    def holds_root(path: str) -> bool:
+        return any(r == path or r.startswith(path.rstrip("/") + "/") for r in roots)
+
+    out: list[str] = []
+    todo = list(paths)
+    while todo:
+        path = todo.pop()
+        if not holds_root(path):
+            out.append(path)
+        elif path not in roots and os.path.isdir(path):
+            todo += [entry.path for entry in os.scandir(path)]
+    return out
+
+
+def under_any(path: str, tops: list[str] | tuple[str, ...]) -> bool:
+    """Whether `path` is one of `tops` or lies beneath one."""
+    return any(path == t or path.startswith(t.rstrip("/") + "/") for t in tops)
+
+
+def outermost(paths: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """`paths` resolved, without those that lie beneath another (hidden with it)."""
+    full = sorted({os.path.realpath(p) for p in paths})
+    return tuple(p for p in full if not under_any(p, [q for q in full if q != p]))
 
 
 def hidden_modules() -> list[str]:

@@ -29,14 +29,25 @@ class SandboxSpec:
     """When running as root, workers run as `nobody`."""
     run_bounds: RunBounds | None = None
     """What all workers may use together; None: room for `DEFAULT_WORKERS` workers."""
+    hidden: tuple[str, ...] = ()
+    """Paths no worker may read, besides the ones every sandbox hides (`hidden.py`): the
+    run's folder of run directories, its own run directory, a replayed run, the per-user
+    instance key. Absolute; a path that does not exist yet is hidden once it does (on
+    every node: Ray's sandboxes are built from this spec)."""
 
     @classmethod
     def from_settings(
-        cls, settings: Any, *, parallel: int, improver_cpu_seconds: int | None = None
+        cls,
+        settings: Any,
+        *,
+        parallel: int,
+        improver_cpu_seconds: int | None = None,
+        hidden: tuple[str, ...] = (),
     ) -> SandboxSpec:
         """The spec of a run's `[sandbox]` settings (`config.SandboxSettings`) with
         `parallel` improver runs at once. `improver_cpu_seconds` is the run's resolved
-        limit (`RunConfig.improver_cpu_seconds`); unset, the settings' or the default."""
+        limit (`RunConfig.improver_cpu_seconds`); unset, the settings' or the default.
+        `hidden`: the run's own paths to hide from workers (`assembly.hidden_for`)."""
         return cls(
             solution_limits=Limits(
                 cpu_seconds=settings.solution_cpu_seconds, memory_mb=settings.memory_mb
@@ -55,6 +66,7 @@ class SandboxSpec:
                 run_memory_mb=settings.run_memory_mb,
                 run_pids=settings.run_pids,
             ),
+            hidden=tuple(hidden),
         )
 
 

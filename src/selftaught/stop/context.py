@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from selftaught.config import RunConfig
-from selftaught.executors import Executor, LocalExecutor
+from selftaught.executors import Executor
 from selftaught.lm.base import Backend, Usage
 from selftaught.lm.session import ModelCall
 from selftaught.sandbox.spec import SandboxLike
 from selftaught.store.db import Store
 from selftaught.store.rows import EventRow, ModelCallRow
-from selftaught.tasks.keys import InstanceKey, for_one_off
+from selftaught.tasks.keys import InstanceKey
 
 if TYPE_CHECKING:
     from selftaught.stop.adoption import Decision
@@ -73,22 +73,19 @@ class Progress:
 
 @dataclass
 class RunContext:
+    """What a run's work needs, built by `assembly.assemble` (the one builder: it sets
+    every field from the config, so nothing here has a default of its own)."""
+
     config: RunConfig
     backend: Backend
     sandbox: SandboxLike
+    """From `executor.sandbox(assembly.sandbox_spec(config, ...))`."""
     store: Store
-    progress: Progress = field(default_factory=Progress)
-    executor: Executor | None = None
-    """Where independent work runs; None: threads on this machine, `config.parallel` wide.
-    `sandbox` should come from `executor.sandbox(...)`."""
-    instance_key: InstanceKey | None = field(default=None, repr=False)
-    """The secret instances come from; None: the config's pinned key, else this user's."""
-
-    def __post_init__(self) -> None:
-        if self.executor is None:
-            self.executor = LocalExecutor(max_workers=self.config.parallel)
-        if self.instance_key is None:
-            self.instance_key = for_one_off(self.config.instance_key)
+    progress: Progress
+    executor: Executor
+    """Where independent work runs (`config.executor`, `config.parallel` wide)."""
+    instance_key: InstanceKey = field(repr=False)
+    """The secret the run's instances come from (`tasks.keys`)."""
 
     def record_model_call(self, iteration: int, call: ModelCall) -> None:
         self.store.add_model_call(

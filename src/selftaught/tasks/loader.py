@@ -167,13 +167,21 @@ def check_task(task: Task, where: str) -> None:
         raise TaskError(
             f"{where}: instance inputs must be numbers, strings, lists or numpy arrays ({exc})"
         ) from None
-    # Every instance now, under one time limit: a run must not hang in the middle of its
-    # first evaluation on an instance that never comes.
-    splits = ("validation", "heldout")
+
+
+def check_instances(task: Task, key: InstanceKey) -> None:
+    """Make every instance of a user task that a run under `key` will use (validation
+    and held-out), under one time limit, before the run starts: a run must not hang in the
+    middle of its first evaluation on an instance that never comes. They stay cached on
+    the task (`Task.instances`), so the run uses exactly these. Built-in tasks are
+    trusted and skipped."""
+    where = task.origin
+    if where is None:
+        return
     try:
         with _time_limit(MAKE_INSTANCES_SECONDS):
-            for split in splits:
-                task.instances(split)
+            for split in ("validation", "heldout"):
+                task.instances(split, key)
     except _TooSlow:
         raise TaskError(
             f"{where}: make_instance took over {MAKE_INSTANCES_SECONDS:g} s to make the "
@@ -185,8 +193,8 @@ def check_task(task: Task, where: str) -> None:
 
 
 MAKE_INSTANCES_SECONDS = 60.0
-"""Time a user task gets to make all its instances (validation and held-out), checked
-when it is loaded, in the main thread."""
+"""Time a user task gets to make all the instances a run uses (validation and held-out,
+under the run's key), checked when the run is assembled (in the main thread)."""
 
 
 class _TooSlow(BaseException):  # noqa: N818 - a BaseException: the task's code cannot catch it
@@ -225,11 +233,16 @@ def _same(a: Any, b: Any) -> bool:
 def check_seed(task: Task, sandbox: Any, key: InstanceKey | None = None) -> None:
     """For a user task: its seed solution must run in the sandbox on the first validation
     instance (under `key`; default a throwaway key), and `score` must give a float in
-    [0, 1] for what it returned. Built-in tasks (no `origin`) are trusted and skipped."""
+    [0, 1] for what it returned. Built-in tasks (no `origin`) are trusted and skipped; a
+    task that passed under `key` is not run again."""
     where = task.origin
     if where is None:
         return
-    instance = task.instances("validation", key or fresh())[0]
+    key = key or fresh()
+    passed = task.__dict__.setdefault("_seed_passed", set())
+    if key.secret in passed:
+        return
+    instance = task.instances("validation", key)[0]
     result = sandbox.solve(
         task.seed_solution,
         function=task.function,
@@ -256,3 +269,4 @@ def check_seed(task: Task, sandbox: Any, key: InstanceKey | None = None) -> None
         raise TaskError(
             f"{where}: score() gave {value!r} for the seed solution; it must be in [0, 1]"
         )
+    passed.add(key.secret)
