@@ -2,7 +2,8 @@
 
 `Progress` (the default) shows nothing. `RichProgress` is what the command line shows: a
 status line that updates on a terminal, or plain lines when not, and the run table at the
-end. `NotebookProgress` is a progress bar in a Jupyter notebook.
+end; every line it prints goes through `text.printable` and is never read as markup.
+`NotebookProgress` is a progress bar in a Jupyter notebook (its text HTML-escaped).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from selftaught.lm.base import Usage
 from selftaught.lm.usable import describe, short
 from selftaught.report.format import decision_line
 from selftaught.stop.context import Progress
+from selftaught.text import printable
 
 ALL_NOTES = frozenset(
     {"run_dir", "model", "executor", "warning", "halted", "records", "report", "resume", "info"}
@@ -71,7 +73,7 @@ class RichProgress(Progress):
 
     def note(self, kind: str, line: str) -> None:
         if kind in self.notes:
-            self.console.print(line, highlight=False)
+            self.console.print(printable(line), highlight=False, markup=False)
 
     def finished(self, result: Any) -> None:
         """The run table on standard output, the share of usable samples, where it is."""
@@ -90,10 +92,13 @@ class RichProgress(Progress):
                     for name, n in per_iteration.items():
                         total[name] = total.get(name, 0) + n
                 self.console.print(
-                    f"responses with usable code: {result.usable}/{result.samples} "
-                    f"({result.usable / result.samples:.0%})"
-                    + (f"; unusable: {describe(total)}" if total else ""),
+                    printable(
+                        f"responses with usable code: {result.usable}/{result.samples} "
+                        f"({result.usable / result.samples:.0%})"
+                        + (f"; unusable: {describe(total)}" if total else "")
+                    ),
                     highlight=False,
+                    markup=False,
                 )
         self.note("records", f"records: {result.run_dir}")
 
@@ -101,7 +106,7 @@ class RichProgress(Progress):
         elapsed = int(time.perf_counter() - self.start_time)
         best = "-" if self.best is None else f"{self.best:.3f}"
         return Text(
-            f"iteration {self.iteration}/{self.iterations} · {self.stage} · "
+            f"iteration {self.iteration}/{self.iterations} · {printable(self.stage)} · "
             f"model calls {self.calls} · samples {self.samples}{self._usable()} · "
             f"tokens {self.tokens} · "
             f"improver runs {self.improver_runs} · candidates scored {self.candidates} · "
@@ -118,7 +123,7 @@ class RichProgress(Progress):
         if self._live is not None:
             self._live.update(self._render())
         elif line is not None:
-            self.console.print(line, highlight=False)
+            self.console.print(printable(line), highlight=False, markup=False)
 
     def phase(self, iteration: int, text: str) -> None:
         with self._lock:
@@ -161,8 +166,9 @@ class RichProgress(Progress):
     def decided(self, iteration: int, decision: Any) -> None:
         with self._lock:
             self.console.print(
-                f"[{iteration}/{self.iterations}] {decision_line(decision)}",
+                printable(f"[{iteration}/{self.iterations}] {decision_line(decision)}"),
                 highlight=False,
+                markup=False,
                 soft_wrap=True,
             )
             self._refresh()

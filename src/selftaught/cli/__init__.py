@@ -8,6 +8,7 @@ import sys
 import typer
 
 from selftaught.errors import RunHalted, UserError
+from selftaught.text import printable
 
 app = typer.Typer(
     name="selftaught",
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         _fail(str(exc))
     except RunHalted as exc:  # e.g. the disk filled while the run was being set up
-        print(f"selftaught: stopped: {exc}", file=sys.stderr)
+        print(printable(f"selftaught: stopped: {exc}"), file=sys.stderr)
         sys.exit(exc.exit_code or 1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -71,15 +72,15 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("SELFTAUGHT_DEBUG"):
             raise
         print(
-            f"selftaught: internal error: {type(exc).__name__}: {exc} "
-            "(records are kept; SELFTAUGHT_DEBUG=1 shows the traceback)",
+            printable(f"selftaught: internal error: {type(exc).__name__}: {exc} ")
+            + "(records are kept; SELFTAUGHT_DEBUG=1 shows the traceback)",
             file=sys.stderr,
         )
         sys.exit(1)
 
 
 def _fail(message: str) -> None:
-    print(f"selftaught: error: {message}", file=sys.stderr)
+    print(printable(f"selftaught: error: {message}"), file=sys.stderr)  # may quote a record
     sys.exit(2)
 
 

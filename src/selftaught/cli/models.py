@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from selftaught.cli import app
 from selftaught.lm.options import ModelOptions
 from selftaught.lm.registry import BACKENDS, DEFAULT_MODEL, backend_status
+from selftaught.text import printable
 
 
 @app.command()
@@ -36,7 +38,7 @@ def models(
             kind.description,
             "yes" if kind.free else "no",
             str(kind.concurrency),
-            row.detail,
+            Text(printable(row.detail)),  # may quote what a model server answered
         )
     console = Console()
     if not console.is_terminal:

@@ -1,6 +1,7 @@
 """Reading runs: `report`, `show`, `export`, `runs`, `analyze`. None of them writes to a run's
 records; a folder that is not a run, or a run this version cannot read, is one line and
-exit code 2."""
+exit code 2. Text from the records reaches the terminal only through `text.printable` (no
+escape sequences, no control characters but newline and tab) and never as rich markup."""
 
 from __future__ import annotations
 
@@ -11,14 +12,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from selftaught.cli import app
 from selftaught.report.format import money, score
+from selftaught.text import printable
 
 
 def _out() -> Console:
     console = Console()
     return console if console.is_terminal else Console(width=140)
+
+
+def _cell(value: object) -> Text:
+    """A table cell of text from the records: printable, never read as markup."""
+    return Text(printable(str(value)))
 
 
 @app.command()
@@ -38,8 +46,8 @@ def report(
     from selftaught.report.build import write_report
 
     files = write_report(run_dirs, output)
-    print(f"report: {files.html}")
-    print(f"report: {files.markdown}")
+    print(printable(f"report: {files.html}"))
+    print(printable(f"report: {files.markdown}"))
 
 
 @app.command()
@@ -59,7 +67,8 @@ def show(
     if as_json:
         print(json.dumps(records_shown, indent=2, default=str))
         return
-    print("\n\n".join(format_provenance(p) for p in records_shown) or "no adopted improvers yet")
+    shown = "\n\n".join(format_provenance(p) for p in records_shown)
+    print(printable(shown) or "no adopted improvers yet")
 
 
 @app.command()
@@ -76,7 +85,7 @@ def export(
 
     with RunRecords(run_dir) as records:
         path = export_improver(records, iteration, output)
-    print(f"wrote {path}")
+    print(printable(f"wrote {path}"))
 
 
 @app.command()
@@ -86,7 +95,7 @@ def runs(
     """List the runs in a folder: status, best held-out meta-utility, cost, date."""
     from selftaught.report.provenance import RunSummary, list_runs
 
-    table = Table(title=f"runs in {folder}")
+    table = Table(title=_cell(f"runs in {folder}"))
     for name in [
         "run",
         "status",
@@ -102,19 +111,24 @@ def runs(
     for item in list_runs(folder):
         if isinstance(item, RunSummary):
             table.add_row(
-                item.path.name,
-                item.status,
-                item.created,
-                item.model,
-                str(item.iterations) if item.iterations >= 0 else "-",
-                score(item.best_heldout, item.best_heldout_se),
-                str(item.model_calls),
-                str(item.tokens),
-                money(item.money),
+                *map(
+                    _cell,
+                    [
+                        item.path.name,
+                        item.status,
+                        item.created,
+                        item.model,
+                        str(item.iterations) if item.iterations >= 0 else "-",
+                        score(item.best_heldout, item.best_heldout_se),
+                        str(item.model_calls),
+                        str(item.tokens),
+                        money(item.money),
+                    ],
+                )
             )
         else:
             path, reason = item
-            table.add_row(path.name, "unreadable", "", reason, "", "", "", "", "")
+            table.add_row(*map(_cell, [path.name, "unreadable", "", reason, "", "", "", "", ""]))
     _out().print(table)
 
 
@@ -219,28 +233,39 @@ def analyze(
         print(json.dumps(found, indent=2))
         return
     console = _out()
-    table = Table(title=f"improvers written in {Path(run_dir).name}")
+    table = Table(title=_cell(f"improvers written in {Path(run_dir).name}"))
     columns = ["iter", "what", "program", "strategies", "flags"]
     for name in columns + (["model says"] if confirmation else []):
         table.add_column(name)
     for a in analyses:
         said = answers.get((a.iteration, a.program_hash), {})
         table.add_row(
-            str(a.iteration),
-            a.where,
-            a.program_hash,
-            ", ".join(a.analysis.strategies) or "-",
-            ", ".join(a.analysis.flags) or a.analysis.error or "-",
-            *([", ".join(f"{k}: {v}" for k, v in said.items()) or "-"] if confirmation else []),
+            *map(
+                _cell,
+                [
+                    str(a.iteration),
+                    a.where,
+                    a.program_hash,
+                    ", ".join(a.analysis.strategies) or "-",
+                    ", ".join(a.analysis.flags) or a.analysis.error or "-",
+                    *(
+                        [", ".join(f"{k}: {v}" for k, v in said.items()) or "-"]
+                        if confirmation
+                        else []
+                    ),
+                ],
+            )
         )
     console.print(table)
     flagged = [a for a in solutions if a.analysis.flags]
     if flagged:
-        found_in = Table(title=f"flagged solutions scored in {Path(run_dir).name}")
+        found_in = Table(title=_cell(f"flagged solutions scored in {Path(run_dir).name}"))
         for name in ["iter", "program", "flags"]:
             found_in.add_column(name)
         for a in flagged:
-            found_in.add_row(str(a.iteration), a.program_hash, ", ".join(a.analysis.flags))
+            found_in.add_row(
+                *map(_cell, [str(a.iteration), a.program_hash, ", ".join(a.analysis.flags)])
+            )
         console.print(found_in)
     counts = Table(title="counts")
     counts.add_column("label")
@@ -271,6 +296,8 @@ def analyze(
     if confirmation:
         asked_n = sum(len(i.answers) for i in confirmation.improvers)
         print(
-            f"confirm: asked {confirmation.model} {asked_n} questions "
-            f"({confirmation.usage.tokens} tokens); answers in {target}"
+            printable(
+                f"confirm: asked {confirmation.model} {asked_n} questions "
+                f"({confirmation.usage.tokens} tokens); answers in {target}"
+            )
         )

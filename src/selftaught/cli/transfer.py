@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from selftaught.cli import app
 from selftaught.cli.tasks import EXECUTOR_HELP, INSTANCE_KEY_HELP, RAY_ADDRESS_HELP, records_line
+from selftaught.text import printable
 
 if TYPE_CHECKING:
     from selftaught.stop.transfer import TransferResult
@@ -27,19 +29,23 @@ def _pct(mean: float, se: float) -> str:
 def transfer_table(result: TransferResult) -> Table:
     """Per task: seed solution, then each improver's held-out meta-utility (%, ± SE)."""
     table = Table(
-        title=f"Transfer: held-out utility (%), mean ± SE over {result.runs} runs, {result.model}"
+        title=Text(
+            printable(
+                f"Transfer: held-out utility (%), mean ± SE over {result.runs} runs, {result.model}"
+            )
+        )
     )
     table.add_column("task")
     table.add_column("seed solution", justify="right")
     for label in result.improvers:
         name = "seed improver" if label == "seed" else label
-        table.add_column(name, justify="right")
+        table.add_column(Text(printable(name)), justify="right")
     table.add_column("model calls / tokens", justify="right")
     for row in result.rows:
         cells = [row.improvers[label] for label in result.improvers]
         usage = " + ".join(f"{c.model_calls}/{c.tokens}" for c in cells)
         table.add_row(
-            row.task,
+            Text(printable(row.task)),
             f"{100 * row.seed_solution:.1f}",
             *[_pct(c.mean, c.se) for c in cells],
             usage,
@@ -94,4 +100,4 @@ def transfer_command(
         out = Console(width=140)
     out.print(transfer_table(result))
     if result.run_dir is not None:
-        err.print(f"table: {result.run_dir / 'transfer.json'}")
+        err.print(printable(f"table: {result.run_dir / 'transfer.json'}"), markup=False)

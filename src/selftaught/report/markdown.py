@@ -1,4 +1,8 @@
-"""`report.md`: the report's tables and diffs as Markdown; plots link to SVG files."""
+"""`report.md`: the report's tables and diffs as Markdown; plots link to SVG files.
+
+Programs, messages and event details come from the records, so from models and workers:
+the whole text goes through `text.printable` (no escape sequences, no control characters
+but newline and tab), as anything that reaches a terminal does (`cat report.md`)."""
 
 from __future__ import annotations
 
@@ -17,11 +21,12 @@ from selftaught.report.html import (
     iteration_rows,
     lineage_rows,
 )
+from selftaught.text import printable
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    text = "" if value is None else printable(str(value))
+    return text.replace("|", "\\|").replace("\n", " ").replace("\t", " ")
 
 
 def md_table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -137,4 +142,4 @@ def render_markdown(runs: list[RunContent], across: AcrossRuns, plot_files: dict
         out.append("")
     for index, run in enumerate(runs):
         out += _run(run, index, plot_files)
-    return "\n".join(out) + "\n"
+    return printable("\n".join(out) + "\n")
