@@ -24,19 +24,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from selftaught.assembly import assemble
 from selftaught.config import load_config
-from selftaught.lm.registry import make_backend
 from selftaught.lm.usable import check, returns_value, same_program
-from selftaught.sandbox import Sandbox
 from selftaught.stop import RunContext, seed_improver
 from selftaught.stop.context import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.solutions import SolutionScorer
-from selftaught.store import RunDir
 from selftaught.tasks import get_task
 from selftaught.tasks.registry import TASKS
 
@@ -150,21 +147,17 @@ def main() -> None:
     if args.model:
         overrides["model"] = args.model
     cfg = load_config(overrides=overrides)
-    backend = make_backend(cfg.model, cfg.lm)
     print(
         f"the seed improver's message answered {args.draws} times per task, seed {args.seed},"
         f" temperature {cfg.budgets.temperature}, drawing again {args.redraw}, model {cfg.model}"
     )
     print(HEAD)
     rows = []
-    with tempfile.TemporaryDirectory() as tmp, Sandbox() as sandbox:
-        store = RunDir.create(Path(tmp), "draws").open_store()
-        ctx = RunContext(cfg, backend, sandbox, store)
+    with assemble(cfg) as asm:  # a temporary run directory, a real run's sandbox
         for name in args.tasks.split(","):
-            rows.append(draw_task(ctx, name, Scope(0, f"{Path(name).stem}/draws")))
+            rows.append(draw_task(asm.context, name, Scope(0, f"{Path(name).stem}/draws")))
             print_row(rows[-1])
             sys.stdout.flush()
-        store.close()
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 

@@ -12,41 +12,34 @@ from __future__ import annotations
 
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
+from selftaught.assembly import Shared, assemble
 from selftaught.config import load_config
-from selftaught.lm.registry import make_backend
-from selftaught.sandbox import Sandbox
-from selftaught.stop import RunContext, run_stop, seed_improver
-from selftaught.store import RunDir
+from selftaught.stop import run_stop, seed_improver
 
 
-def one_iteration(sandbox: Sandbox, *, evaluation_cache: bool) -> dict[str, Any]:
-    cfg = load_config(preset="paper", overrides={"model": "echo", "iterations": 1})
+def one_iteration(shared: Shared, *, evaluation_cache: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = RunDir.create(Path(tmp), "echo-bench")
-        store = run_dir.open_store()
-        backend = make_backend(cfg.model, cfg.lm, cache_path=run_dir.path / "cache.sqlite")
-        ctx = RunContext(cfg, backend, sandbox, store)
-        start = time.perf_counter()
-        run_stop(
-            ctx,
-            seed_improver(keep_input=cfg.keep_input),
-            run_dir,
-            evaluation_cache=evaluation_cache,
+        cfg = load_config(
+            preset="paper", overrides={"model": "echo", "iterations": 1, "output": tmp}
         )
-        seconds = time.perf_counter() - start
-        usage = store.run_usage()
-        evals = store.query(
-            "SELECT COUNT(*) n, COALESCE(SUM(cache_hit), 0) h FROM evaluations"
-            " WHERE kind = 'solution'"
-        )[0]
-        improver_runs = store.query("SELECT COUNT(*) n FROM improver_runs")[0]["n"]
-        store.close()
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+        with assemble(cfg, record="echo-bench", shared=shared) as asm:
+            store = asm.store
+            start = time.perf_counter()
+            run_stop(
+                asm.context,
+                seed_improver(keep_input=cfg.keep_input),
+                asm.run_dir,
+                evaluation_cache=evaluation_cache,
+            )
+            seconds = time.perf_counter() - start
+            usage = store.run_usage()
+            evals = store.query(
+                "SELECT COUNT(*) n, COALESCE(SUM(cache_hit), 0) h FROM evaluations"
+                " WHERE kind = 'solution'"
+            )[0]
+            improver_runs = store.query("SELECT COUNT(*) n FROM improver_runs")[0]["n"]
     return {
         "cfg": cfg,
         "seconds": seconds,
@@ -59,9 +52,9 @@ def one_iteration(sandbox: Sandbox, *, evaluation_cache: bool) -> dict[str, Any]
 
 
 def main() -> None:
-    with Sandbox() as sandbox:
-        cached = one_iteration(sandbox, evaluation_cache=True)
-        uncached = one_iteration(sandbox, evaluation_cache=False)
+    with Shared() as shared:  # one sandbox for both: the same spec
+        cached = one_iteration(shared, evaluation_cache=True)
+        uncached = one_iteration(shared, evaluation_cache=False)
     cfg = cached["cfg"]
     b = cfg.budgets
     print(

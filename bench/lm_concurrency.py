@@ -16,38 +16,33 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from selftaught.assembly import Shared, assemble  # noqa: E402
 from selftaught.config import load_config  # noqa: E402
-from selftaught.lm.registry import make_backend  # noqa: E402
-from selftaught.sandbox import Sandbox  # noqa: E402
-from selftaught.stop import RunContext, seed_improver  # noqa: E402
+from selftaught.stop import seed_improver  # noqa: E402
 from selftaught.stop.context import Scope  # noqa: E402
 from selftaught.stop.meta_utility import MetaUtility  # noqa: E402
 from selftaught.stop.solutions import SolutionScorer  # noqa: E402
-from selftaught.store import RunDir  # noqa: E402
 from selftaught.tasks import get_task  # noqa: E402
 from tests.servers.fake_api import FakeAPI  # noqa: E402
 
 
-def one_evaluation(api: FakeAPI, sandbox: Sandbox, out: Path, *, width: int, runs: int) -> float:
+def one_evaluation(api: FakeAPI, shared: Shared, out: Path, *, width: int, runs: int) -> float:
     cfg = load_config(
         overrides={
             "model": "openai:fake-model",
             "runs": runs,
             "parallel": width,
+            "output": str(out),
             "budgets": {"lm_calls": 1, "samples_per_call": 6, "utility_calls": 7},
             "lm": {"base_url": api.url, "concurrency": width},
         }
     )
-    run_dir = RunDir.create(out, f"width{width}")
-    store = run_dir.open_store()
-    backend = make_backend(cfg.model, cfg.lm)
-    ctx = RunContext(cfg, backend, sandbox, store)
-    meta = MetaUtility(ctx, [get_task("lpn")], SolutionScorer(ctx))
-    start = time.perf_counter()
-    meta.evaluate(seed_improver(), Scope(0, "bench"), heldout=False)
-    seconds = time.perf_counter() - start
-    store.close()
-    return seconds
+    with assemble(cfg, record=f"width{width}", kind="bench", shared=shared) as asm:
+        ctx = asm.context
+        meta = MetaUtility(ctx, [get_task("lpn")], SolutionScorer(ctx))
+        start = time.perf_counter()
+        meta.evaluate(seed_improver(), Scope(0, "bench"), heldout=False)
+        return time.perf_counter() - start
 
 
 def main() -> None:
@@ -57,13 +52,14 @@ def main() -> None:
     parser.add_argument("--out", default="/tmp/selftaught-bench")
     args = parser.parse_args()
     out = Path(args.out)
-    with FakeAPI(latency=args.latency, supports_n=False) as api, Sandbox() as sandbox:
-        one_evaluation(api, sandbox, out, width=8, runs=1)  # warm up the fork server
+    with FakeAPI(latency=args.latency, supports_n=False) as api, Shared() as shared:
+        for width in (1, 8):  # warm up each width's fork server (its own run bounds)
+            one_evaluation(api, shared, out, width=width, runs=1)
         api.requests.clear()
-        sequential = one_evaluation(api, sandbox, out, width=1, runs=args.runs)
+        sequential = one_evaluation(api, shared, out, width=1, runs=args.runs)
         requests = len(api.requests)
         api.max_in_flight = 0
-        concurrent = one_evaluation(api, sandbox, out, width=8, runs=args.runs)
+        concurrent = one_evaluation(api, shared, out, width=8, runs=args.runs)
         peak = api.max_in_flight
     print(f"one meta-utility evaluation: {args.runs} improver runs, {requests} requests,")
     print(f"  {args.latency * 1000:.0f} ms per response")

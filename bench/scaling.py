@@ -20,18 +20,19 @@ The simulated model is `SleepyBackend` below: a `selftaught.lm.base.Backend` tha
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+from selftaught.assembly import Shared, assemble
 from selftaught.config import load_config
-from selftaught.executors import Executor, make_executor
 from selftaught.lm.base import Completion, Reply, Request
 from selftaught.stop import RunContext, seed_improver
 from selftaught.stop.context import Scope
 from selftaught.stop.meta_utility import MetaUtility
 from selftaught.stop.solutions import SolutionScorer
-from selftaught.store import RunDir
 from selftaught.tasks import get_task
 
 SOLUTION = """import numpy as np
@@ -71,31 +72,58 @@ class SleepyBackend:
         )
 
 
-def _context(executor: Executor, sandbox, backend, root: Path, **overrides) -> RunContext:
-    cfg = load_config(overrides={"model": "scripted:unused", **overrides})
-    run_dir = RunDir.create(root, "bench")
-    return RunContext(cfg, backend, sandbox, run_dir.open_store(), executor=executor)
+@contextlib.contextmanager
+def _context(
+    shared: Shared, executor: str, root: Path, backend, **overrides
+) -> Iterator[RunContext]:
+    """A run's context as `selftaught run` builds it (its own limits and run bounds for
+    its `parallel`), its sandbox started and warmed before anything is timed."""
+    cfg = load_config(
+        overrides={
+            "model": "scripted:unused",
+            "executor": executor,
+            "output": str(root),
+            **overrides,
+        }
+    )
+    with assemble(cfg, record="bench", backend=backend, shared=shared) as asm:
+        warm_up(asm.context)
+        yield asm.context
 
 
-def model_bound(executor: Executor, sandbox, *, latency: float, runs: int, widths, root: Path):
+def warm_up(ctx: RunContext) -> None:
+    """Start the workers (and, on Ray, their fork servers) before anything is timed."""
+    task = get_task("lpn")
+    scorer = SolutionScorer(ctx)
+    ctx.executor.map(
+        lambda k: scorer.evaluate(
+            CPU_SOLUTION.format(variant=f"warm-{k}", loops=1000), task, "validation", Scope(0, "w")
+        ),
+        range(8),
+        max_workers=8,
+    )
+
+
+def model_bound(shared: Shared, executor: str, *, latency: float, runs: int, widths, root: Path):
     task = get_task("lpn")
     times = {}
     for width in widths:
-        executor.max_workers = width
-        ctx = _context(
-            executor, sandbox, SleepyBackend(latency), root, runs=runs, parallel=width, seed=width
-        )
-        meta = MetaUtility(ctx, [task], SolutionScorer(ctx))
-        start = time.perf_counter()
-        ev = meta.evaluate(seed_improver(), Scope(0, f"bench/p{width}"), heldout=False)
-        times[width] = time.perf_counter() - start
-        calls = ctx.store.query("SELECT COUNT(*) n FROM model_calls")[0]["n"]
-        evals = ctx.store.query(
-            "SELECT COUNT(*) n FROM evaluations WHERE kind='solution' AND cache_hit=0"
-        )[0]["n"]
-        ctx.store.close()
+        with _context(
+            shared, executor, root, SleepyBackend(latency), runs=runs, parallel=width, seed=width
+        ) as ctx:
+            meta = MetaUtility(ctx, [task], SolutionScorer(ctx))
+            start = time.perf_counter()
+            ev = meta.evaluate(seed_improver(), Scope(0, f"bench/p{width}"), heldout=False)
+            times[width] = time.perf_counter() - start
+            calls = ctx.store.query(
+                "SELECT COUNT(*) n FROM model_calls WHERE scope LIKE 'bench/%'"
+            )[0]["n"]
+            evals = ctx.store.query(
+                "SELECT COUNT(*) n FROM evaluations WHERE kind='solution' AND cache_hit=0"
+                " AND scope LIKE 'bench/%'"
+            )[0]["n"]
         print(
-            f"  {executor.name:5} {width} at once: {times[width]:6.2f} s  "
+            f"  {executor:5} {width} at once: {times[width]:6.2f} s  "
             f"speed-up {times[widths[0]] / times[width]:4.1f}x  "
             f"({len(ev.runs)} runs, {calls} model calls, {evals} solution evaluations)",
             flush=True,
@@ -103,40 +131,26 @@ def model_bound(executor: Executor, sandbox, *, latency: float, runs: int, width
     return times
 
 
-def warm_up(executor: Executor, sandbox, root: Path) -> None:
-    """Start the workers (and, on Ray, their fork servers) before anything is timed."""
-    task = get_task("lpn")
-    ctx = _context(executor, sandbox, SleepyBackend(0), root)
-    scorer = SolutionScorer(ctx)
-    executor.map(
-        lambda k: scorer.evaluate(
-            CPU_SOLUTION.format(variant=f"warm-{k}", loops=1000), task, "validation", Scope(0, "w")
-        ),
-        range(8),
-        max_workers=8,
-    )
-    ctx.store.close()
-
-
-def cpu_bound(executor: Executor, sandbox, *, programs: int, loops: int, widths, root: Path):
+def cpu_bound(shared: Shared, executor: str, *, programs: int, loops: int, widths, root: Path):
     task = get_task("lpn")
     times = {}
     for width in widths:
-        ctx = _context(executor, sandbox, SleepyBackend(0), root, parallel=width)
-        scorer = SolutionScorer(ctx)
-        srcs = [CPU_SOLUTION.format(variant=f"{width}-{k}", loops=loops) for k in range(programs)]
-        scope = Scope(0, f"bench/cpu{width}")
-        start = time.perf_counter()
-        results = executor.map(
-            lambda src, s=scorer, sc=scope: s.evaluate(src, task, "validation", sc),
-            srcs,
-            max_workers=width,
-        )
-        times[width] = time.perf_counter() - start
-        ctx.store.close()
+        with _context(shared, executor, root, SleepyBackend(0), parallel=width) as ctx:
+            scorer = SolutionScorer(ctx)
+            srcs = [
+                CPU_SOLUTION.format(variant=f"{width}-{k}", loops=loops) for k in range(programs)
+            ]
+            scope = Scope(0, f"bench/cpu{width}")
+            start = time.perf_counter()
+            results = ctx.executor.map(
+                lambda src, s=scorer, sc=scope: s.evaluate(src, task, "validation", sc),
+                srcs,
+                max_workers=width,
+            )
+            times[width] = time.perf_counter() - start
         bad = sum(r.outcome != "ok" or r.timed_out for r in results)
         print(
-            f"  {executor.name:5} {width} at once: {times[width]:6.2f} s  "
+            f"  {executor:5} {width} at once: {times[width]:6.2f} s  "
             f"speed-up {times[widths[0]] / times[width]:4.1f}x  "
             f"({programs} programs x {task.n_validation} instances"
             + (f"; {bad} not ok" if bad else "")
@@ -160,32 +174,27 @@ def main() -> None:
     cpu_widths = [int(w) for w in args.cpu_widths.split(",")]
     root = Path(tempfile.mkdtemp(prefix="selftaught-bench-"))
     for name in args.executors.split(","):
-        start = time.perf_counter()
         if name == "ray":
-            from selftaught.executors.ray_executor import RayExecutor
+            from selftaught.executors.ray_executor import init_local_ray
 
-            executor: Executor = RayExecutor(max_workers=1, num_cpus=2)
-        else:
-            executor = make_executor(name)
-        with executor, executor.sandbox() as sandbox:
-            warm_up(executor, sandbox, root)
-            print(f"{name}: ready in {time.perf_counter() - start:.1f} s", flush=True)
+            init_local_ray(num_cpus=2)  # the executor `assemble` makes joins this one
+        with Shared() as shared:
             print(
-                f" model-bound: one meta-utility evaluation, {args.runs} runs of the seed "
-                f"improver, model latency {args.latency:g} s"
+                f"{name}: model-bound: one meta-utility evaluation, {args.runs} runs of the "
+                f"seed improver, model latency {args.latency:g} s (each width's sandbox warmed"
+                " first)"
             )
             model_bound(
-                executor, sandbox, latency=args.latency, runs=args.runs, widths=widths, root=root
+                shared, name, latency=args.latency, runs=args.runs, widths=widths, root=root
             )
             print(f" CPU-bound: {args.programs} solutions scored through executor.map")
             cpu_bound(
-                executor,
-                sandbox,
-                programs=args.programs,
-                loops=args.loops,
-                widths=cpu_widths,
-                root=root,
+                shared, name, programs=args.programs, loops=args.loops, widths=cpu_widths, root=root
             )
+        if name == "ray":
+            import ray
+
+            ray.shutdown()
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ programs. It takes minutes per task and arm on 2 cores. `--json F` keeps the row
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -33,9 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from selftaught.assembly import assemble
 from selftaught.config import load_config
 from selftaught.lm.edits import INSTRUCTION, apply_edits
-from selftaught.lm.registry import make_backend
 from selftaught.lm.usable import (
     add_reasons,
     as_answer,
@@ -44,12 +45,10 @@ from selftaught.lm.usable import (
     returns_value,
     same_program,
 )
-from selftaught.sandbox import Sandbox
-from selftaught.stop import RunContext, seed_improver
+from selftaught.stop import seed_improver
 from selftaught.stop.context import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.solutions import SolutionScorer
-from selftaught.store import RunDir
 from selftaught.tasks import get_task
 from selftaught.tasks.registry import TASKS
 
@@ -91,15 +90,12 @@ def run_arm(
     overrides: dict = {"lm": lm, "budgets": budgets} if budgets else {"lm": lm}
     if model:
         overrides["model"] = model
-    base = load_config(overrides=overrides)
-    backend = make_backend(base.model, base.lm)
+    base = load_config(overrides={**overrides, "output": str(root)})
     rows = []
-    with Sandbox() as sandbox:
-        run_dir = RunDir.create(root, f"bench-{arm}")
-        store = run_dir.open_store()
+    with assemble(base, record=f"bench-{arm}", kind="bench") as asm:
+        store, ctx0 = asm.store, asm.context
         for name in tasks:
             task = get_task(name)
-            ctx0 = RunContext(base, backend, sandbox, store)
             scorer = SolutionScorer(ctx0)
             seed_scope = Scope(0, f"{task.name}/seed")
             seed_score, seed_held = (
@@ -111,7 +107,7 @@ def run_arm(
             start = time.perf_counter()
             for s in range(first, first + seeds):
                 cfg = base.model_copy(update={"seed": s})
-                ctx = RunContext(cfg, backend, sandbox, store)
+                ctx = dataclasses.replace(ctx0, config=cfg)  # another sampling seed only
                 scope = Scope(0, f"{task.name}/s{s}")
                 run = run_improver(
                     ctx,
@@ -163,10 +159,6 @@ def run_arm(
             )
             print_row(rows[-1])
             sys.stdout.flush()
-        store.close()
-    close = getattr(backend, "close", None)
-    if callable(close):
-        close()
     return rows
 
 

@@ -20,13 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from selftaught.assembly import assemble
 from selftaught.config import load_config
-from selftaught.executors import LocalExecutor
-from selftaught.lm.registry import make_backend
-from selftaught.sandbox import Sandbox
-from selftaught.stop import RunContext, run_stop, seed_improver
+from selftaught.stop import run_stop, seed_improver
 from selftaught.stop.context import Progress
-from selftaught.store import RunDir
 
 BETTER = '''from helpers import extract_code
 
@@ -104,12 +101,13 @@ def soak(model: str, iterations: int) -> Sampler:
             replies = Path(tmp) / "replies.json"
             replies.write_text(json.dumps(RULES))
             model = f"scripted:{replies}"
-        cfg = load_config(preset="paper", overrides={"model": model, "iterations": iterations})
-        with Sandbox() as sandbox:
-            run_dir = RunDir.create(Path(tmp), "soak")
-            store = run_dir.open_store()
-            backend = make_backend(cfg.model, cfg.lm, cache_path=run_dir.path / "cache.sqlite")
-            sampler = Sampler(sandbox.server._proc.pid)
+        cfg = load_config(
+            preset="paper", overrides={"model": model, "iterations": iterations, "output": tmp}
+        )
+        sampler = Sampler(0)
+        with assemble(cfg, record="soak", progress=sampler) as asm:
+            sampler.server_pid = asm.context.sandbox.server._proc.pid  # type: ignore[attr-defined]
+            store = asm.store
             print(f"\n{model} (paper preset), {iterations} iterations")
             print("iter  seconds  rss (MB)   fds  threads  fs rss (MB)    fs fds")
 
@@ -121,14 +119,7 @@ def soak(model: str, iterations: int) -> Sampler:
                 sampler.sample(row["iteration"])
 
             store.add_iteration = recorded  # type: ignore[method-assign]
-            ctx = RunContext(
-                cfg, backend, sandbox, store, sampler, LocalExecutor(max_workers=cfg.parallel)
-            )
-            try:
-                run_stop(ctx, seed_improver(keep_input=cfg.keep_input), run_dir)
-            finally:
-                store.close()
-                backend.close()
+            run_stop(asm.context, seed_improver(keep_input=cfg.keep_input), asm.run_dir)
     return sampler
 
 
