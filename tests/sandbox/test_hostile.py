@@ -3,7 +3,7 @@
 Each file starts with a header: `# kind:` (solution or improver), `# expect:` (the outcome,
 or alternatives separated by `|`), optionally `# events:` (audit event kinds that must be
 recorded), `# score_below:` (the real score of a solution must stay below it) and
-`# returns:` (what a program that looks for something it must not find returns when it
+`# max_events:` (most event rows it may leave), `# returns:` (what a program that looks for something it must not find returns when it
 finds nothing: a Python literal every instance's output must equal, or an improver's
 returned text). For each program the test asserts: it was contained (no file outside
 scratch changed, the listener on 127.0.0.1 received nothing, no budget was exceeded), the
@@ -35,6 +35,7 @@ from selftaught.sandbox import Sandbox
 from selftaught.stop import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.solutions import SolutionScorer
+from selftaught.store import RunDir
 from selftaught.store.db import program_hash
 from selftaught.tasks import get_task, keys
 from selftaught.tasks.lpn import LearningParityWithNoise
@@ -122,7 +123,7 @@ class RecordingSandbox:
 
 def test_corpus_holds_every_program():
     kinds = [header(p)["kind"] for p in PROGRAMS]
-    assert len(PROGRAMS) == 50 and kinds.count("improver") == 13
+    assert len(PROGRAMS) == 57 and kinds.count("improver") == 16
     thieves = [header(p)["kind"] for p in THIEVES]
     assert len(THIEVES) == 8 and thieves.count("improver") == 4
 
@@ -219,6 +220,10 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
     recorded = {r["kind"] for r in ctx.store.query("SELECT kind FROM events")}
     for kind in filter(None, fields.get("events", "").split(",")):
         assert kind in recorded, f"event {kind} not recorded (got {sorted(recorded)})"
+    if "max_events" in fields:
+        rows = ctx.store.query("SELECT COUNT(*), SUM(LENGTH(detail)) FROM events")[0]
+        assert rows[0] <= int(fields["max_events"]), f"{rows[0]} events recorded"
+        assert (rows[1] or 0) <= int(fields["max_events"]) * 1000, f"{rows[1]} bytes of events"
     # Contained: nothing outside scratch changed, and the orchestrator is still in charge.
     assert not outside.exists()
     assert victim.read_text() == "keep me"
@@ -233,12 +238,19 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
 
 
 @pytest.fixture(scope="module")
-def thief_sandbox():
-    """Tasks loaded and a run key drawn before the sandbox starts, as `selftaught` does, so
-    the sandbox hides the task file (reading it is recorded as `answer_access`)."""
+def thief_sandbox(tmp_path_factory):
+    """Tasks loaded and a run key drawn and written to its run directory before the
+    sandbox starts, as `selftaught` does, so the sandbox hides the task file (reading it is
+    recorded as `answer_access`) and the key is there for a thief to look for (drawn
+    after the start, no search of the workers' memory or files could ever have found it)."""
     tasks = {"3sat": get_task("3sat"), "coins": get_task(str(COINS))}
+    key = keys.fresh()
+    run_dir = RunDir.create(tmp_path_factory.mktemp("thief-runs"), "thieves")
+    keys.write_key(run_dir.path / keys.KEY_FILE, key)
+    for task in tasks.values():  # the instances exist in the orchestrator, as in a run
+        task.instances("heldout", key)
     with Sandbox() as sb:
-        yield tasks, keys.fresh(), sb
+        yield tasks, key, sb
 
 
 def _thief_source(path: Path, task: str) -> str:

@@ -4,7 +4,7 @@ import pytest
 from selftaught.errors import UserError
 from selftaught.lm import ScriptedBackend
 from selftaught.stop import Scope, SolutionScorer
-from selftaught.tasks import LearningParityWithNoise, get_task
+from selftaught.tasks import LearningParityWithNoise, get_task, keys
 from selftaught.tasks.lpn import parity_accuracy
 from tests.conftest import data
 from tests.tasks.helpers import good
@@ -28,9 +28,22 @@ def test_paper_parameters():
     assert len(task.instances("validation")) == 20 and len(task.instances("heldout")) == 50
 
 
-def test_validation_and_heldout_seeds_are_disjoint():
+def _fingerprint(instance) -> bytes:
+    return b"|".join(np.ascontiguousarray(x).tobytes() for x in instance.inputs)
+
+
+@pytest.mark.parametrize("key", [keys.fresh(), None], ids=["run key", "user key"])
+def test_validation_and_heldout_seeds_are_disjoint(key):
+    # the instances themselves, as the scorer gets them: no held-out instance is a
+    # validation one (nor repeats one of its own split), under a run's key and the user's
     task = LearningParityWithNoise()
-    assert not set(task.seeds("validation")) & set(task.seeds("heldout"))
+    validation = task.instances("validation", key)
+    heldout = task.instances("heldout", key)
+    assert [i.seed for i in validation] == task.seeds("validation")
+    assert [i.seed for i in heldout] == task.seeds("heldout")
+    seen = {_fingerprint(i) for i in validation}
+    held = {_fingerprint(i) for i in heldout}
+    assert len(seen) == 20 and len(held) == 50 and not seen & held
 
 
 def test_instances_are_reproducible():

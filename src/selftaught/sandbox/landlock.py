@@ -1,10 +1,12 @@
 """Landlock (Linux 5.13+): confine what a worker may read and write, without privileges.
 
-Two layers. The fork server restricts itself once, after its imports: reads only of the
-Python installation and system libraries, writes only under the scratch base, no TCP,
-no signals or abstract sockets outside its domain. Each worker adds a layer of its own
-that allows writes only in its private scratch directory. Layers intersect, so a worker
-gets the narrower of the two on every access.
+Two layers, both applied by each worker. The first is built once by the fork server and
+shared: reads only of the Python installation and system libraries minus the hidden
+paths, any access beneath the scratch base, no TCP, no signals or abstract sockets
+outside the worker's domain. The second is the worker's own: reads of the read roots and
+its private scratch directory only, writes only in the latter. Layers intersect, so a
+worker gets the narrower of the two on every access: no hidden path, no other worker's
+scratch.
 """
 
 from __future__ import annotations
@@ -129,7 +131,14 @@ class Ruleset:
         return True
 
     def restrict(self) -> None:
+        """Apply this layer to the calling process, and close the ruleset."""
         try:
             _check(_libc.syscall(SYS_RESTRICT_SELF, self.fd, 0), "restrict_self")
         finally:
             os.close(self.fd)
+
+
+def restrict_with(ruleset_fd: int) -> None:
+    """Apply an already built ruleset (shared by every worker of a fork server) to the
+    calling process; the descriptor stays open (the caller closes it)."""
+    _check(_libc.syscall(SYS_RESTRICT_SELF, ruleset_fd, 0), "restrict_self")

@@ -9,6 +9,7 @@ import resource
 import stat
 import sys
 import sysconfig
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from selftaught.sandbox import landlock, seccomp
@@ -45,6 +46,10 @@ class Limits:
     processes: int = 64
     """Processes and threads of the sandbox user (RLIMIT_NPROC); binds only when not root.
     Where seccomp is available a worker cannot start processes at all."""
+    scratch_mb: int = 64
+    """Size of the worker's own scratch tmpfs (where the platform gives one)."""
+    scratch_inodes: int = 1024
+    """Files and directories the worker may make in its scratch tmpfs."""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,23 +90,45 @@ def isolate_network() -> str:
     return "none"
 
 
-def private_scratch(base: str, size_mb: int = 512) -> str:
-    """Mount a size-limited tmpfs over `base` in a mount namespace of this process's own.
+MNT_DETACH = 2
+_TMPFS_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC
 
-    Returns `tmpfs` (all workers' scratch together cannot exceed `size_mb`), or `dir`
-    where the platform allows no mount namespace (scratch is then a plain directory).
+
+def private_scratch(base: str) -> str:
+    """Mount a small tmpfs over `base` in a mount namespace of this process's own; each
+    worker's scratch directory in it then gets a tmpfs of its own (`mount_scratch`).
+
+    Returns `tmpfs`, or `dir` where the platform allows no mount namespace (scratch is then
+    a plain directory, bounded only by the file-size limit and the worker's time). The
+    base holds only the workers' mount points, and workers cannot write to it.
     """
     libc = _libc()
     if libc.unshare(CLONE_NEWNS) != 0:
         os.chmod(base, SCRATCH_MODE)
         return "dir"
     libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None)
-    options = f"size={size_mb}m,nr_inodes=20000,mode={SCRATCH_MODE:o}".encode()
-    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
-    if libc.mount(b"tmpfs", base.encode(), b"tmpfs", flags, options) != 0:
+    options = f"size=4m,nr_inodes=8192,mode={SCRATCH_MODE:o}".encode()
+    if libc.mount(b"tmpfs", base.encode(), b"tmpfs", _TMPFS_FLAGS, options) != 0:
         os.chmod(base, SCRATCH_MODE)
         return "dir"
     return "tmpfs"
+
+
+def mount_scratch(path: str, limits: Limits, uid: int | None) -> None:
+    """Give the (empty) directory `path` a tmpfs of its own, of `limits.scratch_mb` and
+    `limits.scratch_inodes`, owned by `uid`: no worker can fill another's scratch."""
+    owner = f",uid={uid},gid={uid}" if uid is not None else ""
+    options = (
+        f"size={limits.scratch_mb}m,nr_inodes={limits.scratch_inodes},mode=700{owner}"
+    ).encode()
+    if _libc().mount(b"tmpfs", path.encode(), b"tmpfs", _TMPFS_FLAGS, options) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount scratch: {os.strerror(err)}")
+
+
+def unmount_scratch(path: str) -> bool:
+    """Detach a worker's scratch tmpfs (its files go with it); False if none was there."""
+    return _libc().umount2(path.encode(), MNT_DETACH) == 0
 
 
 def _package_dir(name: str) -> str | None:
@@ -134,7 +161,7 @@ def read_roots(hidden: list[str] | tuple[str, ...] = ()) -> tuple[list[str], lis
 
 def may_read(path: str, roots: list[str], excluded: list[str]) -> bool:
     """Whether `path` (absolute, resolved) lies beneath a root and beneath no exclusion
-    inside that root: what `confine_server`'s Landlock rules let a worker read."""
+    inside that root: what `shared_ruleset`'s Landlock rules let a worker read."""
 
     def beneath(p: str, top: str) -> bool:
         return p == top or p.startswith(top.rstrip("/") + "/")
@@ -145,22 +172,50 @@ def may_read(path: str, roots: list[str], excluded: list[str]) -> bool:
     )
 
 
-def _allow_except(ruleset: landlock.Ruleset, root: str, excluded: list[str]) -> None:
+def allowed_beneath(root: str, excluded: list[str]) -> list[str]:
+    """The paths beneath which a Landlock read rule makes `root` readable except for the
+    `excluded` paths inside it (Landlock only allows: an exclusion splits its parent)."""
     inside = [e for e in excluded if e == root or e.startswith(root.rstrip("/") + "/")]
     if not inside:
-        ruleset.allow(root, landlock.READ)
-        return
+        return [root]
     if root in excluded or not os.path.isdir(root):
-        return
-    for entry in os.scandir(root):
-        _allow_except(ruleset, entry.path, excluded)
+        return []
+    return [p for entry in os.scandir(root) for p in allowed_beneath(entry.path, excluded)]
 
 
-def confine_server(base: str, hidden: list[str] | tuple[str, ...] = ()) -> int:
-    """The fork server's own Landlock layer (see `landlock`). Returns the ABI used, or 0."""
+def _allow_except(ruleset: landlock.Ruleset, root: str, excluded: list[str]) -> None:
+    for path in allowed_beneath(root, excluded):
+        ruleset.allow(path, landlock.READ)
+
+
+def worker_read_fds(roots: list[str], base: str) -> list[tuple[int, bool]]:
+    """Descriptors (O_PATH) of what each worker's own Landlock layer lets it read, opened
+    once in the fork server: the read roots, minus the scratch base should one hold it.
+    The fork server's layer already leaves out the hidden paths; this layer leaves out
+    every other worker's scratch. Pairs of (fd, is a directory)."""
+    fds = []
+    for root in roots:
+        for path in allowed_beneath(root, [base]):
+            try:
+                fds.append((os.open(path, os.O_PATH | os.O_CLOEXEC), os.path.isdir(path)))
+            except OSError:
+                pass
+    return fds
+
+
+def shared_ruleset(base: str, hidden: list[str] | tuple[str, ...] = ()) -> tuple[int, int]:
+    """The Landlock layer every worker of one fork server applies first (see `landlock`),
+    built once: reads of the read roots minus the hidden paths, any access beneath the
+    scratch base, no TCP, no signals or abstract sockets outside the worker's domain.
+    Returns (ABI, ruleset fd), or (0, -1) where the kernel has no Landlock.
+
+    The fork server builds it but does not restrict itself with it: a process under
+    Landlock may not mount, and the server mounts each worker's own scratch tmpfs. It
+    runs no untrusted code, and a worker's domain keeps it from ptracing or signalling
+    the server (docs/security.md)."""
     abi = landlock.abi_version()
     if abi <= 0:
-        return 0
+        return 0, -1
     ruleset = landlock.Ruleset(
         abi,
         fs=landlock.fs_rights(abi),
@@ -172,16 +227,23 @@ def confine_server(base: str, hidden: list[str] | tuple[str, ...] = ()) -> int:
         _allow_except(ruleset, root, excluded)
     ruleset.allow(base, landlock.fs_rights(abi))
     ruleset.allow(os.devnull, landlock.READ_FILE | landlock.WRITE_FILE | landlock.TRUNCATE)
-    ruleset.restrict()
-    return abi
+    return abi, ruleset.fd
 
 
-def confine_worker(scratch_fd: int, devnull_fd: int, abi: int) -> None:
-    """The worker's own Landlock layer: writes only in its scratch directory."""
-    rights = landlock.write_rights(abi)
+def confine_worker(
+    scratch_fd: int, devnull_fd: int, abi: int, read_fds: Sequence[tuple[int, bool]] = ()
+) -> None:
+    """The worker's own Landlock layer: reads only of the read roots (`read_fds`) and its
+    own scratch directory, writes only in the latter. Intersected with the fork server's
+    layer, a worker reads the roots minus the hidden paths, and no other worker's scratch."""
+    rights = landlock.write_rights(abi) | landlock.READ
     ruleset = landlock.Ruleset(abi, fs=rights)
     ruleset.allow_fd(scratch_fd, rights, is_dir=True)
-    ruleset.allow_fd(devnull_fd, landlock.WRITE_FILE | landlock.TRUNCATE, is_dir=False)
+    ruleset.allow_fd(
+        devnull_fd, landlock.READ_FILE | landlock.WRITE_FILE | landlock.TRUNCATE, is_dir=False
+    )
+    for fd, is_dir in read_fds:
+        ruleset.allow_fd(fd, landlock.READ, is_dir=is_dir)
     ruleset.restrict()
 
 
@@ -208,6 +270,8 @@ def apply(
     devnull_fd: int | None = None,
     landlock_abi: int = 0,
     use_seccomp: bool = False,
+    read_fds: Sequence[tuple[int, bool]] = (),
+    shared_fd: int = -1,
 ) -> None:
     """Set rlimits, drop privileges, then Landlock and seccomp, in a freshly forked worker.
 
@@ -243,7 +307,8 @@ def apply(
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
     _drop_capabilities(libc)
     if landlock_abi and scratch_fd is not None and devnull_fd is not None:
-        confine_worker(scratch_fd, devnull_fd, landlock_abi)
+        landlock.restrict_with(shared_fd)
+        confine_worker(scratch_fd, devnull_fd, landlock_abi, read_fds)
     if use_seccomp:
         seccomp.install()
 

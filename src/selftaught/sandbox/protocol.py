@@ -1,9 +1,13 @@
 """Messages between the orchestrator, the fork server and workers.
 
-Length-prefixed JSON over a stream socket. What a worker sends is untrusted, so the
-orchestrator only ever parses JSON, with a size cap. The one message that goes the other
-way with data in it, the job, is pickled (`send_job` / `recv_job`): the worker trusts its
-parent, and numpy inputs cross without a round trip through lists.
+Length-prefixed JSON over a stream socket. What a worker sends is hostile input, so the
+orchestrator only ever parses JSON, with a size cap, cleans every string of what Python
+can hold but SQLite, files and terminals cannot (lone surrogates, NULs), and checks every
+message against the schema of its job kind (`check`): known ops, known fields of the
+right types, events of known kinds only. The one message that goes the other way with
+data in it, the job, is pickled (`send_job` / `recv_job`): the worker trusts its parent,
+and numpy inputs cross without a round trip through lists. docs/security.md, "The
+boundary protocol", lists what crosses and what is done with it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,39 @@ from typing import Any
 
 _HEADER = struct.Struct("!I")
 MAX_MESSAGE = 16 * 1024 * 1024
+"""Largest message from a solution worker (its outputs for one instance)."""
+MAX_IMPROVER_MESSAGE = 4 * 1024 * 1024
+"""Largest message from an improver worker (a program to score, a batch of prompts)."""
+MAX_PROMPTS = 1000
+"""Most messages in one `language_model` call (far above any budget of samples per call;
+the broker answers only as many as the budget allows)."""
+
+EVENT_KINDS = frozenset(
+    {
+        "fork",
+        "subprocess",
+        "ctypes",
+        "signal",
+        "network",
+        "write_outside_scratch",
+        "answer_access",
+        "read_outside_roots",
+        "proc_read",
+        "path_escape",
+        "frames",
+        "gc",
+        "trace",
+        "audit_hook",
+        "tamper",
+        "bypass_broker",
+        "exec",
+        "utility_extra_args",
+    }
+)
+"""Kinds of event a worker may report about itself (its audit hooks and proxies). Stored
+as the worker's claims (`source` = `worker`); anything else it sends breaks the protocol."""
+MAX_DETAIL = 300
+"""Characters kept of a worker-reported event's detail (cut on receipt)."""
 
 
 class ProtocolError(Exception):
@@ -40,12 +77,37 @@ def encode(obj: Any) -> bytes:
     return json.dumps(obj, default=_default, separators=(",", ":")).encode()
 
 
-def decode(data: bytes) -> Any:
-    """Parse a JSON message (never anything that could run code)."""
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates and NULs replaced by U+FFFD: a `str` that encodes to
+    UTF-8 and that SQLite, files and C strings take whole."""
     try:
-        return json.loads(data)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text.replace("\0", "\ufffd") if "\0" in text else text
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(k): _clean(v) for k, v in value.items()}
+    return value
+
+
+def decode(data: bytes) -> Any:
+    """Parse a JSON message (never anything that could run code), its strings cleaned.
+
+    JSON can carry a lone surrogate or a NUL only as a `\\u` escape (raw control bytes
+    and invalid UTF-8 are refused by the parser), so only such messages are walked.
+    """
+    try:
+        value = json.loads(data)
     except (ValueError, RecursionError) as exc:
-        raise ProtocolError(f"malformed message: {exc}") from None
+        raise ProtocolError(f"malformed message: {str(exc)[:200]}") from None
+    return _clean(value) if b"\\u" in data else value
 
 
 def send(sock: socket.socket, obj: Any) -> None:
@@ -117,6 +179,87 @@ class Inbox:
         data = bytes(self._buf[_HEADER.size : end])
         del self._buf[:end]
         return decode(data)
+
+
+_NUMBER = (int, float)
+_ANY = object()
+_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
+    "solve": {
+        "ready": {},
+        "done": {},
+        "instance": {
+            "i": int,
+            "output": _ANY,
+            "seconds": _NUMBER,
+            "outcome": ("timeout", "error"),
+            "message": str,
+        },
+        "error": {"outcome": str, "message": str},
+    },
+    "improve": {
+        "utility": {"src": str},
+        "lm": {"system": str, "messages": list, "temperature": (*_NUMBER, type(None))},
+        "event": {"kind": str, "detail": str},
+        "result": {"value": str},
+        "error": {"outcome": str, "message": str},
+    },
+}
+_REQUIRED = {"instance": ("i",), "utility": ("src",), "lm": ("messages",), "result": ("value",)}
+MAX_LIMITS = {"solve": MAX_MESSAGE, "improve": MAX_IMPROVER_MESSAGE}
+"""The size cap of one message, per job kind."""
+
+
+def check(msg: Any, kind: str) -> dict[str, Any]:
+    """`msg` if it is a well-formed message of a `kind` job's worker, else ProtocolError
+    saying what is wrong. Its `events` are checked too (known kinds, string details, cut
+    to `MAX_DETAIL`); the caller caps how many it keeps per job."""
+    if not isinstance(msg, dict):
+        raise ProtocolError(f"a message that is not an object ({type(msg).__name__})")
+    op = msg.get("op")
+    fields = _SCHEMAS[kind].get(op) if isinstance(op, str) else None
+    if fields is None:
+        raise ProtocolError(f"unknown op {str(op)[:40]!r} from a {kind} worker")
+    for name, value in msg.items():
+        if name in ("op", "events"):
+            continue
+        want = fields.get(name)
+        if want is None:
+            raise ProtocolError(f"unknown field {name[:40]!r} in {op!r}")
+        if want is _ANY:
+            continue
+        if isinstance(want, tuple) and want and isinstance(want[0], str):
+            if value not in want:
+                raise ProtocolError(f"{op}.{name} is not one of {', '.join(want)}")
+        elif isinstance(value, bool) or not isinstance(value, want):
+            raise ProtocolError(f"{op}.{name} has the wrong type ({type(value).__name__})")
+    missing = [name for name in _REQUIRED.get(op, ()) if name not in msg]
+    if missing:
+        raise ProtocolError(f"{op!r} without {missing[0]!r}")
+    if op == "lm":
+        messages = msg["messages"]
+        if len(messages) > MAX_PROMPTS or not all(isinstance(m, str) for m in messages):
+            raise ProtocolError(f"lm.messages must be at most {MAX_PROMPTS} strings")
+    events = msg.get("events")
+    if events is not None:
+        msg["events"] = check_events(events)
+    if op == "event":
+        check_events([{"kind": msg.get("kind"), "detail": msg.get("detail", "")}])
+    return msg
+
+
+def check_events(events: Any) -> list[dict[str, str]]:
+    """Worker-reported events, checked: a list of `{kind, detail}` with a known kind."""
+    if not isinstance(events, list):
+        raise ProtocolError("events that are not a list")
+    checked = []
+    for event in events:
+        if not isinstance(event, dict) or set(event) - {"kind", "detail"}:
+            raise ProtocolError("an event that is not {kind, detail}")
+        kind, detail = event.get("kind"), event.get("detail", "")
+        if kind not in EVENT_KINDS or not isinstance(detail, str):
+            raise ProtocolError(f"an event of unknown kind {str(kind)[:40]!r}")
+        checked.append({"kind": kind, "detail": detail[:MAX_DETAIL]})
+    return checked
 
 
 def finite_or_none(x: Any) -> float | None:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import enum
 import signal
+import threading
 import time
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from selftaught.sandbox import protocol
 from selftaught.sandbox.cgroup import RunBounds
 from selftaught.sandbox.forkserver import CONFINE_FAILED
+from selftaught.sandbox.limits import Limits
 from selftaught.sandbox.results import (
     Broker,
     ImproveResult,
@@ -31,6 +34,61 @@ DEFAULT_WORKERS = 7
 
 GRACE = 1.0
 """Seconds past a worker's own limit before the orchestrator kills it."""
+
+MAX_HUNG = 3
+"""Hung instances in a row (each costs a kill and a fresh worker that loads the program
+again) after which an evaluation records the rest as not run."""
+
+MAX_RESTARTS = 3
+"""Restarts of a fork server that died, in a row, before the sandbox gives up."""
+
+MAX_EVENTS = 200
+"""Worker-reported events kept per job; the rest are counted in one `events_dropped`."""
+
+MAX_TEXT = 2000
+"""Characters kept of a message a worker sends with an error (cut on receipt)."""
+
+
+def solve_bound(instances: int, instance_timeout: float, load_timeout: float) -> float:
+    """Most wall-clock seconds one evaluation may take, whatever its program does: one
+    load, every instance at its limit, and a grace period for each worker it may need."""
+    return load_timeout + instances * instance_timeout + (MAX_HUNG + 1) * GRACE
+
+
+@dataclass
+class Violation:
+    """A message that broke the protocol; the worker has been killed."""
+
+    message: str
+
+
+class _Claims:
+    """The events of one job: what its worker reported about itself (claims, capped at
+    `MAX_EVENTS`) and what the orchestrator observed. docs/security.md, "Events"."""
+
+    def __init__(self) -> None:
+        self._events: list[dict] = []
+        self._claimed = 0
+        self._dropped = 0
+
+    def claimed(self, events: list[dict]) -> None:
+        room = max(0, MAX_EVENTS - self._claimed)
+        kept = events[:room]
+        self._claimed += len(kept)
+        self._dropped += len(events) - len(kept)
+        self._events.extend({**e, "source": "worker"} for e in kept)
+
+    def observed(self, kind: str, detail: str) -> None:
+        self._events.append({"kind": kind, "detail": detail[:1000], "source": "orchestrator"})
+
+    def all(self) -> list[dict]:
+        if self._dropped:
+            self.observed(
+                "events_dropped",
+                f"{self._dropped} more events reported by the worker past {MAX_EVENTS}",
+            )
+            self._dropped = 0
+        return self._events
 
 
 Stage = Literal["load", "died", "skipped"]
@@ -99,6 +157,10 @@ class Sandbox:
         by a cgroup where the machine allows it; `run_cgroup=False` makes none."""
         spec = spec or SandboxSpec()
         self.spec = spec
+        self.restarts = 0
+        """Times the fork server died and was started again."""
+        self._closing = False
+        self._restart_lock = threading.Lock()
         self.solution_limits = spec.solution_limits
         self.improver_limits = spec.improver_limits
         run_bounds = spec.run_bounds
@@ -108,20 +170,26 @@ class Sandbox:
                 max(self.solution_limits.memory_mb, self.improver_limits.memory_mb),
                 max(self.solution_limits.processes, self.improver_limits.processes),
             )
-        self.server = ForkServer(
-            isolate_network=spec.isolate_network,
-            drop_privileges=spec.drop_privileges,
-            confine=confine,
-            audit_hooks=audit_hooks,
-            spares=spares,
-            python=python,
-            python_path=python_path,
-            user=user,
-            run_bounds=run_bounds if run_cgroup else None,
-        )
-        self.server.keep_spares(self.solution_limits)
+        options = {
+            "isolate_network": spec.isolate_network,
+            "drop_privileges": spec.drop_privileges,
+            "confine": confine,
+            "audit_hooks": audit_hooks,
+            "spares": spares,
+            "python": python,
+            "python_path": python_path,
+            "user": user,
+            "run_bounds": run_bounds if run_cgroup else None,
+            "hide": tuple(getattr(spec, "hidden", ())),
+        }
+        self._start_server = lambda: self._configured(ForkServer(**options))
+        self.server = self._start_server()
+
+    def _configured(self, server: ForkServer) -> ForkServer:
+        server.keep_spares(self.solution_limits)
         # Improvers start rarely and run long: one spare is plenty.
-        self.server.keep_spares(self.improver_limits, min(spares, 1))
+        server.keep_spares(self.improver_limits, min(server.spares, 1))
+        return server
 
     @property
     def network_mode(self) -> str:
@@ -153,6 +221,7 @@ class Sandbox:
         return " ".join(f"{k}={v}" for k, v in self.containment.items())
 
     def close(self) -> None:
+        self._closing = True
         self.server.close()
 
     def __enter__(self) -> Sandbox:
@@ -175,15 +244,29 @@ class Sandbox:
         """Run `function(*args)` for each instance's inputs, each under its time limit.
 
         An instance that hangs or kills its worker is recorded as such, and the remaining
-        instances go on in a new worker.
+        instances go on in a new worker. Bounded in time whatever the program does: after
+        `MAX_HUNG` hung instances in a row (a load that hangs counts as one) the rest are
+        recorded as not run, and no evaluation takes longer than `solve_bound` seconds.
         """
         start = time.perf_counter()
+        deadline = time.monotonic() + solve_bound(len(instances), instance_timeout, load_timeout)
         results: dict[int, InstanceResult] = {}
-        events: list[dict] = []
+        claims = _Claims()
         pending = list(range(len(instances)))
         cpu: float | None = 0.0
+        hung = 0
         while pending:
-            worker = self.server.spawn(self.solution_limits)
+            if hung >= MAX_HUNG or time.monotonic() >= deadline:
+                why = (
+                    f"not run: {hung} instances in a row hung"
+                    if hung >= MAX_HUNG
+                    else "not run: the evaluation's time ran out"
+                )
+                claims.observed("hung_instances", f"{why} ({len(pending)} left)")
+                for i in pending:
+                    results[i] = InstanceResult("timeout", message=why)
+                break
+            worker = self._spawn(self.solution_limits, claims)
             cpu_before = process_cpu_seconds(worker.pid)
             try:
                 failure = self._solve_in(
@@ -193,9 +276,10 @@ class Sandbox:
                     instances,
                     pending,
                     results,
-                    events,
+                    claims,
                     instance_timeout=instance_timeout,
                     load_timeout=load_timeout,
+                    deadline=deadline,
                 )
             except BaseException:
                 worker.close()
@@ -213,6 +297,7 @@ class Sandbox:
             if failure is None:
                 continue
             stage, ending, message = failure
+            hung = hung + 1 if ending == "timeout" else 0
             if ending == "exit":
                 outcome, message = _outcome_of_exit(status)
             else:
@@ -220,7 +305,7 @@ class Sandbox:
             if stage == "load":
                 if not results:
                     return SolveResult(
-                        outcome, message, [], time.perf_counter() - start, events, cpu
+                        outcome, message, [], time.perf_counter() - start, claims.all(), cpu
                     )
                 for i in pending:
                     results[i] = InstanceResult(outcome, message=message)
@@ -229,7 +314,29 @@ class Sandbox:
                 results[pending[0]] = InstanceResult(outcome, message=message)
                 pending = pending[1:]
         ordered = [results[i] for i in range(len(instances))]
-        return SolveResult("ok", "", ordered, time.perf_counter() - start, events, cpu)
+        return SolveResult("ok", "", ordered, time.perf_counter() - start, claims.all(), cpu)
+
+    def _spawn(self, limits: Limits, claims: _Claims) -> Worker:
+        """A worker from the fork server, restarting the server if it has died (recorded
+        as the event `sandbox_restart` of the job that needed it). A server that dies
+        `MAX_RESTARTS` times in a row is a broken machine, not a program: that raises."""
+        for _ in range(MAX_RESTARTS + 1):
+            if self.server.stopped and not self._closing:
+                with self._restart_lock:
+                    if self.server.stopped and not self._closing:
+                        self.server.close()
+                        self.server = self._start_server()
+                        self.restarts += 1
+                        claims.observed(
+                            "sandbox_restart",
+                            f"the fork server had stopped; restart {self.restarts}",
+                        )
+            try:
+                return self.server.spawn(limits)
+            except RuntimeError:
+                if not self.server.stopped or self._closing:
+                    raise
+        raise RuntimeError(f"the sandbox fork server stopped {MAX_RESTARTS + 1} times in a row")
 
     def _solve_in(
         self,
@@ -239,10 +346,11 @@ class Sandbox:
         instances: list[tuple],
         pending: list[int],
         results: dict[int, InstanceResult],
-        events: list[dict],
+        claims: _Claims,
         *,
         instance_timeout: float,
         load_timeout: float,
+        deadline: float,
     ) -> tuple[Stage, Outcome | Literal["exit"], str] | None:
         """Feed pending instances to one worker. None when all were answered, else
         (stage, outcome, message): stage `load`, `died` (mid-instance) or `skipped`
@@ -260,12 +368,15 @@ class Sandbox:
             protocol.send_job(worker.sock, job)
         except OSError:  # the worker is already gone (e.g. it could not be confined)
             return "load", "exit", ""
-        msg = self._recv(worker, load_timeout + GRACE, events)
+        wait = min(load_timeout + GRACE, deadline - time.monotonic())
+        msg = self._recv(worker, wait, claims, "solve")
         if msg is NoMessage.TIMEOUT:
             return "load", "timeout", "loading the program took too long"
         if msg is NoMessage.GONE:
             return "load", "exit", ""
-        if msg.get("op") != "ready":
+        if isinstance(msg, Violation):
+            return "load", "error", msg.message
+        if msg["op"] != "ready":
             message = str(msg.get("message", ""))
             outcome = msg.get("outcome", "error")
             outcome = _classify_error(message) if outcome == "error" else outcome
@@ -276,7 +387,8 @@ class Sandbox:
             )
         for expected in pending:
             t0 = time.perf_counter()
-            msg = self._recv(worker, instance_timeout + GRACE, events)
+            wait = min(instance_timeout + GRACE, deadline - time.monotonic())
+            msg = self._recv(worker, wait, claims, "solve")
             waited = time.perf_counter() - t0
             if msg is NoMessage.TIMEOUT:
                 results[expected] = InstanceResult(
@@ -285,12 +397,15 @@ class Sandbox:
                 return "skipped", "timeout", ""
             if msg is NoMessage.GONE:
                 return "died", "exit", ""
-            if msg.get("op") == "error":
+            if isinstance(msg, Violation):
+                return "died", "error", msg.message
+            if msg["op"] == "error":
                 results[expected] = InstanceResult(
                     "error", seconds=waited, message=str(msg.get("message", ""))
                 )
                 return "skipped", "error", ""
-            if msg.get("op") != "instance" or msg.get("i") != expected:
+            if msg["op"] != "instance" or msg["i"] != expected:
+                claims.observed("protocol", f"{msg['op']!r} where instance {expected} was due")
                 return "died", "error", "the worker broke the protocol"
             results[expected] = self._instance(msg, instance_timeout, waited)
         return None
@@ -304,27 +419,41 @@ class Sandbox:
         if outcome == "ok" and seconds > limit:
             return InstanceResult("timeout", seconds=seconds, message="over the time limit")
         if outcome == "error":
-            message = str(msg.get("message", ""))
+            message = str(msg.get("message", ""))[:MAX_TEXT]
             return InstanceResult(_classify_error(message), seconds=seconds, message=message)
         if outcome == "timeout":
             return InstanceResult("timeout", seconds=seconds, message="over the time limit")
         return InstanceResult("ok", output=msg.get("output"), seconds=seconds)
 
     @staticmethod
-    def _recv(worker: Worker, timeout: float, events: list[dict]) -> dict[str, Any] | NoMessage:
-        """The next message, or why there is none."""
+    def _recv(
+        worker: Worker, timeout: float, claims: _Claims, kind: str
+    ) -> dict[str, Any] | NoMessage | Violation:
+        """The next message, checked against the protocol of a `kind` job, or why there is
+        none. A message that breaks the protocol is recorded (event `protocol`) and ends
+        the worker: the caller gets a `Violation` and must not talk to it again."""
         try:
-            msg = worker.inbox.recv(timeout=max(timeout, 0.001))
+            msg = worker.inbox.recv(timeout=max(timeout, 0.001), limit=protocol.MAX_LIMITS[kind])
+            msg = protocol.check(msg, kind)
         except TimeoutError:
             return NoMessage.TIMEOUT
         except protocol.TooLarge as exc:
-            events.append({"kind": "oversized_message", "detail": str(exc)})
-            return {"op": "error", "outcome": "error", "message": f"output too large: {exc}"}
-        except (protocol.ProtocolError, OSError):
+            claims.observed("oversized_message", str(exc))
+            worker.kill()
+            return Violation(f"output too large: {exc}")
+        except protocol.ProtocolError as exc:
+            if str(exc) == "connection closed":
+                return NoMessage.GONE
+            claims.observed("protocol", str(exc))
+            worker.kill()
+            return Violation(f"the worker broke the protocol: {exc}")
+        except OSError:
             return NoMessage.GONE
-        if not isinstance(msg, dict):
-            return NoMessage.GONE
-        events.extend(e for e in msg.pop("events", []) if isinstance(e, dict))
+        claims.claimed(msg.pop("events", None) or [])
+        if msg["op"] == "event":
+            claims.claimed([{"kind": msg["kind"], "detail": msg.get("detail", "")}])
+        if "message" in msg:
+            msg["message"] = msg["message"][:MAX_TEXT]
         return msg
 
     # -- improvers -------------------------------------------------------------------
@@ -338,16 +467,22 @@ class Sandbox:
         budgets: ImproverBudgets,
         broker: Broker,
         timeout: float,
+        charge_utility_time: bool = True,
     ) -> ImproveResult:
         """Run `improve_algorithm(initial_solution, utility, language_model)` within
         `budgets` (a run's `Budgets`: utility calls, model calls, samples per call).
 
-        `timeout` counts the improver's own time: time spent serving its model and
-        utility calls in the orchestrator is not charged to it.
+        One clock: `timeout` counts the improver's own time and, with
+        `charge_utility_time`, the time of the evaluations its `utility` calls ask for
+        (each bounded by `solve_bound`). Time spent waiting for the model is not charged
+        (the model's speed is not the program's doing; the budget bounds its calls); nor,
+        without `charge_utility_time`, is the utility's (a meta-utility, whose improver
+        runs each have a clock of their own).
         """
         start = time.perf_counter()
-        events: list[dict] = []
-        worker = self.server.spawn(self.improver_limits)
+        claims = _Claims()
+        worker = self._spawn(self.improver_limits, claims)
+        deadline = time.monotonic() + timeout
         try:
             job = {
                 "kind": "improve",
@@ -362,15 +497,15 @@ class Sandbox:
                 protocol.send_job(worker.sock, job)
             except OSError:
                 pass  # the worker is already gone; the next read reports how it ended
-            remaining = timeout
             while True:
-                t0 = time.perf_counter()
-                msg = self._recv(worker, remaining, events)
-                remaining -= time.perf_counter() - t0
-                if msg is NoMessage.TIMEOUT:
-                    result = ImproveResult(
-                        "timeout", f"no result within {timeout:g} s of its own time"
+                msg = self._recv(worker, deadline - time.monotonic(), claims, "improve")
+                if msg is NoMessage.TIMEOUT or time.monotonic() >= deadline:
+                    what = (
+                        "its own time and its evaluations"
+                        if charge_utility_time
+                        else ("its own time")
                     )
+                    result = ImproveResult("timeout", f"no result within {timeout:g} s of {what}")
                     break
                 if msg is NoMessage.GONE:
                     worker.sock.close()
@@ -378,42 +513,35 @@ class Sandbox:
                         *_outcome_of_exit(worker.server.wait(worker.pid, timeout=5.0))
                     )
                     break
-                op = msg.get("op")
-                if op == "result" and isinstance(msg.get("value"), str):
+                if isinstance(msg, Violation):
+                    result = ImproveResult("error", msg.message)
+                    break
+                op = msg["op"]
+                if op == "result":
                     result = ImproveResult("ok", value=msg["value"])
                     break
                 if op == "error":
                     message = str(msg.get("message", ""))
                     result = ImproveResult(_classify_error(message), message)
                     break
+                t0 = time.monotonic()
                 if op == "utility":
-                    src_ = msg.get("src")
-                    value = broker.utility(src_ if isinstance(src_, str) else "")
+                    value = broker.utility(msg["src"])
+                    if not charge_utility_time:
+                        deadline += time.monotonic() - t0
                     protocol.send(worker.sock, {"value": value})
                 elif op == "lm":
-                    messages = msg.get("messages")
-                    if not isinstance(messages, list):
-                        messages = []
                     reply = broker.language_model(
-                        str(msg.get("system", "")),
-                        [str(m) for m in messages],
+                        msg.get("system", ""),
+                        msg["messages"],
                         protocol.finite_or_none(msg.get("temperature")),
                     )
+                    deadline += time.monotonic() - t0
                     protocol.send(worker.sock, reply)
-                elif op == "event":
-                    events.append(
-                        {
-                            "kind": str(msg.get("kind", "event")),
-                            "detail": str(msg.get("detail", "")),
-                        }
-                    )
-                else:
-                    result = ImproveResult("error", "the worker broke the protocol")
-                    break
         except OSError as exc:
             result = ImproveResult("killed", f"lost the worker: {exc}")
         finally:
             worker.close(need_status=False)
         result.seconds = time.perf_counter() - start
-        result.events = events
+        result.events = claims.all()
         return result

