@@ -112,6 +112,7 @@ class SandboxLike(Protocol):
         budgets: ImproverBudgets,
         broker: Broker,
         timeout: float,
+        charge_utility_time: bool = True,
     ) -> ImproveResult: ...
 
     def close(self) -> None: ...
