@@ -3,6 +3,11 @@
 Records: `score` makes no model calls and keeps nothing (a throwaway store in a temporary
 directory). `improve` spends model calls, so it records them like a run does, in a run
 directory `<output>/<timestamp>-improve-<task>/` (default `runs/`), whose path it prints.
+
+`improve` writes only a usable program (`program.check`, the rule every program is run
+by); otherwise it says why in one line on stderr and exits 1. The diff it prints is at
+most `DIFF_LINES` lines of at most `DIFF_CHARS` characters together; text from programs
+and workers is printed without control characters (`text.printable`).
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from selftaught.cli import app
+from selftaught.text import printable
 
 if TYPE_CHECKING:
     from selftaught.api.results import ScoreResult
@@ -26,13 +33,39 @@ if TYPE_CHECKING:
 EXECUTOR_HELP = "Where sandboxed work runs: local or ray."
 RAY_ADDRESS_HELP = "Ray cluster: auto or ray://host:port (default: start a local Ray)."
 INSTANCE_KEY_HELP = "Pin the instance key (a shared benchmark); default: this user's key."
+DIFF_LINES = 200
+"""The most lines of a diff `improve` prints."""
+DIFF_CHARS = 20_000
+"""The most characters of a diff `improve` prints."""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """The last line of `text` that says something, printable, at most `limit` long."""
+    lines = [line for line in printable(text).splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else ""
+    return last if len(last) <= limit else last[: limit - 3] + "..."
+
+
+def bounded_diff(lines: list[str], where: str) -> list[str]:
+    """A diff's lines to print: printable, at most `DIFF_LINES` lines and `DIFF_CHARS`
+    characters, and a last line saying what was left out."""
+    out: list[str] = []
+    used = 0
+    for i, line in enumerate(lines):
+        shown = printable(line.rstrip("\n"))
+        if i >= DIFF_LINES or used + len(shown) > DIFF_CHARS:
+            out.append(f"... the diff goes on for {len(lines) - i:,} more lines; see {where}")
+            break
+        out.append(shown)
+        used += len(shown) + 1
+    return out
 
 
 def describe(ev: Evaluation | ScoreResult) -> str:
     parts = [f"{ev.solved} answered", f"{ev.failed} failed", f"{ev.timed_out} timed out"]
     text = f"{ev.score:.4f} on {ev.instances} instances ({', '.join(parts)})"
-    if ev.message:
-        text += f"; first problem: {ev.message.strip().splitlines()[-1][:160]}"
+    if one_line(ev.message or ""):
+        text += f"; first problem: {one_line(ev.message, 160)}"
     return text
 
 
@@ -49,23 +82,25 @@ def tasks_command(
         listing = all_tasks()
         width = max(len(n) for n in listing)
         for task_name, description in listing.items():
-            out.print(f"{task_name:<{width}}  {description}", markup=False)
+            out.print(printable(f"{task_name:<{width}}  {description}"), markup=False)
         return
     task = get_task(name)
     if seed:
         sys.stdout.write(task.seed_solution)
         return
-    out.print(f"[bold]{task.name}[/bold]: {task.description}")
+    out.print(Text(printable(task.name), style="bold") + Text(f": {printable(task.description)}"))
     out.print(
-        f"solutions define {task.function}() with {task.arity} argument(s); "
-        f"{task.n_validation} validation and {task.n_heldout} held-out instances; "
-        f"{task.instance_timeout:g} s per instance",
+        printable(
+            f"solutions define {task.function}() with {task.arity} argument(s); "
+            f"{task.n_validation} validation and {task.n_heldout} held-out instances; "
+            f"{task.instance_timeout:g} s per instance"
+        ),
         markup=False,
     )
     out.print("\n[bold]utility shown to the model[/bold]")
-    out.print(task.utility_text, markup=False)
+    out.print(printable(task.utility_text), markup=False)
     out.print("[bold]seed solution[/bold]")
-    out.print(task.seed_solution, markup=False)
+    out.print(printable(task.seed_solution), markup=False)
 
 
 @app.command("score")
@@ -96,9 +131,10 @@ def records_line(console: Console):
     class _Records(RichProgress):
         def note(self, kind: str, line: str) -> None:
             if kind == "run_dir":
-                self.console.print(line.replace("run directory:", "records:", 1))
+                shown = printable(line.replace("run directory:", "records:", 1))
+                self.console.print(shown, markup=False, highlight=False)
             elif kind == "executor":
-                self.console.print(line)
+                self.console.print(printable(line), markup=False, highlight=False)
 
     return _Records(console)
 
@@ -122,11 +158,14 @@ def improve_command(
     instance_key: Annotated[str | None, typer.Option(help=INSTANCE_KEY_HELP)] = None,
 ) -> None:
     """Run one improver once on a solution; write the result, show scores and a diff."""
+    from selftaught.api.inputs import resolve_task
     from selftaught.api.solving import improve
+    from selftaught.program.check import check_program
 
+    the_task = resolve_task(task)
     result = improve(
         solution,
-        task,
+        the_task,
         improver=improver,
         model=model,
         preset=preset,
@@ -138,11 +177,16 @@ def improve_command(
         progress=records_line(Console(stderr=True, highlight=False)),
     )
     print(f"before: {describe(result.before)}")
-    if result.after is None or result.program is None:
-        print(f"the improver failed ({result.message}); nothing written")
-        raise typer.Exit(1)
-    print(f"after:  {describe(result.after)}")
     target = out or solution.with_name(f"{solution.stem}.improved.py")
+    if result.after is None or result.program is None:
+        _refuse(f"the improver failed ({one_line(result.message)}); nothing written to {target}")
+    print(f"after:  {describe(result.after)}")
+    problem = check_program(result.program, the_task.function, the_task.arity)
+    if problem is not None:
+        _refuse(
+            f"the improver returned a program that is not usable ({one_line(problem)});"
+            f" nothing written to {target}"
+        )
     target.write_text(result.program)
     print(f"wrote {target}")
     diff = difflib.unified_diff(
@@ -151,4 +195,11 @@ def improve_command(
         fromfile=str(solution),
         tofile=str(target),
     )
-    sys.stdout.writelines(diff)
+    for line in bounded_diff(list(diff), str(target)):
+        print(line)
+
+
+def _refuse(message: str) -> NoReturn:
+    """One line on stderr, exit code 1: the improver's result is not written."""
+    print(f"selftaught: error: {printable(message)}", file=sys.stderr)
+    raise typer.Exit(1)

@@ -1,17 +1,27 @@
-"""One improver run in the sandbox, with its budgets kept here, in the orchestrator."""
+"""One improver run in the sandbox, with its budgets kept here, in the orchestrator.
+
+What one run adds to the records is bounded here too: its model calls' texts and its
+events' details share one `RecordsAllowance` (`store.limits.IMPROVER_RUN_CHARS`), and a
+call over a budget is recorded as an event for the first `OVER_BUDGET_EVENTS` such calls
+only (the run's row counts them all).
+"""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from selftaught.errors import BudgetExhausted, LanguageModelError
-from selftaught.lm.session import LanguageModel, derive_seed
+from selftaught.lm.session import LanguageModel, ModelCall, derive_seed
 from selftaught.program.check import check_program
 from selftaught.sandbox.results import Outcome
 from selftaught.stop.context import RunContext, Scope
+from selftaught.store.limits import RecordsAllowance
+
+OVER_BUDGET_EVENTS = 10
+"""Over-budget calls of one kind recorded as events in one improver run."""
 
 
 @dataclass
@@ -36,19 +46,47 @@ class _Broker:
         improver_hash: str,
         utility: Callable[[str, int], float],
         utility_budget: int,
-        lm: LanguageModel,
     ) -> None:
         self.ctx = ctx
         self.scope = scope
         self.improver_hash = improver_hash
         self._utility = utility
         self.utility_budget = utility_budget
-        self.lm = lm
+        self.lm: LanguageModel | None = None
+        """The run's model session (it records through `record_call`, so it comes second)."""
         self.utility_calls = 0
+        self.allowance = RecordsAllowance()
         self._lock = threading.Lock()
+        self._over_budget: dict[str, int] = {}
 
     def _event(self, kind: str, detail: str) -> None:
-        self.ctx.record_events(self.scope, self.improver_hash, [{"kind": kind, "detail": detail}])
+        with self._lock:
+            n = self._over_budget[kind] = self._over_budget.get(kind, 0) + 1
+        if n > OVER_BUDGET_EVENTS:
+            return
+        if n == OVER_BUDGET_EVENTS:
+            detail += f"; later {kind} calls of this run are not recorded one by one"
+        self.record_events([{"kind": kind, "detail": detail}])
+
+    def record_events(self, events: list[dict]) -> None:
+        """Record events of this run, their details within the run's allowance."""
+        details = self.allowance.take([str(e.get("detail", "")) for e in events])
+        kept = [{**e, "detail": d} for e, d in zip(events, details, strict=True)]
+        self.ctx.record_events(self.scope, self.improver_hash, kept)
+
+    def record_call(self, call: ModelCall) -> None:
+        """Record a model call of this run, its texts within the run's allowance."""
+        texts = self.allowance.take([call.system, *call.messages, *call.responses])
+        if texts != [call.system, *call.messages, *call.responses]:
+            m = len(call.messages)
+            call = replace(
+                call,
+                system=texts[0],
+                messages=texts[1 : 1 + m],
+                responses=texts[1 + m :],
+                notes=[*call.notes, "records: texts cut, the improver run's allowance spent"],
+            )
+        self.ctx.record_model_call(self.scope.iteration, call)
 
     def utility(self, src: str) -> float:
         with self._lock:
@@ -60,6 +98,7 @@ class _Broker:
         return float(self._utility(src, n))
 
     def language_model(self, system: str, messages: list[str], temperature: float | None) -> dict:
+        assert self.lm is not None
         try:
             return {"ok": True, "responses": self.lm.batch_prompt(system, messages, temperature)}
         except BudgetExhausted as exc:
@@ -92,7 +131,8 @@ def run_improver(
     if problem is not None:
         return ImproverRun("error", problem, None, 0, 0, time.perf_counter() - start)
     digest = ctx.store.save_program(improver_src, "improver")
-    lm = LanguageModel(
+    broker = _Broker(ctx, scope, digest, utility, budgets.utility_calls)
+    lm = broker.lm = LanguageModel(
         ctx.backend,
         budget=budgets.lm_calls,
         max_responses_per_call=budgets.samples_per_call,
@@ -101,12 +141,11 @@ def run_improver(
         seed=derive_seed(ctx.config.seed),
         scope=scope.path,
         required_function=required_function,
-        record=lambda call: ctx.record_model_call(scope.iteration, call),
+        record=broker.record_call,
         seed_key=seed_key,
         program=initial_solution,
         options=ctx.config.lm,
     )
-    broker = _Broker(ctx, scope, digest, utility, budgets.utility_calls, lm)
     result = ctx.sandbox.improve(
         improver_src,
         initial_solution=initial_solution,
@@ -115,7 +154,7 @@ def run_improver(
         broker=broker,
         timeout=ctx.config.improver_timeout,
     )
-    ctx.record_events(scope, digest, result.events)
+    broker.record_events(result.events)
     return ImproverRun(
         result.outcome,
         result.message,

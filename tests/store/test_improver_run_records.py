@@ -1,0 +1,71 @@
+"""What one improver run can add to the records is bounded, whatever it sends.
+
+An improver that floods within its budgets (megabytes of prompt, long programs to the
+utility, thousands of calls past the utility budget) adds at most `IMPROVER_RUN_CHARS`
+of model-call text and event details, programs of at most `MAX_PROGRAM_CHARS`, and
+`OVER_BUDGET_EVENTS` over-budget events; every cut says so. (Measured by
+bench/records_growth.py: 28 MB in 20,016 rows before the bound, 1 MB in 21 rows after.)
+"""
+
+from __future__ import annotations
+
+import json
+
+from selftaught.lm import ScriptedBackend
+from selftaught.program.extract import MAX_PROGRAM_CHARS
+from selftaught.stop import Scope
+from selftaught.stop.improver_run import OVER_BUDGET_EVENTS, run_improver
+from selftaught.stop.solutions import SolutionScorer
+from selftaught.store.limits import CUT_FLOOR, IMPROVER_RUN_CHARS
+from selftaught.tasks.registry import get_task
+
+FLOOD = """def improve_algorithm(initial_solution, utility, language_model):
+    big = "x" * 2_000_000
+    language_model.batch_prompt(big, [big + str(i) for i in range(3)])
+    for i in range(2):
+        utility(initial_solution + "\\n#" + "p" * 300_000 + str(i))  # too long to be a program
+    for i in range(2):
+        utility(initial_solution + "\\n#" + "q" * 90_000 + str(i))
+    for i in range(3_000):
+        utility(initial_solution)  # past the budget of 4
+    return initial_solution
+"""
+
+
+def test_one_improver_run_adds_a_bounded_amount_to_the_records(make_ctx):
+    ctx = make_ctx(ScriptedBackend(lambda request, i: "z" * 300_000))
+    task = get_task("grid")
+    scorer = SolutionScorer(ctx)
+    scope = Scope(0, "flood")
+    run = run_improver(
+        ctx,
+        FLOOD,
+        initial_solution=task.seed_solution,
+        utility=lambda src, k: scorer.evaluate(src, task, "validation", scope.child(f"u{k}")).score,
+        utility_str=task.utility_text,
+        required_function=task.function,
+        scope=scope,
+    )
+    assert run.outcome == "ok", run.message
+    assert run.utility_calls == 3_004  # every call counted, though few are recorded
+    store = ctx.store
+    calls = store.query("SELECT system, messages, responses, notes FROM model_calls")
+    events = store.query("SELECT kind, detail FROM events WHERE scope = 'flood'")
+    texts = [c["system"] for c in calls]
+    for c in calls:
+        texts += json.loads(c["messages"]) + json.loads(c["responses"])
+    texts += [e["detail"] for e in events]
+    pieces = len(texts)
+    assert sum(len(t) for t in texts) <= IMPROVER_RUN_CHARS + CUT_FLOOR * pieces
+    assert all("records: texts cut" in c["notes"] for c in calls)
+    assert any("characters, cut to" in t for t in texts)  # each cut says so
+    over = [e for e in events if e["kind"] == "utility_over_budget"]
+    assert len(over) == OVER_BUDGET_EVENTS and "not recorded one by one" in over[-1]["detail"]
+    sources = store.query("SELECT source FROM programs")
+    assert all(len(s["source"]) <= MAX_PROGRAM_CHARS for s in sources)
+    assert len(sources) <= 1 + 2 + 1  # the improver, two utility programs, the seed
+    evaluations = store.query("SELECT outcome, message FROM evaluations")
+    assert len(evaluations) == 4
+    assert (
+        sum(e["outcome"] == "error" and "characters long" in e["message"] for e in evaluations) == 2
+    )
