@@ -13,6 +13,7 @@ boundary protocol", lists what crosses and what is done with it.
 from __future__ import annotations
 
 import json
+import re
 import math
 import pickle
 import socket
@@ -77,14 +78,14 @@ def encode(obj: Any) -> bytes:
     return json.dumps(obj, default=_default, separators=(",", ":")).encode()
 
 
+_LONE = re.compile("[\ud800-\udfff\x00]")
+
+
 def clean_text(text: str) -> str:
-    """`text` with lone surrogates and NULs replaced by U+FFFD: a `str` that encodes to
-    UTF-8 and that SQLite, files and C strings take whole."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text.replace("\0", "\ufffd") if "\0" in text else text
+    """`text` with each lone surrogate and NUL replaced by U+FFFD: a `str` that encodes to
+    UTF-8 and that SQLite, files and C strings take whole. (A decoded JSON string holds a
+    surrogate only where it was alone: pairs were joined into one character.)"""
+    return _LONE.sub("\ufffd", text)
 
 
 def _clean(value: Any) -> Any:
