@@ -13,9 +13,9 @@ boundary protocol", lists what crosses and what is done with it.
 from __future__ import annotations
 
 import json
-import re
 import math
 import pickle
+import re
 import socket
 import struct
 import time
