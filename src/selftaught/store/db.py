@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from selftaught.store.faults import halt_when_full, release_reserve, storage_full
-from selftaught.store.limits import stored
+from selftaught.store.limits import clean_json, stored
 from selftaught.store.reads import Reads
 from selftaught.store.rows import (
     EvaluationRow,
@@ -137,7 +137,7 @@ class Store(Reads):
     def set_meta(self, key: str, value: Any) -> None:
         self._write(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            (clean_text(key), json.dumps(value)),  # JSON escapes what SQLite rejects
+            (clean_text(key), clean_json(json.dumps(value))),
             closing=True,
         )
 

@@ -1,7 +1,8 @@
 """How much text one row, and one improver run, may add to the records.
 
-Everything a row holds that came from a program, a worker or a model is bounded where it
-is written (`Store`): a text column longer than its limit is cut, and the cut says so in
+Everything a row holds that came from a program, a worker or a model is cleaned
+(`text.clean_text`, inside JSON too) and bounded where it is written (`Store`): a text
+column longer than its limit is cut, and the cut says so in
 the text itself (`text.clip`: "[... 12,000,000 characters, cut to 10,000]"); a JSON list
 of texts (a model call's messages and responses) keeps its shape, each text in it cut to
 one common length, and the model call's notes say what was cut. Program sources are never
@@ -16,6 +17,7 @@ reports): `RecordsAllowance` bounds what a run's model calls and events may hold
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Any
 
@@ -46,6 +48,33 @@ CUT_FLOOR = 100
 """What each text keeps once a run's allowance is spent."""
 
 
+JSON_COLUMNS = TEXT_LIST_COLUMNS | {"answers", "unusable_reasons", "seeds"}
+"""Columns holding JSON: their texts are cleaned inside the JSON too."""
+
+_UNCLEAN_ESCAPE = re.compile(r"\\u(?:0000|d[89a-f][0-9a-f]{2})", re.IGNORECASE)
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _cleaned(v) for k, v in value.items()}
+    return value
+
+
+def clean_json(text: str) -> str:
+    """JSON text whose strings are `clean_text`: JSON escapes a lone surrogate or a NUL
+    (so SQLite stores it), but whoever decodes it would get it back."""
+    if not _UNCLEAN_ESCAPE.search(text):
+        return text
+    try:
+        return json.dumps(_cleaned(json.loads(text)))
+    except ValueError:
+        return text
+
+
 def _cut_list(value: str, limit: int) -> str | None:
     """A JSON list of texts cut to at most `limit` characters of JSON, or None if `value`
     is not one."""
@@ -70,6 +99,8 @@ def stored(column: str, value: Any) -> tuple[Any, bool]:
     if not isinstance(value, str):
         return value, False
     value = clean_text(value)
+    if column in JSON_COLUMNS:
+        value = clean_json(value)
     limit = TEXT_CHARS.get(column, DEFAULT_TEXT_CHARS)
     if len(value) <= limit:
         return value, False
