@@ -15,11 +15,12 @@ from __future__ import annotations
 import json
 import math
 import pickle
-import re
 import socket
 import struct
 import time
 from typing import Any
+
+from selftaught.text import clean_text
 
 _HEADER = struct.Struct("!I")
 MAX_MESSAGE = 16 * 1024 * 1024
@@ -76,16 +77,6 @@ def _default(obj: Any) -> Any:
 
 def encode(obj: Any) -> bytes:
     return json.dumps(obj, default=_default, separators=(",", ":")).encode()
-
-
-_LONE = re.compile("[\ud800-\udfff\x00]")
-
-
-def clean_text(text: str) -> str:
-    """`text` with each lone surrogate and NUL replaced by U+FFFD: a `str` that encodes to
-    UTF-8 and that SQLite, files and C strings take whole. (A decoded JSON string holds a
-    surrogate only where it was alone: pairs were joined into one character.)"""
-    return _LONE.sub("\ufffd", text)
 
 
 def _clean(value: Any) -> Any:
