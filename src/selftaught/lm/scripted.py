@@ -76,9 +76,13 @@ def load_scripted(path: str) -> ScriptedBackend:
     if not file.is_file():
         raise ConfigError(f"scripted responses file not found: {path}")
     try:
-        data = json.loads(file.read_text())
+        data = json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"scripted responses file {path} is not valid JSON: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"scripted responses file {path} is not UTF-8 text (byte {exc.start})"
+        ) from None
     if isinstance(data, list) and all(isinstance(x, str) for x in data):
         return ScriptedBackend(data, name=f"scripted:{path}")
     if isinstance(data, list) and all(isinstance(x, dict) and "reply" in x for x in data):
