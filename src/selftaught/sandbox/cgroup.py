@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass, field
 
 PREFIX = "selftaught-"
-SCRATCH_MB = 512
-"""The scratch tmpfs's size (see `limits.private_scratch`); it is charged to the group."""
+SCRATCH_MB = 64
+"""The size of each worker's scratch tmpfs (`limits.Limits.scratch_mb`, the default); what
+a worker writes there is charged to the group."""
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,10 @@ class RunBounds:
 
     @classmethod
     def for_workers(cls, workers: int, memory_mb: int, processes: int = 64) -> RunBounds:
-        """Room for `workers` workers at their own limits plus the scratch tmpfs, but at
-        most three quarters of the memory this machine (or the enclosing cgroup) has."""
-        memory = workers * memory_mb + SCRATCH_MB
+        """Room for `workers` workers at their own limits, each with its scratch tmpfs full,
+        but at most three quarters of the memory this machine (or the enclosing cgroup)
+        has."""
+        memory = workers * (memory_mb + SCRATCH_MB)
         return cls(memory_mb=min(memory, machine_mb() * 3 // 4), pids=workers * processes)
 
 
