@@ -48,6 +48,7 @@ def plan_text(
 
 
 def write_plan(folder: Path, **kwargs: Any) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     write_replies(folder)
     path = folder / "plan.toml"
     path.write_text(plan_text(**kwargs))

@@ -67,7 +67,8 @@ def test_resume_after_sigkill_finishes_every_cell_and_pays_nothing_twice(tmp_pat
     assert "pending" in states or "running" in states  # it was killed mid-way
 
     shown = selftaught("experiment", "show", "exp", cwd=tmp_path)
-    assert shown.returncode == 0 and "stop/good/s2" in shown.stdout, shown.stderr
+    assert shown.returncode == 0 and "experiment tiny: stopped" in shown.stdout, shown.stderr
+    assert " running " not in shown.stdout  # nothing runs it any more
     result = selftaught("experiment", "resume", "exp", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     status = json.loads((exp / "experiment.json").read_text())

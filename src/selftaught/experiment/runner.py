@@ -3,9 +3,10 @@ once; then transfer and the sandbox experiment per model), then the report."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -160,6 +161,7 @@ class Driver:
                 continue
             if not self._under_budget(cell):
                 continue
+            self.exp.update(cell, state="running", message="")
             self.progress.changed(cell)
             try:
                 improvers = final_improvers(self.exp, stops)
@@ -170,6 +172,7 @@ class Driver:
         for cell in (c for c in pending if c.kind == "sandbox"):
             if not self._under_budget(cell):
                 continue
+            self.exp.update(cell, state="running", message="")
             self.progress.changed(cell)
             try:
                 run_sandbox_cell(self.exp, self.plan, cell, self.progress.note)
@@ -186,6 +189,27 @@ def overall_state(cells: dict[str, Cell]) -> str:
     return "finished"
 
 
+@contextlib.contextmanager
+def _shared_ray(plan: Plan) -> Iterator[None]:
+    """With `executor = "ray"` and no address, one local Ray for every run of the
+    experiment: a run that started Ray itself would shut it down under the others."""
+    if plan.executor != "ray" or plan.ray_address:
+        yield
+        return
+    import ray
+
+    from selftaught.executors.ray_executor import init_local_ray
+
+    started = not ray.is_initialized()
+    if started:
+        init_local_ray()
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def _drive(exp: ExperimentDir, plan: Plan, progress: ExperimentProgress) -> ExperimentDir:
     from selftaught.experiment.report import write_report
 
@@ -196,7 +220,8 @@ def _drive(exp: ExperimentDir, plan: Plan, progress: ExperimentProgress) -> Expe
         exp.save()
         progress.start(exp.status)
         try:
-            Driver(exp, plan, progress).run()
+            with _shared_ray(plan):
+                Driver(exp, plan, progress).run()
         finally:
             progress.stop()
             for cell in exp.status.cells.values():

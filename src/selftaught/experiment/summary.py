@@ -367,5 +367,13 @@ def _est(e: Estimate | None, *, interval: bool = False) -> str:
 
 
 def read_summary(path: str | Path) -> ExperimentSummary:
-    """The summary of the experiment in `path` (reads only)."""
-    return gather_experiment(ExperimentDir.open(path), None)
+    """The summary of the experiment in `path` (reads only). An experiment recorded as
+    running that no live process holds was killed: it, and its running cells, show as
+    `stopped`."""
+    exp = ExperimentDir.open(path)
+    if exp.status.state == "running" and exp.running_pid() is None:
+        exp.status.state = "stopped"
+        for cell in exp.status.cells.values():
+            if cell.state == "running":
+                cell.state = "stopped"
+    return gather_experiment(exp, None)
