@@ -71,12 +71,21 @@ def sandbox(shared: Shared, runs_folder: Path) -> SandboxLike:
 @pytest.fixture
 def make_ctx(shared: Shared, runs_folder: Path) -> Iterator[Callable[..., RunContext]]:
     """`make(backend, **overrides)`: a new recorded run's context, assembled as a real run
-    is (its sandbox limits, executor and hidden paths from its config)."""
+    is (its sandbox limits, executor and hidden paths from its config); `backend` None
+    for work that calls no model."""
     with contextlib.ExitStack() as stack:
 
-        def make(backend: Backend, **overrides: object) -> RunContext:
+        def make(backend: Backend | None, **overrides: object) -> RunContext:
             cfg = run_config(runs_folder, **overrides)
-            asm = stack.enter_context(assemble(cfg, record="test", backend=backend, shared=shared))
+            asm = stack.enter_context(
+                assemble(
+                    cfg,
+                    record="test",
+                    backend=backend,
+                    uses_model=backend is not None,  # None: work that calls no model
+                    shared=shared,
+                )
+            )
             ctx = asm.context
             ctx.run_dir = asm.run_dir  # type: ignore[attr-defined]
             return ctx

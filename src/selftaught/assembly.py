@@ -34,6 +34,7 @@ from selftaught.sandbox import ImproveResult, SandboxLike, SandboxSpec, SolveRes
 from selftaught.stop.context import Progress, RunContext
 from selftaught.store import SCHEMA_VERSION, RunDir, Store
 from selftaught.tasks import keys
+from selftaught.tasks.base import Task
 
 Note = Callable[[str, str], None]
 """Receives `(kind, line)` for the lines a command may show while a run is assembled:
@@ -202,18 +203,20 @@ class Shared:
         self.close()
 
 
-def _check_user_tasks(cfg: RunConfig, key: keys.InstanceKey | None) -> list[Any]:
-    """The user tasks of `cfg` (loaded now: a task file is hidden from sandboxes started
-    later), each with every instance the run will use made under `key`, within the time
-    a task gets for that (`loader.check_instances`)."""
+def _check_user_tasks(
+    cfg: RunConfig, tasks: list[Task] | None, key: keys.InstanceKey
+) -> list[Task]:
+    """The user tasks among `tasks` (default: those `cfg.tasks` names, loaded now: a task
+    file is hidden from sandboxes started later), each with every instance the run will
+    use made under `key`, within the time a task gets for that (`check_instances`)."""
     from selftaught.tasks import get_task
     from selftaught.tasks.loader import check_instances
 
-    tasks = [t for t in (get_task(n) for n in cfg.tasks) if t.origin]
-    if key is not None:
-        for task in tasks:
-            check_instances(task, key)
-    return tasks
+    chosen = tasks if tasks is not None else [get_task(n) for n in cfg.tasks]
+    mine = [t for t in chosen if t.origin]
+    for task in mine:
+        check_instances(task, key)
+    return mine
 
 
 def _status_on_exit(exc: BaseException | None, chosen: str | None) -> str:
@@ -254,6 +257,7 @@ def assemble(
     checked: bool = False,
     backend: Backend | None = None,
     shared: Shared | None = None,
+    tasks: list[Task] | None = None,
 ) -> Iterator[Assembly]:
     """Build everything a run needs, yield it, and close it all again.
 
@@ -270,9 +274,10 @@ def assemble(
       pinned or replayed one, and keeps it in `instance.key`; a continued run reads it back;
       every other kind uses the pinned key or this user's. Records hold only its source and
       fingerprint (`meta` `instance_key`), and no config written down holds a pinned key.
-    - User tasks (those with an `origin`): every instance the run will use is made under
-      its key within the time a task gets for it, and the seed solution must score on the
-      first, in the run's own sandbox, before a new run directory is made.
+    - User tasks (those with an `origin`) among `tasks` (default: the tasks `cfg.tasks`
+      names): every instance the run will use is made under its key within the time a
+      task gets for it, and the seed solution must score on the first, in the run's own
+      sandbox, before a new run directory is made.
 
     Bad input (an unknown model or executor, an unusable output folder, a user task that
     fails its checks) raises `UserError` before a new run directory is created
@@ -302,7 +307,7 @@ def assemble(
             instance_key = keys.for_new_run(cfg.instance_key, cfg.model)
         else:
             instance_key = keys.for_one_off(cfg.instance_key)
-        user_tasks = _check_user_tasks(cfg, instance_key) if uses_sandbox else []
+        user_tasks = _check_user_tasks(cfg, tasks, instance_key) if uses_sandbox else []
         if not recorded:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="selftaught-"))
             rd = RunDir.create(Path(tmp), "oneoff")

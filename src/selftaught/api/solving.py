@@ -44,7 +44,6 @@ def score(
     Instances come from this user's instance key, or from `instance_key` if given."""
     from selftaught.program import check_program
     from selftaught.stop.solutions import SolutionScorer
-    from selftaught.tasks import check_seed
 
     _check_split(split)
     the_task = resolve_task(task)
@@ -53,8 +52,7 @@ def score(
     if problem is not None:  # nothing to score: bad input, before any work starts
         raise ProgramError(f"{label}: {problem}")
     cfg = make_config(tasks=[the_task.name], instance_key=instance_key)
-    with assemble(cfg, uses_model=False, progress=progress) as asm:
-        check_seed(the_task, asm.context.sandbox, asm.context.instance_key)
+    with assemble(cfg, uses_model=False, progress=progress, tasks=[the_task]) as asm:
         ev = SolutionScorer(asm.context).evaluate(src, the_task, split, Scope(0, "score"))
     return ScoreResult.of(the_task.name, split, ev)
 
@@ -109,7 +107,6 @@ def improve(
     from selftaught.stop.improver_run import run_improver
     from selftaught.stop.meta_utility import MetaUtility
     from selftaught.stop.solutions import SolutionScorer
-    from selftaught.tasks import check_seed
 
     the_task = resolve_task(task)
     src, _ = program_source(program, "solution")
@@ -129,10 +126,15 @@ def improve(
     record = f"improve-{the_task.name}"
     note = progress.note if progress is not None else None
     with assemble(
-        cfg, record=record, kind="improve", progress=progress, note=note, checked=True
+        cfg,
+        record=record,
+        kind="improve",
+        progress=progress,
+        note=note,
+        checked=True,
+        tasks=[the_task],
     ) as asm:
         ctx = asm.context
-        check_seed(the_task, ctx.sandbox, ctx.instance_key)
         scorer = SolutionScorer(ctx)
         before = scorer.evaluate(src, the_task, "validation", Scope(0, "improve/before"))
         before_held = scorer.evaluate(src, the_task, "heldout", Scope(0, "improve/before"))
@@ -214,7 +216,7 @@ def transfer(
     """
     from selftaught.stop.improvers import improver_label
     from selftaught.stop.transfer import run_transfer
-    from selftaught.tasks import TRANSFER_TASKS, check_seed
+    from selftaught.tasks import TRANSFER_TASKS
 
     if runs < 1:
         raise UserError("--runs must be at least 1")
@@ -243,10 +245,14 @@ def transfer(
     sources = {label: _improver_source(spec, cfg.keep_input) for label, spec in specs.items()}
     note = progress.note if progress is not None else None
     with assemble(
-        cfg, record="transfer", kind="transfer", progress=progress, note=note, checked=True
+        cfg,
+        record="transfer",
+        kind="transfer",
+        progress=progress,
+        note=note,
+        checked=True,
+        tasks=the_tasks,
     ) as asm:
-        for t in the_tasks:
-            check_seed(t, asm.context.sandbox, asm.context.instance_key)
         result = run_transfer(asm.context, sources, the_tasks)
         path = asm.path / "transfer.json"
         path.write_text(json.dumps(result.to_json(), indent=2))
