@@ -99,7 +99,12 @@ def decode(data: bytes) -> Any:
         value = json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(f"malformed message: {str(exc)[:200]}") from None
-    return _clean(value) if b"\\u" in data else value
+    if b"\\u" not in data:
+        return value
+    try:
+        return _clean(value)
+    except RecursionError:
+        raise ProtocolError("malformed message: nested too deeply") from None
 
 
 def send(sock: socket.socket, obj: Any) -> None:
@@ -231,7 +236,7 @@ def check(msg: Any, kind: str) -> dict[str, Any]:
         messages = msg["messages"]
         if len(messages) > MAX_PROMPTS or not all(isinstance(m, str) for m in messages):
             raise ProtocolError(f"lm.messages must be at most {MAX_PROMPTS} strings")
-    events = msg.get("events")
+    events = msg.pop("events", None)
     if events is not None:
         msg["events"] = check_events(events)
     if op == "event":
