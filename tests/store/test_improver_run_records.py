@@ -20,7 +20,7 @@ from selftaught.store.limits import CUT_FLOOR, IMPROVER_RUN_CHARS
 from selftaught.tasks.registry import get_task
 
 FLOOD = """def improve_algorithm(initial_solution, utility, language_model):
-    big = "x" * 2_000_000
+    big = "x" * 900_000  # four texts: under the protocol's cap on one message
     language_model.batch_prompt(big, [big + str(i) for i in range(3)])
     for i in range(2):
         utility(initial_solution + "\\n#" + "p" * 300_000 + str(i))  # too long to be a program
