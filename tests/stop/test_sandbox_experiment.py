@@ -200,7 +200,8 @@ def attempts_with(tmp_path, name: str, concurrency: int):
         {"when": "Keep use_sandbox=True", "reply": fenced(SANDBOXED_SEED_IMPROVER)},
         {"when": "", "reply": fenced(OFF)},
     ]
-    backend = InFlight(ScriptedBackend(rules_responder(rules)), delay=0.05)
+    # no answer before two calls were in flight together (one, run one at a time)
+    backend = InFlight(ScriptedBackend(rules_responder(rules)), width=min(2, concurrency))
     executor = RecordingExecutor()
     store = Store(tmp_path / f"{name}.sqlite")
     summaries = run_attempts(
