@@ -238,3 +238,14 @@ def test_the_signatures_in_the_api_docs_are_the_real_ones():
             fn = getattr(fn, name)
         assert signature == real_signature(fn), name
 
+
+def test_the_warnings_filters_the_design_names_are_the_ones_the_tests_have():
+    design = (ROOT / "docs" / "design.md").read_text()
+    paragraph = design[design.index("`pytest` runs with `filterwarnings = error`") :]
+    named = set(re.findall(r"`(tests/[\w/]+\.py)`", paragraph.split("\n\n", 1)[0]))
+    filtering = {
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("*.py")
+        if "filterwarnings(" in path.read_text() and path.name != Path(__file__).name
+    }
+    assert named == filtering
