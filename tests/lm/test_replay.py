@@ -156,7 +156,6 @@ def test_a_place_holding_two_different_recorded_samples_is_not_replayed_silently
     # different answers there: which one a replay meant cannot be known
     ctx.record_model_call(0, call(10, ["a", "b"]))
     ctx.record_model_call(0, call(10, ["c"]))
-    ctx.store.close()
     replay = make_backend(f"replay:{ctx.run_dir.path}")
     stream = derive_seed(10, 0)
     second = replay.complete(Request("sys", "m", n=1, seed=stream + 1, max_tokens=64))
@@ -171,8 +170,8 @@ def _responses(ctx) -> list:
 
 
 def _rewrite(ctx, sql: str, params: tuple = ()) -> None:
-    """Change a finished run's records as an older selftaught would have written them."""
-    ctx.store.close()
+    """Change a finished run's records as an older selftaught would have written them
+    (through a connection of its own; the run's stays open until its assembly ends)."""
     db = sqlite3.connect(ctx.store.path)
     db.execute(sql, params)
     db.commit()
