@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 from selftaught.lm import ScriptedBackend
-from selftaught.sandbox import Sandbox
+from selftaught.sandbox import Sandbox, protocol
 from selftaught.stop import Scope
 from selftaught.stop.improver_run import run_improver
 from selftaught.stop.solutions import SolutionScorer
@@ -220,6 +220,10 @@ def test_hostile_program_is_contained(path, make_ctx, sandbox, listener, tmp_pat
     recorded = {r["kind"] for r in ctx.store.query("SELECT kind FROM events")}
     for kind in filter(None, fields.get("events", "").split(",")):
         assert kind in recorded, f"event {kind} not recorded (got {sorted(recorded)})"
+    # what the worker said about itself is kept apart from what the orchestrator saw
+    for row in ctx.store.query("SELECT DISTINCT kind, source FROM events"):
+        claim = row["kind"] in protocol.EVENT_KINDS
+        assert row["source"] == ("worker" if claim else "orchestrator"), dict(row)
     if "max_events" in fields:
         rows = ctx.store.query("SELECT COUNT(*), SUM(LENGTH(detail)) FROM events")[0]
         assert rows[0] <= int(fields["max_events"]), f"{rows[0]} events recorded"

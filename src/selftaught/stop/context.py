@@ -128,5 +128,6 @@ class RunContext:
                     program_hash=program_hash,
                     kind=str(event.get("kind", "unknown"))[:64],
                     detail=str(event.get("detail", ""))[:1000],
+                    source=str(event.get("source", "orchestrator")),
                 )
             )

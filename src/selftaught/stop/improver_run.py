@@ -153,6 +153,9 @@ def run_improver(
         budgets=budgets,
         broker=broker,
         timeout=ctx.config.improver_timeout,
+        # One clock (docs/loop.md): the evaluations a utility call asks for count against
+        # the improver's time, except a meta-utility's, whose improver runs have their own.
+        charge_utility_time=required_function != "improve_algorithm",
     )
     broker.record_events(result.events)
     return ImproverRun(

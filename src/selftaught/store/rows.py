@@ -184,6 +184,8 @@ class EventRow(Row):
     detail: str | None = None
     id: int | None = None
     created: float | None = None
+    source: str | None = None
+    """`orchestrator` (observed by it) or `worker` (the worker's claim about itself)."""
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,11 @@ _ADDED_COLUMNS = {
         "paired_n": "INTEGER",
         "paired_level": "REAL",
     },
+    "events": {
+        # who says so: `orchestrator` (observed) or `worker` (a claim the worker made
+        # about itself; docs/security.md, "Events"); NULL in older records
+        "source": "TEXT",
+    },
 }
 """Columns added after a table was first created: records written before them still open."""
 
