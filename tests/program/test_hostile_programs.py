@@ -13,7 +13,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from selftaught.lm.edits import apply_edits
-from selftaught.lm.usable import REASONS, as_answer, check, same_program
+from selftaught.lm.usable import (
+    REASONS,
+    as_answer,
+    check,
+    defines_beside,
+    header_of,
+    nests_definitions,
+    returns_value,
+    same_program,
+)
 from selftaught.program import check_program, extract_code, find_problem, required_arity
 from selftaught.program.analysis import Analysis, analyze_source
 from selftaught.program.check import REASONS as PROBLEMS
@@ -51,6 +60,7 @@ ODD = {
     "escape sequences": "def algorithm(xs):\n    return '\x1b]52;c;AAAA\x07\x9b2J'\n",
     "control characters": "def algorithm(xs):\n\x0c    return xs\x1b\n",
     "form feeds and CRs": "def algorithm(xs):\r\n    return xs\r\n\x0c\n",
+    "line separators before the def": "x = '\u2028\x1c'\ndef algorithm(xs):\n    return xs\n",
     "invalid UTF-8 as surrogateescape": b"def algorithm(xs):\n    return '\xff\xfe'\n".decode(
         "utf-8", "surrogateescape"
     ),
@@ -73,6 +83,11 @@ def _every_path(src: str) -> None:
     assert isinstance(analyze_source(src), Analysis)
     assert required_arity(src, "algorithm") in (None, 0, 1)
     assert same_program(src, src) in (True, False)
+    header = header_of(src, "algorithm")
+    assert header is None or "algorithm" in header
+    assert nests_definitions(src, "algorithm") in (True, False)
+    assert defines_beside(src, "algorithm") in (True, False)
+    assert returns_value(src, "algorithm") in (True, False)
     assert apply_edits(src, f"<<<<<<< SEARCH\n{src[:50]}\n=======\nx\n>>>>>>> REPLACE").reason in (
         None,
         "edit_no_match",
@@ -117,6 +132,11 @@ def test_a_program_longer_than_the_bound_is_too_long():
     assert check(as_answer(ODD["too long"]), "algorithm", 1, repair=False).reason == "too_long"
     repaired = check(as_answer(ODD["too long"]), "algorithm", 1)  # its complete first lines
     assert repaired.repaired and repaired.code == "def algorithm(xs):\n    return xs"
+
+
+def test_the_header_is_the_def_line_as_the_parser_counts_lines():
+    header = header_of(ODD["line separators before the def"], "algorithm")
+    assert header is not None and header.endswith("def algorithm(xs):\n")
 
 
 def test_parse_raises_only_syntax_errors():

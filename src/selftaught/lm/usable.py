@@ -39,6 +39,8 @@ REASONS = {
 }
 """Why a sample is unusable, in the order of the report's legend."""
 
+_LINES = re.compile(r"\r\n|\r|\n")
+
 REPAIRED_BLOCKS = 4
 """Code blocks of one answer that repair is tried on (an answer holds one to three)."""
 
@@ -91,7 +93,7 @@ def header_of(src: str, function: str) -> str | None:
     the model's answer can start with, or None if `src` does not define it on one line."""
     for node in _defs(src, function):
         if isinstance(node, ast.FunctionDef) and node.body:
-            lines = src.splitlines()
+            lines = _LINES.split(src)  # as the parser counts lines (not str.splitlines)
             if node.decorator_list or node.body[0].lineno == node.lineno:
                 return None
             header = lines[node.lineno - 1]
