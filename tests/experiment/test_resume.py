@@ -106,3 +106,31 @@ def test_the_cap_stops_cleanly_and_raising_it_finishes(tmp_path, reference):
     status = json.loads((exp / "experiment.json").read_text())
     assert status["state"] == "finished" and status["cap_tokens"] == 100000
     assert _outcomes(exp) == reference
+
+
+def test_ctrl_c_records_the_cells_as_stopped_and_resume_finishes(tmp_path, reference):
+    plan = write_plan(tmp_path, extra=PLAN)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "selftaught", "experiment", "run", str(plan), "-o", "exp"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    exp = tmp_path / "exp"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and _calls_so_far(exp) < 5:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "selftaught: interrupted; continue with selftaught experiment resume"
+    )
+    status = json.loads((exp / "experiment.json").read_text())
+    assert status["state"] == "stopped"
+    assert "running" not in {c["state"] for c in status["cells"].values()}
+    result = selftaught("experiment", "resume", "exp", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _outcomes(exp) == reference

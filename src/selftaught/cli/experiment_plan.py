@@ -4,8 +4,11 @@ seeds, transfer, the sandbox experiment, strategies) and one report comparing th
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +24,22 @@ experiment_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(experiment_app, name="experiment")
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """Ctrl-C: the experiment has recorded its cells as stopped; end the process at once,
+    as a kill would (its runs are resumable from their records), rather than wait at exit
+    for the threads of runs still in flight."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(
+            "selftaught: interrupted; continue with selftaught experiment resume", file=sys.stderr
+        )
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(130)
 
 
 def _exit_code(state: str) -> int:
@@ -65,15 +84,17 @@ def run_command(
         ),
     ] = None,
 ) -> None:
-    """Run a plan: every model x seed STOP run, then transfer and the sandbox experiment
-    per model, then the report. The plan is checked in full before anything runs."""
+    """Run a plan: models x seeds STOP runs, transfer, sandbox experiment, report.
+
+    The plan is checked in full before anything runs (docs/experiment.md)."""
     from selftaught.experiment import RichExperimentProgress
     from selftaught.experiment.runner import experiment
 
     _plan_problems(plan)
-    exp = experiment(
-        plan, output=output, exact=output is not None, progress=RichExperimentProgress()
-    )
+    with _interruptible():
+        exp = experiment(
+            plan, output=output, exact=output is not None, progress=RichExperimentProgress()
+        )
     _ended(exp.path)
 
 
@@ -87,14 +108,16 @@ def resume_command(
         str | None, typer.Option(help="The experiment's money cap in USD (replaces the plan's).")
     ] = None,
 ) -> None:
-    """Continue an experiment that was stopped, killed or capped: every unfinished cell
-    continues where it stopped, and nothing recorded is paid for again."""
+    """Continue an experiment that was stopped, killed or capped.
+
+    Every unfinished cell continues where it stopped; nothing recorded is paid for again."""
     from selftaught.experiment import RichExperimentProgress
     from selftaught.experiment.runner import resume
 
-    exp = resume(
-        directory, max_tokens=max_tokens, max_cost=max_cost, progress=RichExperimentProgress()
-    )
+    with _interruptible():
+        exp = resume(
+            directory, max_tokens=max_tokens, max_cost=max_cost, progress=RichExperimentProgress()
+        )
     _ended(exp.path)
 
 
@@ -122,7 +145,7 @@ def show_command(
 def report_command(
     directory: Annotated[Path, typer.Argument(help="The experiment directory.")],
 ) -> None:
-    """Write the experiment's report again (report/ in the experiment directory)."""
+    """Write the experiment's report again (into report/ of the experiment)."""
     from selftaught.experiment.layout import ExperimentDir
     from selftaught.experiment.report import write_report
 
