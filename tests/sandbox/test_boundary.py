@@ -282,3 +282,14 @@ def test_routes_to_other_files_are_refused_and_recorded_with_and_without_landloc
     kinds = {e["kind"] for e in r.events}
     assert kinds & {"path_escape", "read_outside_roots", "proc_read"}, kinds
     assert not outside.exists()
+
+
+def test_an_event_message_keeps_no_more_than_a_cut_detail():
+    payloads = [
+        protocol.encode({"op": "event", "kind": "tamper", "detail": "z" * 3_000_000}),
+        protocol.encode({"op": "result", "value": "done"}),
+    ]
+    with Sandbox(spares=0) as sb:
+        result = _raw(sb, payloads)
+    assert result.outcome == "ok", result
+    assert [len(e["detail"]) for e in result.events] == [protocol.MAX_DETAIL]

@@ -240,7 +240,8 @@ def check(msg: Any, kind: str) -> dict[str, Any]:
     if events is not None:
         msg["events"] = check_events(events)
     if op == "event":
-        check_events([{"kind": msg.get("kind"), "detail": msg.get("detail", "")}])
+        (event,) = check_events([{"kind": msg.get("kind"), "detail": msg.get("detail", "")}])
+        msg.update(event)
     return msg
 
 

@@ -76,7 +76,10 @@ class _Claims:
         kept = events[:room]
         self._claimed += len(kept)
         self._dropped += len(events) - len(kept)
-        self._events.extend({**e, "source": "worker"} for e in kept)
+        self._events.extend(
+            {"kind": e["kind"], "detail": e["detail"][: protocol.MAX_DETAIL], "source": "worker"}
+            for e in kept
+        )
 
     def observed(self, kind: str, detail: str) -> None:
         self._events.append({"kind": kind, "detail": detail[:1000], "source": "orchestrator"})
