@@ -41,7 +41,9 @@ def plan_text(
         'instance_key = "experiment-tests"\n'
         f"cells_at_once = {at_once}\n"
         f"{extra}\n"
-        "[overrides]\nruns = 2\n"
+        # adopt what scores better: the scripted parent's runs may tie, and the paired rule
+        # adopts nothing on pairs with no spread
+        '[overrides]\nruns = 2\nadoption = "improved"\n'
         "[overrides.budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n\n"
         f"{models}"
     )
