@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from selftaught.cli import app
-from selftaught.config import load_config
 from selftaught.errors import UserError
-from selftaught.stop.sandbox_experiment import (
-    SUMMARY_HEADERS,
-    run_attempts,
-    summary_rows,
-)
-from selftaught.store import RunDir
+
+if TYPE_CHECKING:
+    from selftaught.store import RunDir
 
 EXPERIMENT = "sandbox_experiment"
 
@@ -45,6 +41,8 @@ def sandbox_experiment(
     (static analysis only; nothing proposed is run) and report the rate with a 95% Wilson
     interval next to the paper's."""
     from selftaught.assembly import assemble
+    from selftaught.config import load_config
+    from selftaught.stop.sandbox_experiment import SUMMARY_HEADERS, run_attempts, summary_rows
 
     console = Console(stderr=True)
     run_dir: RunDir | None = None
@@ -137,6 +135,7 @@ def _recorded_model(path: Path) -> str:
 def _resume_dir(path: Path) -> RunDir:
     """A directory this command recorded; anything else is refused before any write."""
     from selftaught.report.records import RunRecords
+    from selftaught.store import RunDir
 
     with RunRecords(path) as records:
         if records.meta.get("experiment") != EXPERIMENT:

@@ -10,8 +10,6 @@ from rich.table import Table
 from rich.text import Text
 
 from selftaught.cli import app
-from selftaught.lm.options import ModelOptions
-from selftaught.lm.registry import BACKENDS, DEFAULT_MODEL, backend_status
 from selftaught.text import printable
 
 
@@ -25,6 +23,9 @@ def models(
     ] = None,
 ) -> None:
     """List the model backends, the default, and whether each is usable here."""
+    from selftaught.lm.options import ModelOptions
+    from selftaught.lm.registry import BACKENDS, DEFAULT_MODEL, backend_status
+
     options = ModelOptions(base_url=base_url, api_key_env=api_key_env)
     table = Table(title="model backends", caption=f"default: {DEFAULT_MODEL}")
     for column in ("backend", "usable", "example", "what it is", "free", "at once", "here"):

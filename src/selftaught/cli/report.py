@@ -15,7 +15,6 @@ from rich.table import Table
 from rich.text import Text
 
 from selftaught.cli import app
-from selftaught.report.format import money, score
 from selftaught.text import printable
 
 
@@ -93,6 +92,7 @@ def runs(
     folder: Annotated[Path, typer.Argument(help="Folder of run directories.")] = Path("runs"),
 ) -> None:
     """List the runs in a folder: status, best held-out meta-utility, cost, date."""
+    from selftaught.report.format import money, score
     from selftaught.report.provenance import RunSummary, list_runs
 
     table = Table(title=_cell(f"runs in {folder}"))
