@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import selftaught as selftaught_lib
 from tests.experiment.helpers import cached_samples, count, iterations, selftaught, write_plan
 
 PLAN = 'parts = ["stop"]'
@@ -100,6 +101,8 @@ def test_the_cap_stops_cleanly_and_raising_it_finishes(tmp_path, reference):
         assert "cap" in c["message"]
     shown = selftaught("experiment", "show", "exp", cwd=tmp_path)
     assert "capped" in shown.stdout and "6000 tokens" in shown.stdout
+    good = selftaught_lib.experiment.summary(exp).models[1]
+    assert good.final.n == 0 and good.gain.n == 0  # no run of it ended: no final score
 
     again = selftaught("experiment", "resume", "exp", "--max-tokens", "100000", cwd=tmp_path)
     assert again.returncode == 0, again.stderr

@@ -157,6 +157,10 @@ def _series(seeds: list[SeedRun], key: str) -> list[dict[str, Any]]:
 
 
 def _last_heldout(run: SeedRun) -> float | None:
+    """The held-out meta-utility a finished run ended with (None for a run that has not
+    finished: its last row is not its end)."""
+    if run.state != "finished":
+        return None
     rows = [r for r in run.iterations if r["heldout"] is not None]
     return rows[-1]["heldout"] if rows else None
 
