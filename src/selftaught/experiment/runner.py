@@ -191,18 +191,22 @@ def overall_state(cells: dict[str, Cell]) -> str:
 
 @contextlib.contextmanager
 def _shared_ray(plan: Plan) -> Iterator[None]:
-    """With `executor = "ray"` and no address, one local Ray for every run of the
-    experiment: a run that started Ray itself would shut it down under the others."""
-    if plan.executor != "ray" or plan.ray_address:
+    """With `executor = "ray"`, one Ray connection (or local Ray) for every run of the
+    experiment: a run that started or connected Ray itself would shut it down under the
+    others when it ends."""
+    if plan.executor != "ray":
         yield
         return
     import ray
 
-    from selftaught.executors.ray_executor import init_local_ray
+    from selftaught.executors.ray_executor import connect_ray, init_local_ray
 
     started = not ray.is_initialized()
     if started:
-        init_local_ray()
+        if plan.ray_address:
+            connect_ray(plan.ray_address)
+        else:
+            init_local_ray()
     try:
         yield
     finally:
