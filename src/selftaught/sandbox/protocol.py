@@ -201,7 +201,12 @@ _SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
         "error": {"outcome": str, "message": str},
     },
 }
-_REQUIRED = {"instance": ("i",), "utility": ("src",), "lm": ("messages",), "result": ("value",)}
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "instance": ("i",),
+    "utility": ("src",),
+    "lm": ("messages",),
+    "result": ("value",),
+}
 MAX_LIMITS = {"solve": MAX_MESSAGE, "improve": MAX_IMPROVER_MESSAGE}
 """The size cap of one message, per job kind."""
 
@@ -229,7 +234,7 @@ def check(msg: Any, kind: str) -> dict[str, Any]:
                 raise ProtocolError(f"{op}.{name} is not one of {', '.join(want)}")
         elif isinstance(value, bool) or not isinstance(value, want):
             raise ProtocolError(f"{op}.{name} has the wrong type ({type(value).__name__})")
-    missing = [name for name in _REQUIRED.get(op, ()) if name not in msg]
+    missing = [name for name in _REQUIRED.get(str(op), ()) if name not in msg]
     if missing:
         raise ProtocolError(f"{op!r} without {missing[0]!r}")
     if op == "lm":

@@ -173,19 +173,25 @@ class Sandbox:
                 max(self.solution_limits.memory_mb, self.improver_limits.memory_mb),
                 max(self.solution_limits.processes, self.improver_limits.processes),
             )
-        options = {
-            "isolate_network": spec.isolate_network,
-            "drop_privileges": spec.drop_privileges,
-            "confine": confine,
-            "audit_hooks": audit_hooks,
-            "spares": spares,
-            "python": python,
-            "python_path": python_path,
-            "user": user,
-            "run_bounds": run_bounds if run_cgroup else None,
-            "hide": tuple(getattr(spec, "hidden", ())),
-        }
-        self._start_server = lambda: self._configured(ForkServer(**options))
+        bounds = run_bounds if run_cgroup else None
+
+        def start() -> ForkServer:
+            return self._configured(
+                ForkServer(
+                    isolate_network=spec.isolate_network,
+                    drop_privileges=spec.drop_privileges,
+                    confine=confine,
+                    audit_hooks=audit_hooks,
+                    spares=spares,
+                    python=python,
+                    python_path=python_path,
+                    user=user,
+                    run_bounds=bounds,
+                    hide=tuple(spec.hidden),
+                )
+            )
+
+        self._start_server = start
         self.server = self._start_server()
 
     def _configured(self, server: ForkServer) -> ForkServer:
