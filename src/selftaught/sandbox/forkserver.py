@@ -98,10 +98,6 @@ def _become_worker(jobs: list[_Job]) -> None:
     from selftaught.sandbox import limits, worker
 
     job = jobs.pop()
-    import time as _t
-    _P = [("start", _t.process_time(), _t.perf_counter())]
-    __builtins__["_P"] = _P if isinstance(__builtins__, dict) else None
-    import builtins as _b; _b._P = _P
     try:  # into the run's cgroup before anything is allocated ("0": the writer itself)
         for fd in job.cgroup_procs:
             os.write(fd, b"0")
@@ -116,8 +112,7 @@ def _become_worker(jobs: list[_Job]) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    _P.append(("setup", _t.process_time(), _t.perf_counter()))
-    keep = {_PROF, job.job_fd, job.scratch_fd, job.shared_fd, *(fd for fd, _ in job.read_fds)}
+    keep = {job.job_fd, job.scratch_fd, job.shared_fd, *(fd for fd, _ in job.read_fds)}
     _close_all_but(keep)
     os.chdir(job.scratch)
     try:
@@ -133,7 +128,6 @@ def _become_worker(jobs: list[_Job]) -> None:
         )
     except OSError:
         os._exit(CONFINE_FAILED)
-    _P.append(("limits", _t.process_time(), _t.perf_counter()))
     os.close(job.scratch_fd)
     for fd in [fd for fd, _ in job.read_fds] + ([job.shared_fd] if job.shared_fd >= 0 else []):
         os.close(fd)
@@ -141,10 +135,8 @@ def _become_worker(jobs: list[_Job]) -> None:
     hooks = job.modes["audit_hooks"]
     del job
     gc.collect()
-    _P.append(("gc", _t.process_time(), _t.perf_counter()))
     worker.install_guards(network, enabled=hooks, reads=reads)
     del reads
-    _P.append(("guards", _t.process_time(), _t.perf_counter()))
     worker.serve(job_fd)
 
 
@@ -320,9 +312,6 @@ class _Server:
             except OSError:
                 pass
         _reap(self.children)
-
-
-_PROF = os.open("/tmp/wprof.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
 
 
 def main() -> None:
