@@ -31,11 +31,10 @@ lines copied exactly from the current program
 the new lines that replace them
 {EDIT_CLOSE}"""
 
-_BLOCK = re.compile(
-    rf"^{re.escape(EDIT_OPEN)}[ \t]*\n(.*?)^{re.escape(EDIT_MID)}[ \t]*\n(.*?)"
-    rf"^{re.escape(EDIT_CLOSE)}[ \t]*$",
-    re.S | re.M,
+_MARK = re.compile(
+    rf"^({re.escape(EDIT_OPEN)}|{re.escape(EDIT_MID)}|{re.escape(EDIT_CLOSE)})[ \t]*$", re.M
 )
+"""A marker line of an edit block (the opening and middle ones must end in a newline)."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,24 @@ def ask_for_edits(message: str) -> str:
 
 
 def parse_edits(text: str) -> list[tuple[str, str]]:
-    """(search, replace) pairs in the order they appear."""
-    return [(m.group(1), m.group(2)) for m in _BLOCK.finditer(text)]
+    """(search, replace) pairs in the order they appear: from an opening line to the first
+    middle line after it, to the first closing line after that. One pass over the marker
+    lines, so any text costs time in proportion to its length (a text of openings that
+    never close, matched with a regular expression, took minutes)."""
+    out: list[tuple[str, str]] = []
+    search_at = mid_at = replace_at = -1
+    for m in _MARK.finditer(text):
+        marker, ends_line = m.group(1), text[m.end() : m.end() + 1] == "\n"
+        if search_at < 0:
+            if marker == EDIT_OPEN and ends_line:
+                search_at = m.end() + 1
+        elif replace_at < 0:
+            if marker == EDIT_MID and ends_line:
+                mid_at, replace_at = m.start(), m.end() + 1
+        elif marker == EDIT_CLOSE:
+            out.append((text[search_at:mid_at], text[replace_at : m.start()]))
+            search_at = mid_at = replace_at = -1
+    return out
 
 
 def _find(program: str, search: str) -> tuple[int, int] | None:
