@@ -121,7 +121,11 @@ def send_job(sock: socket.socket, job: dict) -> None:
 def recv_job(sock: socket.socket) -> dict:
     """Worker side only: the job its trusted parent sent. Never use in the orchestrator."""
     (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
-    return pickle.loads(_recv_exact(sock, size))
+    job = pickle.loads(_recv_exact(sock, size))
+    inputs = job.pop("instances_pickle", None)  # pickled once per split by the orchestrator
+    if inputs is not None:
+        job["instances"] = pickle.loads(inputs)
+    return job
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:

@@ -8,9 +8,11 @@ back here to be counted, served and recorded by a `Broker`.
 from __future__ import annotations
 
 import enum
+import pickle
 import signal
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -47,6 +49,9 @@ MAX_EVENTS = 200
 
 MAX_TEXT = 2000
 """Characters kept of a message a worker sends with an error (cut on receipt)."""
+
+MAX_PICKLED_INPUTS = 16
+"""Sets of instance inputs whose pickle a sandbox keeps (a run's splits of its tasks)."""
 
 
 def solve_bound(instances: int, instance_timeout: float, load_timeout: float) -> float:
@@ -164,6 +169,8 @@ class Sandbox:
         """Times the fork server died and was started again."""
         self._closing = False
         self._restart_lock = threading.Lock()
+        self._pickles: OrderedDict[tuple[int, ...], tuple[list[tuple], bytes]] = OrderedDict()
+        self._pickles_lock = threading.Lock()
         self.solution_limits = spec.solution_limits
         self.improver_limits = spec.improver_limits
         run_bounds = spec.run_bounds
@@ -369,7 +376,7 @@ class Sandbox:
             "src": src,
             "function": function,
             "indices": pending,
-            "instances": [tuple(instances[i]) for i in pending],
+            "instances_pickle": self._pickled_inputs([instances[i] for i in pending]),
             "instance_timeout": instance_timeout,
             "load_timeout": load_timeout,
         }
@@ -418,6 +425,27 @@ class Sandbox:
                 return "died", "error", "the worker broke the protocol"
             results[expected] = self._instance(msg, instance_timeout, waited)
         return None
+
+    def _pickled_inputs(self, inputs: list[tuple]) -> bytes:
+        """The pickle of these instance inputs, made once per set of input objects.
+
+        An evaluation loop sends the same split's inputs with every job; pickling them
+        (numpy arrays, one reduction each) cost more orchestrator time than anything else
+        per evaluation. Keyed by the identity of the input tuples, which the entry keeps
+        alive (so an id is never reused while cached): inputs are never changed in place
+        once handed to `solve`."""
+        key = tuple(map(id, inputs))
+        with self._pickles_lock:
+            entry = self._pickles.get(key)
+            if entry is not None and all(a is b for a, b in zip(entry[0], inputs, strict=True)):
+                self._pickles.move_to_end(key)
+                return entry[1]
+        blob = pickle.dumps([tuple(args) for args in inputs], protocol=pickle.HIGHEST_PROTOCOL)
+        with self._pickles_lock:
+            self._pickles[key] = (list(inputs), blob)
+            while len(self._pickles) > MAX_PICKLED_INPUTS:
+                self._pickles.popitem(last=False)
+        return blob
 
     @staticmethod
     def _instance(msg: dict, limit: float, waited: float) -> InstanceResult:
