@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -39,7 +40,7 @@ def transfer_table(result: TransferResult) -> Table:
     table.add_column("seed solution", justify="right")
     for label in result.improvers:
         name = "seed improver" if label == "seed" else label
-        table.add_column(Text(printable(name)), justify="right")
+        table.add_column(escape(printable(name)), justify="right")  # shown as written
     table.add_column("model calls / tokens", justify="right")
     for row in result.rows:
         cells = [row.improvers[label] for label in result.improvers]
