@@ -14,7 +14,11 @@ Settings are measured in turn, `--rounds` times over (alternating, so a change i
 machine's load touches all alike), and the medians over rounds are printed. No timed
 assertions: the figures depend on the machine.
 
-    python bench/eval_cost.py [--evals 200] [--rounds 3] [--only all]
+With `--scaling`: throughput instead (LPN evaluations a second through one sandbox from
+1 and from 2 threads at once, as a run with `parallel` = 2 calls it), alternated over
+`--rounds`, and the ratio; on a machine of N free cores the ideal is min(N, threads).
+
+    python bench/eval_cost.py [--evals 200] [--rounds 3] [--only all] [--scaling]
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import threading
 import time
 
 from selftaught.sandbox import Sandbox
@@ -90,12 +95,57 @@ def measure(options: dict, evals: int) -> dict[str, float]:
     }
 
 
+def throughput(sandbox: Sandbox, threads: int, evals: int) -> float:
+    """LPN evaluations a second, `evals` in all, from `threads` threads at once."""
+    task = LearningParityWithNoise()
+    inputs = [inst.inputs for inst in task.instances("validation")]
+    src = task.seed_solution
+    per_thread = evals // threads
+
+    def loop() -> None:
+        for _ in range(per_thread):
+            result = sandbox.solve(
+                src, function="algorithm", instances=inputs, instance_timeout=task.instance_timeout
+            )
+            assert result.outcome == "ok", result.message
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return per_thread * threads / (time.perf_counter() - start)
+
+
+def scaling(evals: int, rounds: int, spares: int = 2) -> None:
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    with Sandbox(spares=spares) as sandbox:
+        throughput(sandbox, 2, 20)  # warm up
+        for _ in range(rounds):
+            for threads in (1, 2):
+                rates[threads].append(throughput(sandbox, threads, evals))
+    one, two = (statistics.median(rates[t]) for t in (1, 2))
+    ratio = statistics.median(b / a for a, b in zip(rates[1], rates[2], strict=True))
+    print(
+        f"sandboxed LPN evaluations a second, {os.cpu_count()} cores, {spares} spares,"
+        f" medians of {rounds}:"
+    )
+    print(f"  1 thread  {one:7.1f}/s")
+    print(f"  2 threads {two:7.1f}/s   ratio {ratio:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evals", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", choices=list(SETTINGS), action="append")
+    parser.add_argument("--scaling", action="store_true")
+    parser.add_argument("--spares", type=int, default=2, help="with --scaling")
     args = parser.parse_args()
+    if args.scaling:
+        scaling(args.evals, args.rounds, args.spares)
+        return
     names = args.only or list(SETTINGS)
     figures: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for _ in range(args.rounds):
