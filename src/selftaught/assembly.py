@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from selftaught.config import RunConfig, recorded_config
+from selftaught.config import RunConfig, load_config, recorded_config
+from selftaught.errors import UserError
 from selftaught.executors import Executor
 from selftaught.lm.base import Backend, Reply, Request
 from selftaught.sandbox import ImproveResult, SandboxLike, SandboxSpec, SolveResult
@@ -400,3 +401,26 @@ def assemble(
             store.close()
             if made is not None:
                 made.close()
+
+
+def confirm_backend(config: dict[str, Any], model: str | None) -> Backend:
+    """The model to ask: `model`, else the run's own (with the run's `[lm]` options), made
+    as every command makes its model (`model_backend`), for `analyze --confirm`. No
+    response cache: it would live in the run directory, which is not written to."""
+    run_model = config.get("model")
+    chosen = model or run_model
+    if not isinstance(chosen, str) or not chosen:
+        raise UserError("the run's config names no model: pass --model")
+    if chosen.startswith("replay:"):
+        # a recording holds no answers to these questions (and opening it read-only
+        # could add -wal/-shm files to a run directory)
+        raise UserError(f"--confirm needs a model that can answer questions, not {chosen}")
+    overrides: dict[str, Any] = {"model": chosen}
+    if chosen == run_model and isinstance(config.get("lm"), dict):
+        overrides["lm"] = config["lm"]
+    try:
+        cfg = load_config(overrides=overrides)
+    except UserError:  # the run's [lm] options no longer load: the model's defaults
+        cfg = load_config(overrides={"model": chosen})
+    check_settings(cfg, uses_sandbox=False)
+    return model_backend(cfg)

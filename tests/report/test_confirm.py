@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from selftaught.assembly import confirm_backend
 from selftaught.errors import UserError
 from selftaught.lm import ScriptedBackend
 from selftaught.program.analysis import STRATEGY_RULES
 from selftaught.report.confirm import (
     DESCRIPTIONS,
-    confirm_backend,
     confirm_labels,
     output_path,
     parse_answer,

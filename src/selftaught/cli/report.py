@@ -167,9 +167,9 @@ def analyze(
         solutions = analyze_solutions(records)
         out_of_bounds = records.out_of_bounds_scores()
         if confirm:
+            from selftaught.assembly import confirm_backend
             from selftaught.lm.registry import default_concurrency
             from selftaught.report.confirm import (
-                confirm_backend,
                 confirm_labels,
                 output_path,
                 with_sources,

@@ -195,32 +195,6 @@ def with_sources(
     return out
 
 
-def confirm_backend(config: dict[str, Any], model: str | None) -> Backend:
-    """The model to ask: `model`, else the run's own (with the run's `[lm]` options), made
-    as every command makes its model (`assembly.model_backend`). No response cache: it
-    would live in the run directory, which is not written to."""
-    from selftaught.assembly import check_settings, model_backend
-    from selftaught.config import load_config
-
-    run_model = config.get("model")
-    chosen = model or run_model
-    if not isinstance(chosen, str) or not chosen:
-        raise UserError("the run's config names no model: pass --model")
-    if chosen.startswith("replay:"):
-        # a recording holds no answers to these questions (and opening it read-only
-        # could add -wal/-shm files to a run directory)
-        raise UserError(f"--confirm needs a model that can answer questions, not {chosen}")
-    overrides: dict[str, Any] = {"model": chosen}
-    if chosen == run_model and isinstance(config.get("lm"), dict):
-        overrides["lm"] = config["lm"]
-    try:
-        cfg = load_config(overrides=overrides)
-    except UserError:  # the run's [lm] options no longer load: the model's defaults
-        cfg = load_config(overrides={"model": chosen})
-    check_settings(cfg, uses_sandbox=False)
-    return model_backend(cfg)
-
-
 def output_path(run_dir: Path, path: Path | None) -> Path:
     """Where the answers go: `path`, else `confirm_<run name>.json` in the current folder.
     A path inside the run directory is refused, before any model is asked."""
