@@ -101,6 +101,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors; not run
+    from selftaught import experiment as experiment
     from selftaught.api.records import RecordedRun, open_run
     from selftaught.api.results import (
         Candidate,
@@ -113,7 +114,6 @@ if TYPE_CHECKING:  # for type checkers and editors; not run
     from selftaught.api.running import resume, run
     from selftaught.api.solving import improve, score, transfer
     from selftaught.config import RunConfig
-    from selftaught import experiment as experiment
     from selftaught.errors import (
         ConfigError,
         ProgramError,
