@@ -33,9 +33,10 @@ ALLOWED: dict[str, set[str]] = {
     "api": GROUND
     | {"lm", "store", "sandbox", "tasks", "config", "executors", "stop", "report"}
     | {"assembly", "progress"},
+    "experiment": GROUND | {"lm", "store", "tasks", "config", "executors", "stop", "report", "api"},
     "cli": GROUND
     | {"lm", "store", "sandbox", "tasks", "config", "executors", "stop", "report"}
-    | {"assembly", "progress", "api", "view"},
+    | {"assembly", "progress", "api", "view", "experiment"},
     "__main__": {"cli"},
 }
 ALLOWED["__init__"] = set(ALLOWED) - {"__init__", "__main__"}  # the public face re-exports
