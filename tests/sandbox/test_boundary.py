@@ -293,3 +293,95 @@ def test_an_event_message_keeps_no_more_than_a_cut_detail():
         result = _raw(sb, payloads)
     assert result.outcome == "ok", result
     assert [len(e["detail"]) for e in result.events] == [protocol.MAX_DETAIL]
+
+
+AMPLIFIER = """
+import struct, sys, time
+
+def algorithm(i):
+    caller = sys._getframe(1).f_locals
+    sock = caller["channel"]._sock
+    for index in caller["job"]["indices"]:
+        head = b'{"op":"instance","i":%d,"seconds":0.0,"output":[' % index
+        body = head + BODY + b']}'
+        sock.sendall(struct.pack("!I", len(body)) + body)
+    time.sleep(3600)
+"""
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["b'{},' * 5_000_000 + b'{}'", "b'0,' * 2_000_000 + b'0'", "b'[[[{\"a\": 1}]]]'"],
+    ids=["5 M objects", "2 M numbers", "an object"],
+)
+def test_no_output_a_worker_writes_past_its_own_checks_grows_the_orchestrator(body):
+    # written straight to the socket, around the worker's own output checks: refused
+    # before it is parsed (too many values) or by the schema (not plain data), and the
+    # worker is ended; the orchestrator's memory never holds millions of values
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with Sandbox(spares=0) as sb:
+        r = sb.solve(
+            AMPLIFIER.replace("BODY", body), function="algorithm",
+            instances=[(i,) for i in range(4)], instance_timeout=5,
+        )  # fmt: skip
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert r.outcome == "ok" and {i.outcome for i in r.instances} == {"error"}, r
+    assert {e["kind"] for e in r.events} & {"oversized_message", "protocol"}
+    assert grown_mb < 200, f"the orchestrator grew by {grown_mb:.0f} MB"
+
+
+def test_the_outputs_of_one_evaluation_are_bounded_in_all():
+    # each message within its own caps, but together past the evaluation's bound
+    from selftaught.sandbox.runner import MAX_OUTPUT_BYTES
+
+    each = 8 * 1024 * 1024
+    program = (
+        "def algorithm(i):\n"
+        f"    return 'x' * {each}\n"
+    )
+    n = MAX_OUTPUT_BYTES // each + 3
+    with Sandbox(spares=0) as sb:
+        r = sb.solve(program, function="algorithm", instances=[(i,) for i in range(n)],
+                     instance_timeout=5)  # fmt: skip
+    outcomes = [i.outcome for i in r.instances]
+    assert outcomes.count("ok") == MAX_OUTPUT_BYTES // each
+    assert all(o == "error" for o in outcomes[MAX_OUTPUT_BYTES // each :]), outcomes
+    assert "oversized_message" in {e["kind"] for e in r.events}
+
+
+def test_no_program_holds_the_instance_inputs_while_it_loads():
+    # work on the inputs at load time would run outside every instance's time limit
+    program = (
+        "import gc, sys\n"
+        "MARK = ''.join(['SECRET', '-INPUT'])\n"
+        "def holds(v, depth=0):\n"
+        "    if isinstance(v, str):\n"
+        "        return v == MARK\n"
+        "    if isinstance(v, (bytes, bytearray)):\n"
+        "        return MARK.encode() in v\n"
+        "    if depth > 3 or v is globals():\n"
+        "        return False\n"
+        "    if isinstance(v, dict):\n"
+        "        v = list(v.values())\n"
+        "    if isinstance(v, (list, tuple)):\n"
+        "        return any(holds(x, depth + 1) for x in v[:1000])\n"
+        "    return False\n"
+        "SEEN = []\n"
+        "frame = sys._getframe()\n"
+        "while frame is not None:\n"
+        "    SEEN += ['frame ' + k for k, v in list(frame.f_locals.items())\n"
+        "             if k != 'MARK' and v is not globals() and holds(v)]\n"
+        "    frame = frame.f_back\n"
+        "for o in gc.get_objects():\n"
+        "    if isinstance(o, (tuple, list, dict, bytes, bytearray)) and o is not SEEN \\\n"
+        "            and o is not globals() and holds(o):\n"
+        "        SEEN.append(type(o).__name__)\n"
+        "def algorithm(x):\n"
+        "    return SEEN\n"
+    )
+    with Sandbox(spares=0) as sb:
+        r = sb.solve(program, function="algorithm", instances=[("SECRET-INPUT",)], instance_timeout=5)
+    assert r.instances[0].outcome == "ok", r
+    assert r.instances[0].output == [], r.instances[0].output

@@ -121,11 +121,19 @@ def send_job(sock: socket.socket, job: dict) -> None:
 def recv_job(sock: socket.socket) -> dict:
     """Worker side only: the job its trusted parent sent. Never use in the orchestrator."""
     (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
-    job = pickle.loads(_recv_exact(sock, size))
-    inputs = job.pop("instances_pickle", None)  # pickled once per split by the orchestrator
-    if inputs is not None:
-        job["instances"] = pickle.loads(inputs)
-    return job
+    return pickle.loads(_recv_exact(sock, size))
+
+
+def send_inputs(sock: socket.socket, pickled: bytes) -> None:
+    """Orchestrator -> worker only: a solution's instance inputs (pickled once per split),
+    sent after the program has loaded, so that no program holds them while it loads."""
+    sock.sendall(_HEADER.pack(len(pickled)) + pickled)
+
+
+def recv_inputs(sock: socket.socket) -> list[tuple]:
+    """Worker side only: the instance inputs `send_inputs` sent."""
+    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
+    return pickle.loads(_recv_exact(sock, size))
 
 
 def _recv_exact(sock: socket.socket, n: int) -> bytes:
@@ -146,6 +154,11 @@ def recv(sock: socket.socket, *, limit: int = MAX_MESSAGE) -> Any:
     return decode(_recv_exact(sock, size))
 
 
+MAX_ITEMS = 1_000_000
+"""Most values in one message from a worker (a solution's output for one instance is held
+to the same number inside the worker)."""
+
+
 class Inbox:
     """Messages from one worker, read in chunks (orchestrator side).
 
@@ -156,6 +169,7 @@ class Inbox:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         self._buf = bytearray()
+        self.last_size = 0
 
     def _fill(self, n: int, deadline: float) -> None:
         while len(self._buf) < n:
@@ -169,7 +183,10 @@ class Inbox:
             self._buf += chunk
 
     def recv(self, *, timeout: float, limit: int = MAX_MESSAGE) -> Any:
-        """The next message, within `timeout` seconds (TimeoutError otherwise)."""
+        """The next message, within `timeout` seconds (TimeoutError otherwise). Refused
+        (TooLarge) past `limit` bytes, or with more than `MAX_ITEMS` values in it, before
+        it is parsed: what a message costs the orchestrator's memory is bounded. The size
+        of the last message read is `last_size`."""
         deadline = time.monotonic() + timeout
         self._fill(_HEADER.size, deadline)
         (size,) = _HEADER.unpack_from(self._buf)
@@ -179,6 +196,11 @@ class Inbox:
         self._fill(end, deadline)
         data = bytes(self._buf[_HEADER.size : end])
         del self._buf[:end]
+        self.last_size = size
+        # every value after the first in an array or object follows a comma: an upper bound
+        # on the values JSON would make of it, counted at C speed before any is made
+        if data.count(b",") > MAX_ITEMS:
+            raise TooLarge(f"a message of more than {MAX_ITEMS} values")
         return decode(data)
 
 
@@ -241,6 +263,8 @@ def check(msg: Any, kind: str) -> dict[str, Any]:
     missing = [name for name in _REQUIRED.get(str(op), ()) if name not in msg]
     if missing:
         raise ProtocolError(f"{op!r} without {missing[0]!r}")
+    if op == "instance" and "output" in msg and not _plain(msg["output"]):
+        raise ProtocolError("an output that is not lists, numbers, strings and null")
     if op == "lm":
         messages = msg["messages"]
         if len(messages) > MAX_PROMPTS or not all(isinstance(m, str) for m in messages):
@@ -252,6 +276,19 @@ def check(msg: Any, kind: str) -> dict[str, Any]:
         (event,) = check_events([{"kind": msg.get("kind"), "detail": msg.get("detail", "")}])
         msg.update(event)
     return msg
+
+
+def _plain(value: Any) -> bool:
+    """Whether `value` is what a worker makes of a program's output (`worker.plain`):
+    lists of numbers, strings, booleans and null, nothing else. Walked without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif item is not None and not isinstance(item, str | int | float):
+            return False
+    return True
 
 
 def check_events(events: Any) -> list[dict[str, str]]:

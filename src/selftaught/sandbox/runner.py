@@ -47,6 +47,11 @@ MAX_RESTARTS = 3
 MAX_EVENTS = 200
 """Worker-reported events kept per job; the rest are counted in one `events_dropped`."""
 
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+"""Most bytes of outputs one evaluation may send, all its instances together (one message
+is held to `protocol.MAX_MESSAGE` and `protocol.MAX_ITEMS`); past it the worker is killed
+and the rest of its instances are errors."""
+
 MAX_TEXT = 2000
 """Characters kept of a message a worker sends with an error (cut on receipt)."""
 
@@ -75,6 +80,8 @@ class _Claims:
         self._events: list[dict] = []
         self._claimed = 0
         self._dropped = 0
+        self.output_bytes = 0
+        """Bytes of instance outputs received for this job so far (`MAX_OUTPUT_BYTES`)."""
 
     def claimed(self, events: list[dict]) -> None:
         room = max(0, MAX_EVENTS - self._claimed)
@@ -272,6 +279,11 @@ class Sandbox:
         cpu: float | None = 0.0
         hung = 0
         while pending:
+            if claims.output_bytes > MAX_OUTPUT_BYTES:
+                why = f"not run: the outputs exceed {MAX_OUTPUT_BYTES} bytes in all"
+                for i in pending:
+                    results[i] = InstanceResult("error", message=why)
+                break
             if hung >= MAX_HUNG or time.monotonic() >= deadline:
                 why = (
                     f"not run: {hung} instances in a row hung"
@@ -376,7 +388,6 @@ class Sandbox:
             "src": src,
             "function": function,
             "indices": pending,
-            "instances_pickle": self._pickled_inputs([instances[i] for i in pending]),
             "instance_timeout": instance_timeout,
             "load_timeout": load_timeout,
         }
@@ -401,6 +412,10 @@ class Sandbox:
                 outcome if outcome in ("error", "memory", "timeout") else "error",
                 message,
             )
+        try:
+            protocol.send_inputs(worker.sock, self._pickled_inputs([instances[i] for i in pending]))
+        except OSError:
+            return "died", "exit", ""
         for expected in pending:
             t0 = time.perf_counter()
             wait = min(instance_timeout + GRACE, deadline - time.monotonic())
@@ -424,6 +439,13 @@ class Sandbox:
                 claims.observed("protocol", f"{msg['op']!r} where instance {expected} was due")
                 return "died", "error", "the worker broke the protocol"
             results[expected] = self._instance(msg, instance_timeout, waited)
+            claims.output_bytes += worker.inbox.last_size
+            if claims.output_bytes > MAX_OUTPUT_BYTES:
+                claims.observed(
+                    "oversized_message", f"outputs past {MAX_OUTPUT_BYTES} bytes in all"
+                )
+                worker.kill()
+                return "died", "error", f"the outputs exceed {MAX_OUTPUT_BYTES} bytes in all"
         return None
 
     def _pickled_inputs(self, inputs: list[tuple]) -> bytes:

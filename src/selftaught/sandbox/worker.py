@@ -130,8 +130,11 @@ def _solve(channel: _Channel, job: dict) -> None:
         channel.tell({"op": "error", "outcome": "error", "message": _describe(exc, filename)})
         return
     channel.tell({"op": "ready"})
+    # The inputs arrive only now: no program holds them while it loads (docs/security.md,
+    # "Time bounds").
+    inputs = protocol.recv_inputs(channel._sock)
     limit = job["instance_timeout"]
-    for index, args in zip(job["indices"], job["instances"], strict=True):
+    for index, args in zip(job["indices"], inputs, strict=True):
         start = time.perf_counter()
         try:
             signal.setitimer(signal.ITIMER_REAL, limit)
