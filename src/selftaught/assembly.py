@@ -366,6 +366,13 @@ def assemble(
                     store.set_meta("sandbox_network", sandbox.network_mode)
                     store.set_meta("sandbox_privileges", sandbox.privileges)
                     store.set_meta("sandbox_containment", sandbox.containment)
+                if sandbox.containment.get("filesystem") == "audit-hooks":
+                    say(
+                        "warning",
+                        "warning: no Landlock on this kernel; files are guarded only by "
+                        "Python audit hooks, which a deliberate program can switch off "
+                        "(docs/security.md, 'Per mode')",
+                    )
                 if sandbox.network_mode == "none":
                     say(
                         "warning",
