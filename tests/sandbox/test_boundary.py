@@ -385,3 +385,28 @@ def test_no_program_holds_the_instance_inputs_while_it_loads():
         r = sb.solve(program, function="algorithm", instances=[("SECRET-INPUT",)], instance_timeout=5)
     assert r.instances[0].outcome == "ok", r
     assert r.instances[0].output == [], r.instances[0].output
+
+
+def test_a_worker_is_told_no_path_it_may_not_read():
+    # the orchestrator's own import path (its working folder, the project) stays with it
+    from selftaught.sandbox.limits import may_read, read_roots
+
+    src = (
+        "import os, sys\n"
+        "def algorithm(x):\n"
+        "    paths = os.environ.get('PYTHONPATH', '').split(os.pathsep)\n"
+        "    return [p for p in paths + sys.path + list(sys.path_importer_cache) if p]\n"
+    )
+    with Sandbox(spares=0) as sb:
+        r = sb.solve(src, function="algorithm", instances=[(0,)], instance_timeout=5)
+    roots, excluded = read_roots()
+    told = r.instances[0].output
+    assert told and all(may_read(os.path.realpath(p), roots, excluded) for p in told), told
+
+
+def test_a_protocol_error_does_not_quote_the_worker():
+    payload = b'{"op": "hung_instances: not run: 3 in a row hung"}'
+    with Sandbox(spares=0) as sb:
+        result = _raw(sb, [payload])
+    (event,) = result.events
+    assert event["source"] == "orchestrator" and "hung" not in event["detail"], event

@@ -183,6 +183,10 @@ class _Server:
                 pass
         # A worker's lazy imports look only where it may read (no refusals to record).
         sys.path[:] = [p for p in sys.path if p and limits.may_read(p, roots, excluded)]
+        # ... and nothing names the folders it may not read (the orchestrator's own path).
+        os.environ["PYTHONPATH"] = os.pathsep.join(sys.path)
+        for entry in [e for e in sys.path_importer_cache if e not in sys.path]:
+            del sys.path_importer_cache[entry]
 
         abi, self.shared_fd = limits.shared_ruleset(self.base, hide) if confine else (0, -1)
         self.modes = {

@@ -12,6 +12,7 @@ boundary protocol", lists what crosses and what is done with it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import pickle
@@ -246,13 +247,13 @@ def check(msg: Any, kind: str) -> dict[str, Any]:
     op = msg.get("op")
     fields = _SCHEMAS[kind].get(op) if isinstance(op, str) else None
     if fields is None:
-        raise ProtocolError(f"unknown op {str(op)[:40]!r} from a {kind} worker")
+        raise ProtocolError(f"an unknown op ({_theirs(op)}) from a {kind} worker")
     for name, value in msg.items():
         if name in ("op", "events"):
             continue
         want = fields.get(name)
         if want is None:
-            raise ProtocolError(f"unknown field {name[:40]!r} in {op!r}")
+            raise ProtocolError(f"an unknown field ({_theirs(name)}) in {op!r}")
         if want is _ANY:
             continue
         if isinstance(want, tuple) and want and isinstance(want[0], str):
@@ -291,6 +292,14 @@ def _plain(value: Any) -> bool:
     return True
 
 
+def _theirs(value: Any) -> str:
+    """A worker's text named without quoting it: a protocol error is recorded as the
+    orchestrator's observation, and a worker must not choose what that row says."""
+    text = value if isinstance(value, str) else repr(type(value).__name__)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{len(text)} characters, sha256 {digest}"
+
+
 def check_events(events: Any) -> list[dict[str, str]]:
     """Worker-reported events, checked: a list of `{kind, detail}` with a known kind."""
     if not isinstance(events, list):
@@ -301,7 +310,7 @@ def check_events(events: Any) -> list[dict[str, str]]:
             raise ProtocolError("an event that is not {kind, detail}")
         kind, detail = event.get("kind"), event.get("detail", "")
         if kind not in EVENT_KINDS or not isinstance(detail, str):
-            raise ProtocolError(f"an event of unknown kind {str(kind)[:40]!r}")
+            raise ProtocolError(f"an event of unknown kind ({_theirs(kind)})")
         checked.append({"kind": kind, "detail": detail[:MAX_DETAIL]})
     return checked
 
