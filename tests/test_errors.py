@@ -11,6 +11,8 @@ ELSEWHERE = {
     "ProtocolError": "sandbox/protocol.py",  # the sandbox's wire, never leaves it
     "TooLarge": "sandbox/protocol.py",
     "StorageFull": "store/faults.py",  # beside the disk checks that raise it
+    "PlanError": "experiment/plan.py",  # a UserError carrying every problem of a plan
+    "ViewError": "view/data.py",  # a page's message and HTTP status, never leaves the view
 }
 """Besides these, only private (`_Name`) exceptions that carry control flow inside one
 module are defined outside errors.py."""

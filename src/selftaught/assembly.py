@@ -366,7 +366,7 @@ def assemble(
                     store.set_meta("sandbox_network", sandbox.network_mode)
                     store.set_meta("sandbox_privileges", sandbox.privileges)
                     store.set_meta("sandbox_containment", sandbox.containment)
-                if sandbox.containment.get("filesystem") == "audit-hooks":
+                if (sandbox.containment or {}).get("filesystem") == "audit-hooks":
                     say(
                         "warning",
                         "warning: no Landlock on this kernel; files are guarded only by "

@@ -33,7 +33,10 @@ def expected(R, K, S, U):
     # its input and its n candidates (within U), each an evaluation without held-out.
     step = {"model_calls": 1, "samples": n, "evaluations": 0}
     scored = [seed(0)] + [better(0)] * (min(n + 1, U) - 1)
-    it1 = add(step, *scored, better(1))
+    # Adoption: the parent's and the candidate's solution of every (task, run) scored on
+    # a fresh confirmation draw (docs/loop.md, "What it costs")
+    confirm = {"model_calls": 0, "samples": 0, "evaluations": 2 * R * K}
+    it1 = add(step, *scored, better(1), confirm)
     return [it0, it1]
 
 
