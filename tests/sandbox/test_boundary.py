@@ -89,7 +89,9 @@ def test_a_fork_server_that_dies_is_restarted_and_the_job_that_needed_it_records
     with Sandbox(spares=1) as sb:
         os.kill(sb.server._proc.pid, signal.SIGKILL)
         sb.server._proc.wait()
-        r = sb.solve("def f(x):\n    return x\n", function="f", instances=[(1,)], instance_timeout=5)
+        r = sb.solve(
+            "def f(x):\n    return x\n", function="f", instances=[(1,)], instance_timeout=5
+        )
         assert r.instances[0].output == 1, r
         assert sb.restarts == 1
         assert [e["kind"] for e in r.events] == ["sandbox_restart"]
@@ -202,6 +204,9 @@ def _raw(sb: Sandbox, payloads: list[bytes]):
         b'{"op": "result", "value": "x", "events": "many"}',
         b'{"op": "result", "value": "x", "events": [{"kind": "gc", "x": 1}]}',
         b"[" * 100000 + b"]" * 100000,
+        b'{"op": "result", "value": "x", "events": [{"kind": {}}]}',
+        b'{"op": "result", "value": "x", "events": [{"kind": ["gc"], "detail": 1}]}',
+        b'{"op": "event", "kind": [], "detail": "x"}',
         b"\xff\xfe invalid utf-8",
     ],
 )
@@ -210,7 +215,9 @@ def test_a_message_that_breaks_the_protocol_ends_the_worker_and_is_recorded(payl
         result = _raw(sb, [payload])
         assert result.outcome == "error" and "protocol" in result.message, result
         assert [e["kind"] for e in result.events] == ["protocol"]
-        r = sb.solve("def f(x):\n    return x\n", function="f", instances=[(1,)], instance_timeout=5)
+        r = sb.solve(
+            "def f(x):\n    return x\n", function="f", instances=[(1,)], instance_timeout=5
+        )
         assert r.instances[0].output == 1
 
 
@@ -337,10 +344,7 @@ def test_the_outputs_of_one_evaluation_are_bounded_in_all():
     from selftaught.sandbox.runner import MAX_OUTPUT_BYTES
 
     each = 8 * 1024 * 1024
-    program = (
-        "def algorithm(i):\n"
-        f"    return 'x' * {each}\n"
-    )
+    program = f"def algorithm(i):\n    return 'x' * {each}\n"
     n = MAX_OUTPUT_BYTES // each + 3
     with Sandbox(spares=0) as sb:
         r = sb.solve(program, function="algorithm", instances=[(i,) for i in range(n)],
@@ -382,7 +386,9 @@ def test_no_program_holds_the_instance_inputs_while_it_loads():
         "    return SEEN\n"
     )
     with Sandbox(spares=0) as sb:
-        r = sb.solve(program, function="algorithm", instances=[("SECRET-INPUT",)], instance_timeout=5)
+        r = sb.solve(
+            program, function="algorithm", instances=[("SECRET-INPUT",)], instance_timeout=5
+        )
     assert r.instances[0].outcome == "ok", r
     assert r.instances[0].output == [], r.instances[0].output
 
@@ -410,3 +416,26 @@ def test_a_protocol_error_does_not_quote_the_worker():
         result = _raw(sb, [payload])
     (event,) = result.events
     assert event["source"] == "orchestrator" and "hung" not in event["detail"], event
+
+
+def test_the_values_of_one_evaluations_outputs_are_bounded_in_all():
+    from selftaught.sandbox.runner import MAX_OUTPUT_VALUES
+
+    each = 900_000  # under the per-message bound; three of them pass the evaluation's
+    program = f"def algorithm(i):\n    return [0] * {each}\n"
+    with Sandbox(spares=0) as sb:
+        r = sb.solve(program, function="algorithm", instances=[(i,) for i in range(4)],
+                     instance_timeout=5)  # fmt: skip
+    outcomes = [i.outcome for i in r.instances]
+    # the instance whose output crosses the bound is kept; the worker goes, the rest fail
+    assert outcomes == ["ok"] * (MAX_OUTPUT_VALUES // each + 1) + ["error"], outcomes
+
+
+def test_an_output_that_cannot_be_sent_is_an_error_of_its_instance_not_a_dead_worker():
+    program = "def algorithm(i):\n    return [10 ** 5000] if i == 0 else [complex(1, 2)] if i == 1 else [i]\n"
+    with Sandbox(spares=0) as sb:
+        r = sb.solve(program, function="algorithm", instances=[(0,), (1,), (2,)],
+                     instance_timeout=5)  # fmt: skip
+    assert [i.outcome for i in r.instances] == ["error", "error", "ok"], r
+    assert "could not be sent" in r.instances[0].message
+    assert "complex" in r.instances[1].message

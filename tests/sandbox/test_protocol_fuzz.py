@@ -47,8 +47,23 @@ def test_random_bytes_decode_to_a_message_or_a_protocol_error(data, kind):
 @given(
     op=OPS,
     fields=st.dictionaries(
-        st.sampled_from(["i", "output", "seconds", "outcome", "message", "src", "messages",
-                         "system", "temperature", "kind", "detail", "value", "events"]),
+        st.sampled_from(
+            [
+                "i",
+                "output",
+                "seconds",
+                "outcome",
+                "message",
+                "src",
+                "messages",
+                "system",
+                "temperature",
+                "kind",
+                "detail",
+                "value",
+                "events",
+            ]
+        ),
         JSON,
         max_size=4,
     ),  # fmt: skip
@@ -67,3 +82,18 @@ def test_messages_of_any_shape_decode_to_a_message_or_a_protocol_error(op, field
 def test_deep_nesting_is_a_protocol_error_or_a_message(depth):
     nested = b"[" * depth + b'"\\ud800"' + b"]" * depth
     _decode_and_check(b'{"op": "instance", "i": 0, "output": ' + nested + b"}", "solve")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    events=st.lists(
+        st.dictionaries(st.sampled_from(["kind", "detail"]), JSON, max_size=2), max_size=4
+    ),
+    kind=st.sampled_from(["solve", "improve"]),
+)
+def test_events_of_any_shape_decode_to_a_message_or_a_protocol_error(events, kind):
+    op = "ready" if kind == "solve" else "result"
+    data = json.dumps({"op": op, "value": "x", "events": events}).encode()
+    if kind == "solve":
+        data = json.dumps({"op": op, "events": events}).encode()
+    _decode_and_check(data, kind)

@@ -171,6 +171,7 @@ class Inbox:
         self._sock = sock
         self._buf = bytearray()
         self.last_size = 0
+        self.last_values = 0
 
     def _fill(self, n: int, deadline: float) -> None:
         while len(self._buf) < n:
@@ -199,9 +200,11 @@ class Inbox:
         del self._buf[:end]
         self.last_size = size
         # every value after the first in an array or object follows a comma: an upper bound
-        # on the values JSON would make of it, counted at C speed before any is made
-        if data.count(b",") > MAX_ITEMS:
-            raise TooLarge(f"a message of more than {MAX_ITEMS} values")
+        # on the values JSON would make of it (commas inside strings count too), counted at
+        # C speed before any is made
+        self.last_values = data.count(b",") + 1
+        if self.last_values > MAX_ITEMS:
+            raise TooLarge(f"a message of more than {MAX_ITEMS} values (commas)")
         return decode(data)
 
 
@@ -309,7 +312,7 @@ def check_events(events: Any) -> list[dict[str, str]]:
         if not isinstance(event, dict) or set(event) - {"kind", "detail"}:
             raise ProtocolError("an event that is not {kind, detail}")
         kind, detail = event.get("kind"), event.get("detail", "")
-        if kind not in EVENT_KINDS or not isinstance(detail, str):
+        if not isinstance(kind, str) or kind not in EVENT_KINDS or not isinstance(detail, str):
             raise ProtocolError(f"an event of unknown kind ({_theirs(kind)})")
         checked.append({"kind": kind, "detail": detail[:MAX_DETAIL]})
     return checked

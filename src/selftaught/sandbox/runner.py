@@ -52,6 +52,10 @@ MAX_OUTPUT_BYTES = 64 * 1024 * 1024
 is held to `protocol.MAX_MESSAGE` and `protocol.MAX_ITEMS`); past it the worker is killed
 and the rest of its instances are errors."""
 
+MAX_OUTPUT_VALUES = 2_000_000
+"""Most values in the outputs of one evaluation, all its instances together: what they cost
+the orchestrator's memory until they are scored (tens of MB)."""
+
 MAX_TEXT = 2000
 """Characters kept of a message a worker sends with an error (cut on receipt)."""
 
@@ -82,6 +86,8 @@ class _Claims:
         self._dropped = 0
         self.output_bytes = 0
         """Bytes of instance outputs received for this job so far (`MAX_OUTPUT_BYTES`)."""
+        self.output_values = 0
+        """Values (an upper bound: commas) of those outputs (`MAX_OUTPUT_VALUES`)."""
 
     def claimed(self, events: list[dict]) -> None:
         room = max(0, MAX_EVENTS - self._claimed)
@@ -279,8 +285,8 @@ class Sandbox:
         cpu: float | None = 0.0
         hung = 0
         while pending:
-            if claims.output_bytes > MAX_OUTPUT_BYTES:
-                why = f"not run: the outputs exceed {MAX_OUTPUT_BYTES} bytes in all"
+            if claims.output_bytes > MAX_OUTPUT_BYTES or claims.output_values > MAX_OUTPUT_VALUES:
+                why = "not run: the outputs exceed the evaluation's bound in all"
                 for i in pending:
                     results[i] = InstanceResult("error", message=why)
                 break
@@ -440,12 +446,12 @@ class Sandbox:
                 return "died", "error", "the worker broke the protocol"
             results[expected] = self._instance(msg, instance_timeout, waited)
             claims.output_bytes += worker.inbox.last_size
-            if claims.output_bytes > MAX_OUTPUT_BYTES:
-                claims.observed(
-                    "oversized_message", f"outputs past {MAX_OUTPUT_BYTES} bytes in all"
-                )
+            claims.output_values += worker.inbox.last_values
+            if claims.output_bytes > MAX_OUTPUT_BYTES or claims.output_values > MAX_OUTPUT_VALUES:
+                why = f"the outputs exceed {MAX_OUTPUT_BYTES} bytes or {MAX_OUTPUT_VALUES} values"
+                claims.observed("oversized_message", f"{why} in all")
                 worker.kill()
-                return "died", "error", f"the outputs exceed {MAX_OUTPUT_BYTES} bytes in all"
+                return "died", "error", f"{why} in all"
         return None
 
     def _pickled_inputs(self, inputs: list[tuple]) -> bytes:
@@ -508,6 +514,12 @@ class Sandbox:
             return Violation(f"the worker broke the protocol: {exc}")
         except OSError:
             return NoMessage.GONE
+        except Exception as exc:  # noqa: BLE001 - input the checks did not foresee is still the worker's
+            claims.observed(
+                "protocol", f"a message the checks could not read ({type(exc).__name__})"
+            )
+            worker.kill()
+            return Violation("the worker broke the protocol: an unreadable message")
         claims.claimed(msg.pop("events", None) or [])
         if msg["op"] == "event":
             claims.claimed([{"kind": msg["kind"], "detail": msg.get("detail", "")}])

@@ -153,7 +153,11 @@ def _solve(channel: _Channel, job: dict) -> None:
                 "message": _describe(exc, filename),
                 "seconds": time.perf_counter() - start,
             }
-        channel.tell(message)
+        try:
+            channel.tell(message)
+        except (ValueError, TypeError, OverflowError) as exc:  # e.g. an int of 5,000 digits
+            failed = f"the output could not be sent: {type(exc).__name__}: {exc}"[:500]
+            channel.tell({"op": "instance", "i": index, "outcome": "error", "message": failed})
     channel.tell({"op": "done"})
 
 
