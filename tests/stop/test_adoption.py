@@ -109,3 +109,16 @@ def test_a_confirmation_draw_is_fresh_instances_that_the_same_key_draws_again():
     again = type(task)()  # no cached instances: made again from the key alone
     assert samples(confirmation_split(1, 0), t=again) == draw
     assert not set(samples(confirmation_split(1, 0), other)) & set(draw)
+
+
+def test_a_candidate_that_gains_the_same_on_every_fresh_draw_is_adopted_by_the_sign_test():
+    # the parent fails every run (0) and the candidate solves every draw (1): no spread,
+    # and the strongest evidence there is; 4 gains in a row happen by chance 1 time in 16
+    d = decide_on("paired", scores(1.0, 1.0, 1.0, 1.0), scores(0.0, 0.0, 0.0, 0.0), level=0.9)
+    assert d.lower is None and d.adopted
+    # three gains are too few at level 0.9 (1 in 8), and no gain is never adopted
+    assert not decide_on("paired", scores(1.0, 1.0, 1.0), scores(0.0, 0.0, 0.0), level=0.9).adopted
+    same = decide_on(
+        "paired", scores(0.5, 0.5, 0.5, 0.5, 0.5), scores(0.5, 0.5, 0.5, 0.5, 0.5), level=0.9
+    )
+    assert not same.adopted

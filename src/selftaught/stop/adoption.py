@@ -13,9 +13,11 @@ confidence interval on the mean per-(task, run) difference is above zero. Edge c
 chosen so that the rule never adopts on evidence it cannot weigh:
 - one pair (n = 1): there is no estimate of the noise, so no interval; not adopted.
 - no spread (every pair differs by exactly the same amount): the pairs say nothing about
-  the noise either, so there is no interval (`lower` is None) and nothing is adopted. A
-  zero-width interval is what identical pairs give (the same programs compared run
-  after run), and it would adopt any difference they share however it arose.
+  the noise either, so there is no interval (`lower` is None). A zero-width interval is
+  what identical pairs give (the same programs compared run after run), and it would
+  adopt any difference they share however it arose. Instead a sign test decides: adopted
+  only when every pair gains and that many gains in a row have chance at most 1 - level
+  (n >= 4 at the default 0.9), as when a candidate beats a parent that fails every run.
 """
 
 from __future__ import annotations
@@ -67,12 +69,22 @@ def decide(rule: str, pairs: Sequence[ConfirmationPair], *, level: float) -> Dec
         raise ValueError(f"unknown adoption rule {rule!r}")
     diff, lower, n = paired_difference(pairs, level=level)
     if rule == "paired":
-        adopted = lower is not None and lower > 0
+        adopted = lower > 0 if lower is not None else _every_pair_gains(pairs, level)
     else:
         parent = sum(p.parent for p in pairs) / n if n else 0.0
         candidate = sum(p.candidate for p in pairs) / n if n else 0.0
         adopted = should_adopt(rule, candidate, parent)
     return Decision(adopted, diff, lower, n, level, rule)
+
+
+def _every_pair_gains(pairs: Sequence[ConfirmationPair], level: float) -> bool:
+    """With no interval (no spread), a sign test: the candidate gained in every one of the
+    n pairs, each on instances of its own, and n gains in a row would happen by chance
+    (each pair as likely to go either way) at most 1 - `level` of the time. So a candidate
+    whose solutions beat a failing parent's by the same amount on every fresh draw is
+    adopted, and identical programs (every difference 0) never are."""
+    n = len(pairs)
+    return n >= 2 and all(p.diff > NO_SPREAD for p in pairs) and 0.5**n <= 1 - level
 
 
 def paired_difference(
