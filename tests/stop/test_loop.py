@@ -124,6 +124,22 @@ def test_a_resumed_iteration_confirms_the_parent_it_read_back_on_the_same_instan
     assert rows[0].decision == expected and expected.lower is not None
 
 
+def test_a_parent_solution_the_records_lost_takes_part_in_no_comparison(make_ctx):
+    # a run recorded before returned solutions were kept: its parent's solutions are not
+    # in `programs`; scoring them 0 would make any candidate look better
+    started = make_ctx(scripted(BETTER_IMPROVER), iterations=0)
+    run_stop(started, seed_improver(), started.run_dir)
+    lost = [r.returned_hash for r in started.store.improver_runs(scope_like="it0/eval/%")]
+    for digest in lost:
+        started.store._db.execute("DELETE FROM programs WHERE hash = ?", (digest,))
+    state = load_state(started.store)
+    assert state.current_eval is not None
+    assert all(r.lost and r.returned is None for r in state.current_eval.runs)
+    resumed = make_ctx(scripted(BETTER_IMPROVER), iterations=1)
+    (row,) = run_stop(resumed, seed_improver(), resumed.run_dir, resume=state)
+    assert row.decision.n == 0 and not row.adopted
+
+
 def test_run_r_of_parent_and_candidate_samples_with_the_same_seeds(make_ctx):
     ctx = make_ctx(scripted(BETTER_IMPROVER), iterations=1, runs=2)
     run_stop(ctx, seed_improver(), ctx.run_dir)

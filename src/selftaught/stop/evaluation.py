@@ -21,6 +21,9 @@ class RunScore:
     heldout: float | None
     returned: str | None = field(default=None, repr=False)
     """The solution the run returned (None: it returned none, or one that failed)."""
+    lost: bool = False
+    """It returned a solution that its records do not hold (a run recorded before returned
+    solutions were kept): it cannot be scored again, so it takes part in no comparison."""
 
 
 @dataclass

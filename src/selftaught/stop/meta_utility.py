@@ -109,13 +109,15 @@ class MetaUtility:
         """Score the solution run r of task k of `candidate` returned and the one run r of
         task k of `parent` returned on the same fresh instances, drawn for this iteration
         and run (`confirmation_split`), which no utility call has scored on; one pair per
-        (task, run) both evaluations hold. A run that returned no solution scores 0."""
-        before = {(r.task, r.run): r for r in parent.runs}
+        (task, run) both evaluations hold. A run that returned no solution scores 0; a run
+        whose solution the records lost (`RunScore.lost`) is left out of the comparison
+        rather than scored 0, which would favour the candidate."""
+        before = {(r.task, r.run): r for r in parent.runs if not r.lost}
         by_name = {t.name: t for t in self.tasks}
         jobs = [
             (by_name[r.task], r, before[(r.task, r.run)])
             for r in candidate.runs
-            if (r.task, r.run) in before and r.task in by_name
+            if (r.task, r.run) in before and r.task in by_name and not r.lost
         ]
         scope = Scope(iteration, f"it{iteration}/confirm")
 

@@ -36,7 +36,10 @@ def evaluation_of(store: Store, iteration: int) -> MetaEvaluation:
         validation = 0.0 if r.validation is None else r.validation
         outcome = r.outcome if is_outcome(r.outcome) else "error"
         returned = store.program(r.returned_hash) if outcome == "ok" else None
-        runs.append(RunScore(r.task or "", run_index, outcome, validation, r.heldout, returned))
+        lost = outcome == "ok" and bool(r.returned_hash) and returned is None
+        runs.append(
+            RunScore(r.task or "", run_index, outcome, validation, r.heldout, returned, lost)
+        )
     runs.sort(key=lambda s: (s.task, s.run))
     return MetaEvaluation(runs)
 
