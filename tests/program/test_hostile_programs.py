@@ -192,3 +192,24 @@ def test_fuzz_a_program_with_noise_inserted_ends_in_an_outcome(inserts):
     for at, noise in sorted(inserts, reverse=True):
         src = src[:at] + noise + src[at:]
     _every_path(src)
+
+
+def _elif_ladder(n: int) -> str:
+    lines = ["def algorithm(x):", "    if x == 0:", "        return 0"]
+    for i in range(1, n):
+        lines += [f"    elif x == {i}:", f"        return {i}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_long_elif_ladders_and_sums_that_python_compiles_are_usable_programs():
+    # each elif and each + is one level of the tree: 500 of them is an ordinary program
+    from selftaught.lm.usable import same_program
+    from selftaught.program import check_program
+
+    for src in (
+        _elif_ladder(500),
+        "def algorithm(x):\n    return " + " + ".join(["x"] * 500) + "\n",
+    ):
+        compile(src, "<test>", "exec")
+        assert check_program(src, "algorithm", 1) is None
+        assert same_program(src, src) and not same_program(src, src.replace("return", "return -", 1))

@@ -145,11 +145,25 @@ def same_program(a: str, b: str) -> bool:
             body = getattr(node, "body", None)
             if isinstance(body, list) and body and _is_docstring(body[0]):
                 node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
-    try:
-        dumps = [ast.dump(ast.Module(body=tree, type_ignores=[])) for tree in trees]
-    except RecursionError:  # parse bounds the depth; this is for a caller deep in a stack
-        return False
-    return dumps[0] == dumps[1]
+    return _shape(trees[0]) == _shape(trees[1])
+
+
+def _shape(tree: list[ast.stmt]) -> list[object]:
+    """What `ast.dump` compares (node types, fields, constants; no positions), walked
+    without recursion, so a program as deep as `parse` takes is compared too."""
+    out: list[object] = []
+    todo: list[object] = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.AST):
+            out.append(type(node).__name__)
+            todo.extend(reversed([value for _, value in ast.iter_fields(node)]))
+        elif isinstance(node, list):
+            out.append(("list", len(node)))
+            todo.extend(reversed(node))
+        else:
+            out.append((type(node).__name__, node))
+    return out
 
 
 def _is_docstring(node: ast.stmt) -> bool:
