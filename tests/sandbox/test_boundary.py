@@ -439,3 +439,27 @@ def test_an_output_that_cannot_be_sent_is_an_error_of_its_instance_not_a_dead_wo
     assert [i.outcome for i in r.instances] == ["error", "error", "ok"], r
     assert "could not be sent" in r.instances[0].message
     assert "complex" in r.instances[1].message
+
+
+COUNT = """
+import os
+def algorithm(x):
+    here = os.listdir('.')
+    open('left-by-the-last-worker', 'w').write('x')
+    v = os.statvfs(os.path.dirname(os.getcwd()))
+    return [v.f_files - v.f_ffree, here]
+"""
+
+
+def test_nothing_a_worker_sees_of_the_scratch_base_counts_the_others_or_holds_their_files():
+    # statvfs of the base (not governed by Landlock) used to count the live workers
+    with Sandbox(spares=0) as sb:
+        alone = sb.solve(COUNT, function="algorithm", instances=[(0,)], instance_timeout=5)
+    with Sandbox(spares=4) as sb:
+        crowded = [
+            sb.solve(COUNT, function="algorithm", instances=[(0,)], instance_timeout=5)
+            for _ in range(4)
+        ]
+    assert alone.instances[0].output[1] == []
+    for r in crowded:  # the same count, and each scratch (slots are reused) starts empty
+        assert r.instances[0].output == alone.instances[0].output, r

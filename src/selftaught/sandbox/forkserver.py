@@ -63,6 +63,9 @@ PRELOAD = [
 
 
 CONFINE_FAILED = 70
+
+SLOTS = 256
+"""Scratch mount points the fork server keeps (`_Server.slots`)."""
 """Exit code of a worker that could not apply the confinement the server promised."""
 
 
@@ -201,6 +204,17 @@ class _Server:
         self.cgroup_events = (settings.get("cgroup", {}).get("events") or [None])[0]
         self.counted_oom = _oom_kills(self.cgroup_events)
         self.children: dict[int, str] = {}
+        # The scratch base always holds the same SLOTS mount points, made now and reused,
+        # so nothing a worker sees of it (its link count, the inodes in use) tells how many
+        # workers are alive. Past SLOTS live workers, more are made (and removed).
+        self.slots: set[str] = set()
+        self.free_slots: list[str] = []
+        if scratch_mode == "tmpfs":
+            for _ in range(SLOTS):
+                slot = os.path.join(self.base, secrets.token_hex(16))
+                os.mkdir(slot, 0o700)
+                self.slots.add(slot)
+                self.free_slots.append(slot)
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         os.set_blocking(self.wake_r, False)
@@ -254,24 +268,38 @@ class _Server:
             exit_msg["cpu"] = usage.ru_utime + usage.ru_stime  # for speed tasks
             self.send(exit_msg)
             if scratch:
-                _remove(scratch)
+                self._release(scratch)
 
     def _scratch(self, limits: dict, uid: int | None) -> tuple[str, int] | None:
-        """A fresh scratch directory for one worker (its own tmpfs where the platform
-        allows), or None if none could be made (the worker then refuses its job)."""
+        """A fresh scratch directory for one worker (its own tmpfs on one of the `slots`
+        where the platform allows), or None if none could be made (the worker then
+        refuses its job)."""
         from selftaught.sandbox.limits import Limits, mount_scratch
 
-        path = os.path.join(self.base, secrets.token_hex(16))
+        tmpfs = self.modes["scratch"] == "tmpfs"
+        path = self.free_slots.pop() if tmpfs and self.free_slots else ""
         try:
-            os.mkdir(path, 0o700)
-            if self.modes["scratch"] == "tmpfs":
+            if not path:
+                path = os.path.join(self.base, secrets.token_hex(16))
+                os.mkdir(path, 0o700)
+            if tmpfs:
                 mount_scratch(path, Limits(**limits), uid)
             elif uid is not None:
                 os.chown(path, uid, uid)
             return path, os.open(path, os.O_PATH | os.O_DIRECTORY)
         except (OSError, TypeError, ValueError):
-            _remove(path)
+            self._release(path)
             return None
+
+    def _release(self, scratch: str) -> None:
+        """A worker's scratch is gone with its files; a slot is ready for the next one."""
+        if scratch in self.slots:
+            from selftaught.sandbox.limits import unmount_scratch
+
+            unmount_scratch(scratch)  # its tmpfs, files and all; the slot itself is empty
+            self.free_slots.append(scratch)
+        elif scratch:
+            _remove(scratch)
 
     def _start(self, header: dict, job_fd: int) -> _Job | None:
         """Fork the worker of one request; in the worker, its job. Whatever fails here
@@ -301,7 +329,7 @@ class _Server:
             os.close(scratch_fd)
         if pid < 0:
             if scratch:
-                _remove(scratch)
+                self._release(scratch)
             time.sleep(0.05)  # the machine is out of processes: do not spin
             self.send({"op": "failed", "job": header.get("job")})
             return None
