@@ -285,3 +285,28 @@ def test_analyze_flags_a_solution_that_looks_for_answers(run_copy, tmp_path):
     assert {"imports_selftaught", "file_access"} <= set(found["flags"])
     table = selftaught("analyze", str(run_copy), cwd=tmp_path)
     assert "flagged solutions" in table.stdout and digest in table.stdout
+
+
+def test_each_plot_is_drawn_once_for_both_the_html_and_the_markdown(run_copy, monkeypatch):
+    from selftaught.report import plots
+
+    drawn: list[str] = []
+    for name in ("meta_utility_svg", "cost_svg", "candidates_svg"):
+        real = getattr(plots, name)
+        monkeypatch.setattr(
+            plots, name, lambda *a, _real=real, _name=name: drawn.append(_name) or _real(*a)
+        )
+    files = write_report([run_copy])
+    assert sorted(drawn) == ["candidates_svg", "cost_svg", "meta_utility_svg"]
+    page, md = files.html.read_text(), files.markdown.read_text()
+    svg = (run_copy / "report_plots" / "meta-utility.svg").read_text()
+    assert svg in page and "report_plots/meta-utility.svg" in md
+
+
+def test_a_report_written_while_the_warm_up_runs_waits_for_it_and_is_whole(run_copy):
+    from selftaught.report import warm
+
+    warm.start()  # the thread a run starts; writing at once must not draw beside it
+    files = write_report([run_copy])
+    assert not any(t.is_alive() for t in warm._started)
+    assert files.html.read_text().count("<svg") >= 3

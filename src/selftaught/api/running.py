@@ -52,9 +52,11 @@ def run_loop(
     run STOP, record how it ended, show the end (`progress.finished`) and write the
     report."""
     from selftaught.errors import RunHalted
+    from selftaught.report import warm
     from selftaught.stop.loop import run_stop
     from selftaught.stop.resume import load_state
 
+    warm.start()  # the report's libraries load while the run runs
     ended: dict[str, Any] = {}
     try:
         with assemble(

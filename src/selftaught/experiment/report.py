@@ -26,6 +26,7 @@ from selftaught.experiment.summary import (
 )
 from selftaught.report import html as run_html
 from selftaught.report import plots as run_plots
+from selftaught.report import warm
 from selftaught.report.markdown import md_table
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
@@ -444,6 +445,7 @@ def _figure_data(summary: ExperimentSummary) -> dict[str, tuple[list[str], list[
 
 def write_report(exp: ExperimentDir, plan: Any = None) -> tuple[Path, Path]:
     """Write the whole report into `<experiment>/report/`; returns (html, markdown)."""
+    warm.wait()  # the cells' runs may be warming matplotlib up in a thread
     summary = gather_experiment(exp, plan)
     out = exp.report_dir
     all_tables = tables(summary)

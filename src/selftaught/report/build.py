@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from selftaught.report import plots
+from selftaught.report import plots, warm
 from selftaught.report.content import RunContent, across_runs, gather
 from selftaught.report.html import render_html
 from selftaught.report.markdown import render_markdown
@@ -43,22 +43,22 @@ def write_report(run_dirs: Sequence[Path | str], out_dir: Path | str | None = No
 
     `out_dir` defaults to the run directory for one run and the current folder for several.
     """
+    warm.wait()  # matplotlib is not for two threads at once
     paths = [Path(p) for p in run_dirs]
     runs = load_runs(paths)
     out = Path(out_dir) if out_dir is not None else (paths[0] if len(paths) == 1 else Path("."))
     out.mkdir(parents=True, exist_ok=True)
     across = across_runs(runs)
     html_path, md_path = out / "report.html", out / "report.md"
-    _write(html_path, render_html(runs, across))
+    svgs = plots.all_svgs(runs, across)
+    _write(html_path, render_html(runs, across, svgs))
 
     plot_dir = out / PLOTS_DIR
     plot_dir.mkdir(exist_ok=True)
-    svgs = {"meta-utility": plots.meta_utility_svg(runs, across)}
-    for i, run in enumerate(runs):  # numbered: two runs may share a folder name
-        svgs[f"cost-{i}"] = plots.cost_svg(run)
-        svgs[f"candidates-{i}"] = plots.candidates_svg(run)
     plot_files = {}
     for key, svg in svgs.items():
+        if key.startswith("meta-") and key != "meta-utility":
+            continue  # the HTML's per-run plots; the Markdown shows the runs together
         _write(plot_dir / f"{key}.svg", svg)
         plot_files[key] = f"{PLOTS_DIR}/{key}.svg"
     _write(md_path, render_markdown(runs, across, plot_files))

@@ -16,7 +16,6 @@ from pygments.lexers import DiffLexer
 
 from selftaught.lm.usable import LEGEND, short
 from selftaught.program.analysis import FLAG_RULES, STRATEGY_RULES
-from selftaught.report import plots
 from selftaught.report.content import AcrossRuns, RunContent, transfer_table
 from selftaught.report.format import money, paired, paired_note, score, seconds
 from selftaught.stats import wilson_interval
@@ -250,7 +249,9 @@ def _key_source(recorded: object) -> str:
     return f"{recorded.get('source', '?')} (id {recorded.get('id', '?')})"
 
 
-def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str:
+def _run_section(
+    run: RunContent, index: int, svgs: dict[str, str], formatter: HtmlFormatter, single: bool
+) -> str:
     cfg = run.meta.get("config", {}) or {}
     budgets = cfg.get("budgets", {}) or {}
     facts = [
@@ -281,7 +282,7 @@ def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str
         parts.append(
             _figure(
                 f"plot-meta-{_e(run.name)}",
-                plots.meta_utility_svg([run], AcrossRuns()),
+                svgs[f"meta-{index}"],
                 "meta-utility ± standard error over improver runs",
             )
         )
@@ -289,11 +290,13 @@ def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str
         "<h3>Cost per iteration</h3>",
         table(COST_HEADERS, cost_rows(run), cls="costs", left=0),
         f"<p>{_e(LEGEND)}</p>",
-        _figure(f"plot-cost-{_e(run.name)}", plots.cost_svg(run), "model calls, tokens, wall time"),
+        _figure(
+            f"plot-cost-{_e(run.name)}", svgs[f"cost-{index}"], "model calls, tokens, wall time"
+        ),
         "<h3>Candidates</h3>",
         _figure(
             f"plot-candidates-{_e(run.name)}",
-            plots.candidates_svg(run),
+            svgs[f"candidates-{index}"],
             "meta-utility (validation) of every candidate improver scored in each step;"
             " stars: adopted",
         ),
@@ -311,8 +314,8 @@ def _run_section(run: RunContent, formatter: HtmlFormatter, single: bool) -> str
     return "\n".join(parts)
 
 
-def render_html(runs: list[RunContent], across: AcrossRuns) -> str:
-    """The whole page."""
+def render_html(runs: list[RunContent], across: AcrossRuns, svgs: dict[str, str]) -> str:
+    """The whole page, with the plots `plots.all_svgs` drew."""
     formatter = HtmlFormatter(cssclass="highlight")
     title = runs[0].name if len(runs) == 1 else f"{len(runs)} runs"
     summary = ""
@@ -337,9 +340,12 @@ def render_html(runs: list[RunContent], across: AcrossRuns) -> str:
         + ", ".join(f'<a href="#run-{_e(r.name)}">{_e(r.name)}</a>' for r in runs)
         + "</p>",
         "<h2>Meta-utility</h2>",
-        _figure("plot-meta-utility", plots.meta_utility_svg(runs, across), caption),
+        _figure("plot-meta-utility", svgs["meta-utility"], caption),
         summary,
-        *(_run_section(run, formatter, len(runs) == 1) for run in runs),
+        *(
+            _run_section(run, index, svgs, formatter, len(runs) == 1)
+            for index, run in enumerate(runs)
+        ),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -24,6 +24,31 @@ _RC: dict[RcKeyType, Any] = {
 VALIDATION, HELDOUT = "#1f77b4", "#d62728"
 
 
+def all_svgs(runs: list[RunContent], across: AcrossRuns) -> dict[str, str]:
+    """Every plot of a report, drawn once for both its HTML and its Markdown: `meta-utility`
+    (across the runs), and per run (numbered: two runs may share a folder name) `cost-i`,
+    `candidates-i` and, with several runs, `meta-i`."""
+    svgs = {"meta-utility": meta_utility_svg(runs, across)}
+    for i, run in enumerate(runs):
+        svgs[f"cost-{i}"] = cost_svg(run)
+        svgs[f"candidates-{i}"] = candidates_svg(run)
+        if len(runs) > 1:
+            svgs[f"meta-{i}"] = meta_utility_svg([run], AcrossRuns())
+    return svgs
+
+
+def warm_up() -> None:
+    """Draw one small plot and throw it away: matplotlib's first figure loads fonts and
+    builds caches that the report's own plots then find ready (`build.prepare`)."""
+    fig = _figure(2, 1)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], marker="o", label="a")
+    ax.errorbar([0, 1], [0, 1], yerr=[0.1, 0.1])
+    ax.set_xlabel("x")
+    ax.legend()
+    _svg(fig)
+
+
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     with matplotlib.rc_context(_RC):
