@@ -212,4 +212,6 @@ def test_long_elif_ladders_and_sums_that_python_compiles_are_usable_programs():
     ):
         compile(src, "<test>", "exec")
         assert check_program(src, "algorithm", 1) is None
-        assert same_program(src, src) and not same_program(src, src.replace("return", "return -", 1))
+        assert same_program(src, src) and not same_program(
+            src, src.replace("return", "return -", 1)
+        )

@@ -186,8 +186,10 @@ def test_a_fork_server_that_does_not_start_leaves_no_group_behind():
         return {n for n in os.listdir(parent) if n.startswith(f"selftaught-{os.getpid()}-")}
 
     before = mine()
+    sandbox = Sandbox(python="/bin/false", spares=0)  # it starts in the background ...
     with pytest.raises(RuntimeError, match="did not start"):
-        Sandbox(python="/bin/false", spares=0)
+        print(sandbox.network_mode)  # ... and its first use waits for it
+    sandbox.close()
     assert mine() == before
 
 
@@ -218,3 +220,45 @@ def test_what_a_crashed_run_left_in_its_groups_is_killed_when_the_next_one_start
         for group in groups:
             if os.path.exists(group):
                 os.rmdir(group)
+
+
+THREAD_HOG = """def algorithm(x):
+    import threading, time
+    threading.stack_size(65536)
+    started = 0
+    while started < 1000:
+        try:
+            threading.Thread(target=time.sleep, args=(3,), daemon=True).start()
+        except RuntimeError:
+            break
+        started += 1
+    time.sleep(2.5)
+    return started
+"""
+NEEDS_THREADS = """def algorithm(x):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(4) as pool:
+        return sum(pool.map(abs, range(-x, 0)))
+"""
+
+
+def test_one_worker_cannot_take_the_threads_the_others_need():
+    # the run's pids bound alone let one worker start 444 threads and hold them, and every
+    # worker beside it could start none: each worker now has a pids group of its own
+    if not cgroups_expected():
+        pytest.skip("no cgroup v1 memory and pids controllers for this user")
+    with Sandbox() as sb:
+        hog: list = []
+        thread = threading.Thread(
+            target=lambda: hog.append(
+                sb.solve(THREAD_HOG, function="algorithm", instances=[(0,)], instance_timeout=10)
+            )
+        )
+        thread.start()
+        time.sleep(1.0)  # it holds its threads for 2.5 s more
+        victim = sb.solve(NEEDS_THREADS, function="algorithm", instances=[(8,)], instance_timeout=5)
+        thread.join()
+    assert victim.instances[0].outcome == "ok", victim.instances[0]
+    assert victim.instances[0].output == 36
+    started = hog[0].instances[0].output
+    assert 0 < started < Limits().processes, hog[0].instances[0]

@@ -56,7 +56,6 @@ def run_loop(
     from selftaught.stop.loop import run_stop
     from selftaught.stop.resume import load_state
 
-    warm.start()  # the report's libraries load while the run runs
     ended: dict[str, Any] = {}
     try:
         with assemble(
@@ -68,6 +67,7 @@ def run_loop(
             checked=True,
         ) as asm:
             ended["asm"] = asm
+            warm.start()  # the report's libraries load while the run runs
             state = None
             if run_dir is not None:  # locked by assemble before anything changes
                 state = load_state(asm.store)

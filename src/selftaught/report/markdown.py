@@ -7,6 +7,7 @@ but newline and tab), as anything that reaches a terminal does (`cat report.md`)
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from selftaught.lm.usable import LEGEND
@@ -23,10 +24,25 @@ from selftaught.report.html import (
 )
 from selftaught.text import printable
 
+_MARKUP = re.compile(r"([\\`*_\[\]|~])")
+"""Characters that start Markdown markup in a line of text (emphasis, code, links, tables,
+strikethrough); escaped with a backslash, which every CommonMark renderer shows as is."""
+
 
 def _cell(value: Any) -> str:
+    """Record text as one table cell that renders as the text itself: no HTML (tags become
+    entities), no links, emphasis or code (their marks are escaped), one line."""
     text = "" if value is None else printable(str(value))
-    return text.replace("|", "\\|").replace("\n", " ").replace("\t", " ")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKUP.sub(r"\\\1", text).replace("\n", " ").replace("\t", " ")
+
+
+def _fenced(text: str, info: str) -> list[str]:
+    """`text` as a fenced code block whose fence no line of the text can close: longer than
+    any run of backticks in it (inside a fence, HTML and markup are shown as text)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{info}", text, fence]
 
 
 def md_table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -61,15 +77,8 @@ def _run(run: RunContent, index: int, plot_files: dict[str, str]) -> list[str]:
     out.append("")
     for s in run.lineage:
         if s.iteration and s.adopted and s.diff:
-            fence = "````" if "```" in s.diff else "```"
-            out += [
-                f"Iteration {s.iteration} against its parent:",
-                "",
-                f"{fence}diff",
-                s.diff.rstrip(),
-                fence,
-                "",
-            ]
+            out += [f"Iteration {s.iteration} against its parent:", ""]
+            out += [*_fenced(s.diff.rstrip(), "diff"), ""]
     strategies, flags = run.strategy_counts(), run.flag_counts()
     out += [
         "### Strategies and flags",
@@ -109,7 +118,7 @@ def _run(run: RunContent, index: int, plot_files: dict[str, str]) -> list[str]:
         out.append(f"From `{file.name}`.")
         out.append("")
         if shaped is None:
-            out += ["```json", json.dumps(data, indent=2)[:20000], "```"]
+            out += _fenced(json.dumps(data, indent=2)[:20000], "json")
         else:
             cols, rows = shaped
             out.append(

@@ -8,6 +8,7 @@ The thread runs trusted code only and touches nothing of the run; the report wai
 
 from __future__ import annotations
 
+import atexit
 import threading
 
 _started: list[threading.Thread] = []
@@ -30,6 +31,9 @@ def start() -> None:
             thread = threading.Thread(target=_prepare, name="report-warm-up", daemon=True)
             thread.start()
             _started.append(thread)
+            # A process that ends early (a run that failed to start) waits for it: a thread
+            # still importing a C++ extension when the interpreter goes aborts the process.
+            atexit.register(wait)
 
 
 def wait() -> None:

@@ -23,6 +23,9 @@ import time
 from dataclasses import dataclass, field
 
 PREFIX = "selftaught-"
+WORKER_GROUPS = 32
+"""Per-worker pids groups made under a run's (cgroup v1): one for each live worker, up to
+this many at once; a worker past them counts against the run's group only."""
 SCRATCH_MB = 64
 """The size of each worker's scratch tmpfs (`limits.Limits.scratch_mb`, the default); what
 a worker writes there is charged to the group."""
@@ -36,6 +39,9 @@ class RunBounds:
     """Memory (RAM, page cache and tmpfs pages) of all workers together."""
     pids: int
     """Processes and threads of all workers together."""
+    worker_pids: int = 0
+    """Processes and threads of each worker on its own (a group of its own under the run's,
+    so that no worker takes the threads the others need); 0: none."""
 
     @classmethod
     def for_workers(cls, workers: int, memory_mb: int, processes: int = 64) -> RunBounds:
@@ -152,7 +158,14 @@ def remove_stale(parent: str) -> None:
 
 def _empty_and_remove(group: str, patience: float = 2.0) -> None:
     """Kill what is left in a dead orchestrator's group (workers or a fork server of a
-    crashed run that did not notice it go), then remove the group."""
+    crashed run that did not notice it go), then remove the group (its per-worker groups
+    first)."""
+    try:
+        children = [e.path for e in os.scandir(group) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        children = []
+    for child in children:
+        _empty_and_remove(child, patience)
     deadline = time.monotonic() + patience
     while True:
         try:
@@ -187,18 +200,23 @@ class RunCgroup:
     events: str
     """The file whose `oom_kill` line counts the workers the kernel killed."""
     peak_file: str
+    worker_procs: list[str] = field(default_factory=list)
+    """The `cgroup.procs` files of the per-worker groups (`RunBounds.worker_pids`): a
+    worker writes itself into one of these instead of the run's own pids group."""
     _fds: list[int] = field(default_factory=list, repr=False)
 
     @property
     def summary(self) -> str:
         return f"cgroup-{self.version}:memory={self.bounds.memory_mb}M,pids={self.bounds.pids}"
 
-    def open_for_server(self) -> tuple[list[int], int]:
-        """Descriptors for the fork server: the procs files (write) and the events file."""
+    def open_for_server(self) -> tuple[list[int], int, list[int]]:
+        """Descriptors for the fork server: the procs files (write), the events file, and
+        the per-worker groups' procs files (write)."""
         procs = [os.open(p, os.O_WRONLY | os.O_CLOEXEC) for p in self.procs]
         events = os.open(self.events, os.O_RDONLY | os.O_CLOEXEC)
-        self._fds = [*procs, events]
-        return procs, events
+        workers = [os.open(p, os.O_WRONLY | os.O_CLOEXEC) for p in self.worker_procs]
+        self._fds = [*procs, events, *workers]
+        return procs, events, workers
 
     def close_server_fds(self) -> None:
         for fd in self._fds:
@@ -214,7 +232,7 @@ class RunCgroup:
 
     def remove(self) -> None:
         """Remove the group (its workers are gone: the fork server reaped them)."""
-        for path in self.dirs:
+        for path in [os.path.dirname(p) for p in self.worker_procs] + self.dirs:
             for _ in range(50):
                 try:
                     os.rmdir(path)
@@ -257,6 +275,13 @@ def _create_v1(bounds: RunBounds) -> RunCgroup | str:
         if os.path.exists(os.path.join(mem_dir, "memory.memsw.limit_in_bytes")):
             _write(os.path.join(mem_dir, "memory.memsw.limit_in_bytes"), limit)
         _write(os.path.join(pids_dir, "pids.max"), str(bounds.pids))
+        workers = []
+        for i in range(WORKER_GROUPS if bounds.worker_pids else 0):
+            group = os.path.join(pids_dir, f"w{i}")
+            os.mkdir(group)
+            made.append(group)
+            _write(os.path.join(group, "pids.max"), str(bounds.worker_pids))
+            workers.append(os.path.join(group, "cgroup.procs"))
     except OSError as exc:
         for path in reversed(made):
             try:
@@ -267,10 +292,11 @@ def _create_v1(bounds: RunBounds) -> RunCgroup | str:
     return RunCgroup(
         "v1",
         bounds,
-        made,
-        [os.path.join(d, "cgroup.procs") for d in made],
+        [mem_dir, pids_dir],
+        [os.path.join(d, "cgroup.procs") for d in (mem_dir, pids_dir)],
         os.path.join(mem_dir, "memory.oom_control"),
         os.path.join(mem_dir, "memory.max_usage_in_bytes"),
+        workers,
     )
 
 

@@ -201,6 +201,11 @@ class _Server:
         }
         self.read_fds = limits.worker_read_fds(roots, self.base) if abi else []
         self.cgroup_procs = list(settings.get("cgroup", {}).get("procs", []))
+        # Per-worker pids groups (cgroup v1): each live worker gets one of its own in place
+        # of the run's pids group (the last of `cgroup_procs`), so that no worker can take
+        # the threads the others need; past them, a worker counts against the run's only.
+        self.free_groups: list[int] = list(settings.get("cgroup", {}).get("workers", []))
+        self.groups: dict[int, int] = {}
         self.cgroup_events = (settings.get("cgroup", {}).get("events") or [None])[0]
         self.counted_oom = _oom_kills(self.cgroup_events)
         self.children: dict[int, str] = {}
@@ -267,6 +272,9 @@ class _Server:
             exit_msg = {"op": "exit", "pid": pid, "code": code, "signal": sig, "oom": oom}
             exit_msg["cpu"] = usage.ru_utime + usage.ru_stime  # for speed tasks
             self.send(exit_msg)
+            group = self.groups.pop(pid, None)
+            if group is not None:
+                self.free_groups.append(group)
             if scratch:
                 self._release(scratch)
 
@@ -306,6 +314,8 @@ class _Server:
         fails that worker only (it exits with CONFINE_FAILED), never the server."""
         made = self._scratch(header.get("limits", {}), header.get("uid"))
         scratch, scratch_fd = made if made else (None, None)
+        group = self.free_groups.pop() if self.free_groups and self.cgroup_procs else None
+        procs = self.cgroup_procs if group is None else [*self.cgroup_procs[:-1], group]
         try:
             pid = os.fork()
         except OSError:
@@ -319,7 +329,7 @@ class _Server:
                 scratch,
                 scratch_fd,
                 self.modes,
-                self.cgroup_procs,
+                procs,
                 self.reads,
                 self.read_fds,
                 self.shared_fd,
@@ -328,12 +338,16 @@ class _Server:
         if scratch_fd is not None:
             os.close(scratch_fd)
         if pid < 0:
+            if group is not None:
+                self.free_groups.append(group)
             if scratch:
                 self._release(scratch)
             time.sleep(0.05)  # the machine is out of processes: do not spin
             self.send({"op": "failed", "job": header.get("job")})
             return None
         self.children[pid] = scratch or ""
+        if group is not None:
+            self.groups[pid] = group
         self.send({"op": "started", "job": header.get("job"), "pid": pid, "scratch": scratch})
         return None
 

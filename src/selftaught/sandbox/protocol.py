@@ -264,6 +264,10 @@ def check(msg: Any, kind: str) -> dict[str, Any]:
                 raise ProtocolError(f"{op}.{name} is not one of {', '.join(want)}")
         elif isinstance(value, bool) or not isinstance(value, want):
             raise ProtocolError(f"{op}.{name} has the wrong type ({type(value).__name__})")
+        elif isinstance(want, tuple) and float in want and value is not None:
+            # a number of the worker's is a finite float here or None, never an int of
+            # 4,000 digits that overflows wherever it is used next
+            msg[name] = finite_or_none(value)
     missing = [name for name in _REQUIRED.get(str(op), ()) if name not in msg]
     if missing:
         raise ProtocolError(f"{op!r} without {missing[0]!r}")
@@ -322,5 +326,8 @@ def finite_or_none(x: Any) -> float | None:
     """A float that is a real number, else None."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         return None
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:  # an int too large for a float
+        return None
     return x if math.isfinite(x) else None

@@ -7,6 +7,7 @@ back here to be counted, served and recorded by a `Broker`.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import pickle
 import signal
@@ -194,6 +195,9 @@ class Sandbox:
                 max(self.solution_limits.processes, self.improver_limits.processes),
             )
         bounds = run_bounds if run_cgroup else None
+        if bounds is not None and not bounds.worker_pids:  # each worker at its own limit too
+            processes = max(self.solution_limits.processes, self.improver_limits.processes)
+            bounds = dataclasses.replace(bounds, worker_pids=processes)
 
         def start() -> ForkServer:
             return self._configured(

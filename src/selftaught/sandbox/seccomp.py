@@ -2,9 +2,11 @@
 
 A worker may start threads but not processes (`clone` without CLONE_THREAD fails), so a
 fork bomb cannot start and a kill of the worker's pid kills all of its code. It may not
-exec, ptrace, read other processes' memory, signal anything but itself, create sockets,
-change file modes, owners, times or extended attributes, mount, or use io_uring (whose
-operations would bypass this filter). Denied calls fail with EPERM; the program sees an
+exec, ptrace, read other processes' memory, signal anything but itself, name another
+process in any call (limits, scheduling, priorities), use System V or POSIX IPC, watch
+files (inotify, fanotify), lock or lease files, create sockets, change file modes, owners,
+times or extended attributes, mount, or use io_uring (whose operations would bypass this
+filter). Denied calls fail with EPERM; the program sees an
 ordinary `PermissionError`.
 """
 
@@ -38,7 +40,31 @@ _COMMON_DENIED = [
     "reboot", "swapon", "swapoff", "acct", "settimeofday", "clock_settime", "sethostname",
     "setdomainname", "iopl", "ioperm", "quotactl", "move_mount", "open_tree", "fsopen",
     "fsmount", "fspick", "mount_setattr",
+    # other processes: their priorities, memory and kernel objects
+    "setpriority", "getpriority", "ioprio_set", "ioprio_get", "kcmp", "migrate_pages",
+    "move_pages", "process_madvise", "process_mrelease", "get_robust_list",
+    # System V and POSIX IPC: kernel objects shared by every process of the host, that
+    # outlive the worker (a channel between workers, memory no run's cgroup frees)
+    "msgget", "msgsnd", "msgrcv", "msgctl", "shmget", "shmat", "shmctl", "shmdt", "semget",
+    "semop", "semctl", "semtimedop", "mq_open", "mq_unlink", "mq_timedsend",
+    "mq_timedreceive", "mq_notify", "mq_getsetattr",
+    # watching what other processes open, and locks on shared files: channels between
+    # workers through the files every worker may read
+    "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+    "fanotify_init", "fanotify_mark", "flock",
 ]  # fmt: skip
+
+_OWN_PROCESS_ONLY = [
+    "prlimit64", "sched_setparam", "sched_getparam", "sched_setscheduler",
+    "sched_getscheduler", "sched_rr_get_interval", "sched_setaffinity", "sched_getaffinity",
+    "sched_setattr", "sched_getattr",
+]  # fmt: skip
+"""Calls whose first argument names a process: allowed on the worker itself (its pid or 0)."""
+
+_FCNTL_DENIED = [5, 6, 7, 36, 37, 38, 1024, 1025, 1026, 8, 10, 15]
+"""fcntl commands that lock shared files, lease them, watch folders (F_GETLK, F_SETLK,
+F_SETLKW, F_OFD_*, F_SETLEASE, F_GETLEASE, F_NOTIFY) or send signals to a process of the
+caller's choice (F_SETOWN, F_SETSIG, F_SETOWN_EX)."""
 
 _X86_64 = {
     "fork": 57, "vfork": 58, "clone": 56, "clone3": 435, "execve": 59, "execveat": 322,
@@ -59,6 +85,18 @@ _X86_64 = {
     "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173, "quotactl": 179,
     "move_mount": 429, "open_tree": 428, "fsopen": 430, "fsmount": 432, "fspick": 433,
     "mount_setattr": 442,
+    "prlimit64": 302, "setpriority": 141, "getpriority": 140, "sched_setparam": 142,
+    "sched_getparam": 143, "sched_setscheduler": 144, "sched_getscheduler": 145,
+    "sched_rr_get_interval": 148, "sched_setaffinity": 203, "sched_getaffinity": 204,
+    "sched_setattr": 314, "sched_getattr": 315, "ioprio_set": 251, "ioprio_get": 252,
+    "kcmp": 312, "migrate_pages": 256, "move_pages": 279, "process_madvise": 440,
+    "process_mrelease": 448, "get_robust_list": 274, "msgget": 68, "msgsnd": 69,
+    "msgrcv": 70, "msgctl": 71, "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67,
+    "semget": 64, "semop": 65, "semctl": 66, "semtimedop": 220, "mq_open": 240,
+    "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244,
+    "mq_getsetattr": 245, "inotify_init": 253, "inotify_init1": 294,
+    "inotify_add_watch": 254, "inotify_rm_watch": 255, "fanotify_init": 300,
+    "fanotify_mark": 301, "flock": 73, "fcntl": 72,
 }  # fmt: skip
 
 _AARCH64 = {
@@ -78,6 +116,18 @@ _AARCH64 = {
     "settimeofday": 170, "clock_settime": 112, "sethostname": 161, "setdomainname": 162,
     "quotactl": 60, "move_mount": 429, "open_tree": 428, "fsopen": 430, "fsmount": 432,
     "fspick": 433, "mount_setattr": 442,
+    "prlimit64": 261, "setpriority": 140, "getpriority": 141, "sched_setparam": 118,
+    "sched_getparam": 121, "sched_setscheduler": 119, "sched_getscheduler": 120,
+    "sched_rr_get_interval": 127, "sched_setaffinity": 122, "sched_getaffinity": 123,
+    "sched_setattr": 274, "sched_getattr": 275, "ioprio_set": 30, "ioprio_get": 31,
+    "kcmp": 272, "migrate_pages": 238, "move_pages": 239, "process_madvise": 440,
+    "process_mrelease": 448, "get_robust_list": 100, "msgget": 186, "msgsnd": 189,
+    "msgrcv": 188, "msgctl": 187, "shmget": 194, "shmat": 196, "shmctl": 195, "shmdt": 197,
+    "semget": 190, "semop": 193, "semctl": 191, "semtimedop": 192, "mq_open": 180,
+    "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184,
+    "mq_getsetattr": 185, "inotify_init1": 26, "inotify_add_watch": 27,
+    "inotify_rm_watch": 28, "fanotify_init": 262, "fanotify_mark": 263, "flock": 32,
+    "fcntl": 25,
 }  # fmt: skip
 
 _ARCHES = {"x86_64": (0xC000003E, _X86_64), "aarch64": (0xC00000B7, _AARCH64)}
@@ -94,6 +144,13 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
 
 def _arg(i: int) -> int:
     return 16 + 8 * i  # low 32 bits of argument i (little-endian)
+
+
+def _one_of(arg: int, values: list[int], then: bytes, otherwise: bytes) -> list[bytes]:
+    """A block body: `then` if argument `arg` (its low 32 bits) is one of `values`."""
+    n = len(values)
+    tests = [_insn(_JEQ, n - i, 0, v) for i, v in enumerate(values)]
+    return [_insn(_LD_ABS_W, 0, 0, _arg(arg)), *tests, otherwise, then]
 
 
 def build(pid: int) -> bytes:
@@ -128,6 +185,9 @@ def build(pid: int) -> bytes:
     )
     for name in ("tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
         block(table[name], [_insn(_LD_ABS_W, 0, 0, _arg(0)), _insn(_JEQ, 1, 0, pid), deny, allow])
+    for name in _OWN_PROCESS_ONLY:
+        block(table[name], _one_of(0, [pid, 0], allow, deny))
+    block(table["fcntl"], _one_of(1, _FCNTL_DENIED, deny, allow))
     for name in _COMMON_DENIED:
         if name in table:
             block(table[name], [deny])

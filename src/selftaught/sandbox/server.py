@@ -143,13 +143,13 @@ class ForkServer:
                 self.run_mode = "none"
             else:
                 self.cgroup, self.run_mode = made, made.summary
-                procs, events = made.open_for_server()
-                cgroup_fds = {"procs": procs, "events": [events]}
+                procs, events, workers = made.open_for_server()
+                cgroup_fds = {"procs": procs, "events": [events], "workers": workers}
         if python is not None and python_path is None:
             python_path = [os.path.dirname(os.path.dirname(os.path.dirname(__file__)))]
         self._proc = subprocess.Popen(
             [python or sys.executable, "-m", "selftaught.sandbox.forkserver", str(theirs.fileno())],
-            pass_fds=[theirs.fileno(), *cgroup_fds.get("procs", []), *cgroup_fds.get("events", [])],
+            pass_fds=[theirs.fileno(), *(fd for fds in cgroup_fds.values() for fd in fds)],
             env=scrubbed_env(python_path),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -188,35 +188,103 @@ class ForkServer:
             "cgroup": cgroup_fds,
             "hidden": sorted({*hidden.registered(read_roots()[0]), *map(os.path.realpath, hide)}),
         }
-        ours.settimeout(60)
         try:
             ours.send(json.dumps(settings).encode())
-            hello = json.loads(ours.recv(65536) or b"{}")
-        except OSError:  # it exited at once, or never answered
-            hello = {}
-        ours.settimeout(None)
-        if hello.get("op") != "hello":
-            self._proc.kill()
-            self._proc.wait()
-            ours.close()
-            if self.cgroup is not None:
-                self.cgroup.remove()
-            shutil.rmtree(self._base, ignore_errors=True)
-            raise RuntimeError("the sandbox fork server did not start")
-        self.network: str = hello["network"]
-        self.scratch_mode: str = hello.get("scratch", "dir")
-        self.landlock: int = int(hello.get("landlock", 0))
-        self.seccomp: bool = bool(hello.get("seccomp", False))
-        self.pid: int = hello["pid"]
-        # Decided by the fork server, for the interpreter and user it runs as.
-        self.uid: int | None = hello.get("uid")
-        self.privileges: str = hello.get("privileges", "user")
-        self._reader = threading.Thread(target=self._read, name="forkserver-reader", daemon=True)
-        self._reader.start()
-        self._refiller = threading.Thread(
-            target=self._refill, name="forkserver-refill", daemon=True
-        )
-        self._refiller.start()
+        except OSError:  # it exited at once: `_started` says so on first use
+            pass
+        # The server imports numpy and confines itself while this process goes on with
+        # its own set-up (a run's records, its model): its hello is awaited in a thread,
+        # which then starts the spares; the first use waits for it.
+        self._hello: dict | None = None
+        self._failed = False
+        self._hello_lock = threading.Lock()
+        threading.Thread(target=self._await_quietly, name="forkserver-hello", daemon=True).start()
+
+    def _await_quietly(self) -> None:
+        try:
+            self._started()
+        except (RuntimeError, OSError):  # the first use raises it again
+            pass
+
+    def _started(self) -> dict:
+        """The fork server's hello, waited for on first use (then its threads start). A
+        server that never says hello raises RuntimeError, and is cleaned up."""
+        with self._hello_lock:
+            if self._hello is not None:
+                return self._hello
+            if self._failed:
+                raise RuntimeError("the sandbox fork server did not start")
+            try:
+                self._ctrl.settimeout(60)
+                hello = json.loads(self._ctrl.recv(65536) or b"{}")
+                self._ctrl.settimeout(None)
+            except (OSError, ValueError):  # it exited at once, never answered, or was closed
+                hello = {}
+            if hello.get("op") != "hello" and self._closed:  # closed before it said hello
+                self._failed = True
+                raise RuntimeError("the sandbox fork server stopped")
+            if hello.get("op") != "hello":
+                self._proc.kill()
+                self._proc.wait()
+                self._ctrl.close()
+                if self.cgroup is not None:
+                    self.cgroup.remove()
+                    self.cgroup = None
+                shutil.rmtree(self._base, ignore_errors=True)
+                self._failed = True
+                with self._cond:
+                    self._closed = True
+                raise RuntimeError("the sandbox fork server did not start")
+            self._hello = hello
+            self._reader = threading.Thread(
+                target=self._read, name="forkserver-reader", daemon=True
+            )
+            self._reader.start()
+            self._refiller = threading.Thread(
+                target=self._refill, name="forkserver-refill", daemon=True
+            )
+            self._refiller.start()
+            return hello
+
+    def started(self) -> ForkServer:
+        """Wait until the fork server is ready (RuntimeError if it did not start)."""
+        self._started()
+        return self
+
+    @property
+    def network(self) -> str:
+        """Network isolation of the workers: `netns`, `userns+netns` or `none`."""
+        return str(self._started()["network"])
+
+    @property
+    def scratch_mode(self) -> str:
+        """`tmpfs` (each worker's own) or `dir`."""
+        return str(self._started().get("scratch", "dir"))
+
+    @property
+    def landlock(self) -> int:
+        """The Landlock ABI workers are confined with; 0 for none."""
+        return int(self._started().get("landlock", 0))
+
+    @property
+    def seccomp(self) -> bool:
+        return bool(self._started().get("seccomp", False))
+
+    @property
+    def pid(self) -> int:
+        return int(self._started()["pid"])
+
+    @property
+    def uid(self) -> int | None:
+        """The uid workers run as (decided by the fork server for its interpreter and
+        user); None: the fork server's own."""
+        uid = self._started().get("uid")
+        return None if uid is None else int(uid)
+
+    @property
+    def privileges(self) -> str:
+        """Who workers run as: `nobody`, `root` or `user`."""
+        return str(self._started().get("privileges", "user"))
 
     def _read(self) -> None:
         while True:
@@ -363,6 +431,8 @@ class ForkServer:
         worker the fork server starts for these limits.
         """
         deadline = time.monotonic() + timeout
+        if not self._closed:
+            self._started()
         with self._cond:
             if self._closed:
                 raise RuntimeError("the sandbox fork server stopped")
@@ -427,10 +497,11 @@ class ForkServer:
             self._stopped()
         try:
             try:
-                self._ctrl.shutdown(socket.SHUT_RDWR)
+                self._ctrl.shutdown(socket.SHUT_RDWR)  # ends a wait for the hello too
             except OSError:
                 pass
-            self._ctrl.close()
+            with self._hello_lock:  # that wait is over (and cleaned up after a failure)
+                self._ctrl.close()
         finally:
             try:  # longer than the fork server's own wait for its workers
                 self._proc.wait(timeout=10)
