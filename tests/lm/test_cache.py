@@ -105,3 +105,26 @@ def test_the_cache_can_be_turned_off(tmp_path):
     b.complete(Request("s", "m", seed=1))
     b.complete(Request("s", "m", seed=1))
     assert len(inner.requests) == 2 and not (tmp_path / "c.sqlite").exists()
+
+
+def test_a_huge_sample_is_cut_as_it_arrives_before_the_cache_stores_it(tmp_path):
+    # an 18 MB reply was cached whole, sample after sample (91 MB of cache for 5 samples)
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    from selftaught.lm import make_backend
+    from selftaught.lm.base import MAX_SAMPLE_CHARS, Request
+
+    replies = tmp_path / "huge.json"
+    replies.write_text(json.dumps([{"when": "", "reply": "A" * (5 * MAX_SAMPLE_CHARS)}]))
+    cache = tmp_path / "cache.sqlite"
+    with closing(make_backend(f"scripted:{replies}", cache_path=cache)) as backend:
+        reply = backend.complete(Request(system="s", user="u", n=2, seed=1))
+    assert [len(c.text) for c in reply.completions] == [MAX_SAMPLE_CHARS] * 2
+    assert {c.finish_reason for c in reply.completions} == {"length"}
+    assert any("was cut to" in note for note in reply.notes)
+    with closing(sqlite3.connect(cache)) as db:
+        stored = db.execute("SELECT COUNT(*), SUM(LENGTH(CAST(text AS BLOB))) FROM samples")
+        count, size = stored.fetchone()
+    assert count == 2 and size <= 2 * MAX_SAMPLE_CHARS + 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -89,6 +90,29 @@ class Completion:
     finish_reason: str = "stop"
     cached: bool = False
     """Served from the response cache: it cost no money this time."""
+
+
+MAX_SAMPLE_CHARS = 200_000
+"""Most characters of one sample kept (twice the longest usable program): past it a sample
+is cut when it arrives, as if at the token limit (`bounded`), before anything stores it."""
+
+
+def bounded(reply: Reply) -> Reply:
+    """`reply` with every sample longer than `MAX_SAMPLE_CHARS` cut to it (its finish reason
+    `length`, a note saying so): whatever a model or server returns, one sample costs the
+    response cache and the records a bounded amount."""
+    kept = []
+    for completion in reply.completions:
+        if len(completion.text) > MAX_SAMPLE_CHARS:
+            reply.notes.append(
+                f"a sample of {len(completion.text):,} characters was cut to {MAX_SAMPLE_CHARS:,}"
+            )
+            completion = dataclasses.replace(
+                completion, text=completion.text[:MAX_SAMPLE_CHARS], finish_reason="length"
+            )
+        kept.append(completion)
+    reply.completions = kept
+    return reply
 
 
 @dataclass

@@ -246,6 +246,7 @@ def wrap(
     budget ends the run (`ModelUnavailable`) instead of failing only that call."""
     from selftaught.lm.cache import Cached, ResponseCache
     from selftaught.lm.wrappers import (
+        Bounded,
         ConcurrencyLimit,
         Priced,
         Retrying,
@@ -256,7 +257,8 @@ def wrap(
 
     opts = options or ModelOptions()
     limit = opts.concurrency or default_concurrency(adapter.name)
-    backend: Backend = ConcurrencyLimit(adapter, limit)
+    # samples are cut to their bound as they arrive, before anything holds or stores them
+    backend: Backend = ConcurrencyLimit(Bounded(adapter), limit)
     extra = {} if sleep is None else {"sleep": sleep}
     backend = Retrying(backend, retries=opts.retries, backoff=opts.backoff, **extra)
     if stop_on_outage:

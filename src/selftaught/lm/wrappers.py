@@ -28,7 +28,7 @@ from selftaught.errors import (
     SpendingCapReached,
     TransientError,
 )
-from selftaught.lm.base import Backend, Completion, Reply, Request
+from selftaught.lm.base import Backend, Completion, Reply, Request, bounded
 from selftaught.lm.pricing import Price
 
 MAX_DELAY = 60.0
@@ -60,6 +60,13 @@ class Wrapper(Backend):
     def close(self) -> None:
         """Release what the wrapped backends hold (a cache's database, a client)."""
         self.inner.close()
+
+
+class Bounded(Wrapper):
+    """Samples cut to `MAX_SAMPLE_CHARS` as they arrive from the adapter (`bounded`)."""
+
+    def complete(self, request: Request) -> Reply:
+        return bounded(self.inner.complete(request))
 
 
 class ConcurrencyLimit(Wrapper):

@@ -4,10 +4,10 @@ A worker may start threads but not processes (`clone` without CLONE_THREAD fails
 fork bomb cannot start and a kill of the worker's pid kills all of its code. It may not
 exec, ptrace, read other processes' memory, signal anything but itself, name another
 process in any call (limits, scheduling, priorities), use System V or POSIX IPC, watch
-files (inotify, fanotify), lock or lease files, create sockets, change file modes, owners,
-times or extended attributes, mount, or use io_uring (whose operations would bypass this
-filter). Denied calls fail with EPERM; the program sees an
-ordinary `PermissionError`.
+files (inotify, fanotify), lock or lease files, list mounts, create, bind or connect
+sockets, change file modes, owners, times or extended attributes, mount, or use io_uring
+(whose operations would bypass this filter). Denied calls fail with EPERM; the program
+sees an ordinary `PermissionError`.
 """
 
 from __future__ import annotations
@@ -52,6 +52,11 @@ _COMMON_DENIED = [
     # workers through the files every worker may read
     "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
     "fanotify_init", "fanotify_mark", "flock",
+    # sockets of its own (the job's socket comes connected): a socket file bound in its
+    # scratch is a mailbox any sibling could send to, as sends are not file opens
+    "socketpair", "bind", "connect", "listen", "accept", "accept4",
+    # the mount table lists every live worker's scratch
+    "listmount", "statmount",
 ]  # fmt: skip
 
 _OWN_PROCESS_ONLY = [
@@ -65,6 +70,10 @@ _FCNTL_DENIED = [5, 6, 7, 36, 37, 38, 1024, 1025, 1026, 8, 10, 15]
 """fcntl commands that lock shared files, lease them, watch folders (F_GETLK, F_SETLK,
 F_SETLKW, F_OFD_*, F_SETLEASE, F_GETLEASE, F_NOTIFY) or send signals to a process of the
 caller's choice (F_SETOWN, F_SETSIG, F_SETOWN_EX)."""
+
+_IOCTL_DENIED = [0x8901, 0x8902, 0x5412]
+"""ioctl requests that do what F_SETOWN does (FIOSETOWN, SIOCSPGRP) or push input into a
+terminal (TIOCSTI)."""
 
 _X86_64 = {
     "fork": 57, "vfork": 58, "clone": 56, "clone3": 435, "execve": 59, "execveat": 322,
@@ -96,7 +105,9 @@ _X86_64 = {
     "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244,
     "mq_getsetattr": 245, "inotify_init": 253, "inotify_init1": 294,
     "inotify_add_watch": 254, "inotify_rm_watch": 255, "fanotify_init": 300,
-    "fanotify_mark": 301, "flock": 73, "fcntl": 72,
+    "fanotify_mark": 301, "flock": 73, "fcntl": 72, "socketpair": 53, "bind": 49,
+    "connect": 42, "listen": 50, "accept": 43, "accept4": 288, "statmount": 457,
+    "listmount": 458, "ioctl": 16,
 }  # fmt: skip
 
 _AARCH64 = {
@@ -127,7 +138,8 @@ _AARCH64 = {
     "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184,
     "mq_getsetattr": 185, "inotify_init1": 26, "inotify_add_watch": 27,
     "inotify_rm_watch": 28, "fanotify_init": 262, "fanotify_mark": 263, "flock": 32,
-    "fcntl": 25,
+    "fcntl": 25, "socketpair": 199, "bind": 200, "connect": 203, "listen": 201,
+    "accept": 202, "accept4": 242, "statmount": 457, "listmount": 458, "ioctl": 29,
 }  # fmt: skip
 
 _ARCHES = {"x86_64": (0xC000003E, _X86_64), "aarch64": (0xC00000B7, _AARCH64)}
@@ -188,6 +200,7 @@ def build(pid: int) -> bytes:
     for name in _OWN_PROCESS_ONLY:
         block(table[name], _one_of(0, [pid, 0], allow, deny))
     block(table["fcntl"], _one_of(1, _FCNTL_DENIED, deny, allow))
+    block(table["ioctl"], _one_of(1, _IOCTL_DENIED, deny, allow))
     for name in _COMMON_DENIED:
         if name in table:
             block(table[name], [deny])
