@@ -1,13 +1,19 @@
-"""A seccomp filter for workers: one process, no exec, nothing that reaches other processes.
+"""A seccomp filter for workers: an allow list, one process, nothing that reaches others.
 
-A worker may start threads but not processes (`clone` without CLONE_THREAD fails), so a
-fork bomb cannot start and a kill of the worker's pid kills all of its code. It may not
-exec, ptrace, read other processes' memory, signal anything but itself, name another
-process in any call (limits, scheduling, priorities), use System V or POSIX IPC, watch
-files (inotify, fanotify), lock or lease files, list mounts, create, bind or connect
-sockets, change file modes, owners, times or extended attributes, mount, or use io_uring
-(whose operations would bypass this filter). Denied calls fail with EPERM; the program
-sees an ordinary `PermissionError`.
+A worker may make the calls a Python program needs on its own: files through descriptors
+and paths (which Landlock confines), memory, threads, time, signals to itself, polling, and
+its job's socket. Every other call fails: those named below with EPERM (the program sees an
+ordinary `PermissionError`), any call not on the list, including every call newer than
+this list, with ENOSYS (as on an older kernel, so the C library falls back where it can).
+
+Named and refused: starting processes (`clone` without CLONE_THREAD, `fork`, `vfork`; so a
+fork bomb cannot start and a kill of the worker's pid kills all of its code), exec,
+ptrace, other processes' memory, signals to anything but itself, any call that names
+another process (limits, scheduling, priorities), System V or POSIX IPC, watching files
+(inotify, fanotify), file locks and leases, listing mounts, sockets of its own (`socket`,
+`bind`, `connect`; a `socketpair` is allowed and can reach nothing else, as sends with an
+address are refused), changing file modes, owners, times or extended attributes, mount,
+and io_uring (whose operations would bypass this filter). docs/security.md, "Layers".
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ import ctypes
 import os
 import platform
 import struct
+
+from selftaught.sandbox.syscalls import AARCH64, X86_64
 
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -54,7 +62,7 @@ _COMMON_DENIED = [
     "fanotify_init", "fanotify_mark", "flock",
     # sockets of its own (the job's socket comes connected): a socket file bound in its
     # scratch is a mailbox any sibling could send to, as sends are not file opens
-    "socketpair", "bind", "connect", "listen", "accept", "accept4",
+    "bind", "connect", "listen", "accept", "accept4", "sendmsg", "sendmmsg",
     # the mount table lists every live worker's scratch
     "listmount", "statmount",
 ]  # fmt: skip
@@ -66,6 +74,45 @@ _OWN_PROCESS_ONLY = [
 ]  # fmt: skip
 """Calls whose first argument names a process: allowed on the worker itself (its pid or 0)."""
 
+_ALLOWED = [
+    # the most frequent first: each call is compared in this order
+    "newfstatat", "futex", "read", "write", "lseek", "close", "openat", "getcwd", "mmap",
+    "munmap", "mprotect", "madvise", "brk", "mremap", "recvfrom", "rt_sigaction",
+    "rt_sigprocmask", "rt_sigreturn", "setitimer", "getitimer", "gettid", "getpid",
+    "clock_gettime", "clock_nanosleep", "nanosleep", "getrandom",
+    # files, through what Landlock lets it open
+    "open", "openat2", "creat", "stat", "lstat", "fstat", "statx", "statfs", "fstatfs",
+    "access", "faccessat", "faccessat2", "readv", "writev", "pread64", "pwrite64", "preadv",
+    "pwritev", "preadv2", "pwritev2", "getdents", "getdents64", "readlink", "readlinkat",
+    "chdir", "fchdir", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename",
+    "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "truncate",
+    "ftruncate", "fallocate", "fsync", "fdatasync", "sync_file_range", "fadvise64",
+    "readahead", "copy_file_range", "sendfile", "splice", "tee", "dup", "dup2", "dup3",
+    "pipe", "pipe2", "close_range", "umask", "getxattr", "lgetxattr", "fgetxattr",
+    "listxattr", "llistxattr", "flistxattr", "memfd_create",
+    # waiting on its own descriptors
+    "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl",
+    "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "timerfd_create",
+    "timerfd_settime", "timerfd_gettime", "signalfd", "signalfd4",
+    # memory and threads
+    "msync", "mincore", "membarrier", "get_mempolicy", "set_mempolicy", "mbind",
+    "pkey_mprotect", "pkey_alloc", "pkey_free", "futex_waitv", "set_robust_list",
+    "set_tid_address", "rseq", "exit", "exit_group", "sched_yield", "getcpu", "arch_prctl",
+    "prctl", "wait4", "waitid",
+    # signals to itself, timers, clocks
+    "rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait", "sigaltstack", "pause", "alarm",
+    "timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
+    "restart_syscall", "clock_getres", "gettimeofday", "time", "times", "getrusage",
+    # who it is
+    "getppid", "getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid",
+    "getresgid", "getpgrp", "getpgid", "getsid", "uname", "capget", "getrlimit",
+    "setrlimit",
+    # its job's socket (and a socketpair of its own: asyncio makes one)
+    "recvmsg", "recvmmsg", "shutdown", "getsockname", "getpeername", "getsockopt",
+    "setsockopt", "socketpair",
+]  # fmt: skip
+"""Calls a worker may make freely (the filtered ones are in `build`)."""
+
 _FCNTL_DENIED = [5, 6, 7, 36, 37, 38, 1024, 1025, 1026, 8, 10, 15]
 """fcntl commands that lock shared files, lease them, watch folders (F_GETLK, F_SETLK,
 F_SETLKW, F_OFD_*, F_SETLEASE, F_GETLEASE, F_NOTIFY) or send signals to a process of the
@@ -75,74 +122,7 @@ _IOCTL_DENIED = [0x8901, 0x8902, 0x5412]
 """ioctl requests that do what F_SETOWN does (FIOSETOWN, SIOCSPGRP) or push input into a
 terminal (TIOCSTI)."""
 
-_X86_64 = {
-    "fork": 57, "vfork": 58, "clone": 56, "clone3": 435, "execve": 59, "execveat": 322,
-    "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "kill": 62,
-    "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297,
-    "pidfd_open": 434, "pidfd_send_signal": 424, "pidfd_getfd": 438, "socket": 41,
-    "chmod": 90, "fchmod": 91, "fchmodat": 268, "fchmodat2": 452, "chown": 92, "fchown": 93,
-    "lchown": 94, "fchownat": 260, "utime": 132, "utimes": 235, "futimesat": 261,
-    "utimensat": 280, "setxattr": 188, "lsetxattr": 189, "fsetxattr": 190,
-    "removexattr": 197, "lremovexattr": 198, "fremovexattr": 199, "setxattrat": 463,
-    "removexattrat": 466, "mount": 165, "umount2": 166, "unshare": 272, "setns": 308,
-    "pivot_root": 155, "chroot": 161, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
-    "keyctl": 250, "add_key": 248, "request_key": 249, "io_uring_setup": 425,
-    "io_uring_enter": 426, "io_uring_register": 427, "open_by_handle_at": 304,
-    "name_to_handle_at": 303, "mknod": 133, "mknodat": 259, "kexec_load": 246,
-    "init_module": 175, "finit_module": 313, "delete_module": 176, "reboot": 169,
-    "swapon": 167, "swapoff": 168, "acct": 163, "settimeofday": 164, "clock_settime": 227,
-    "sethostname": 170, "setdomainname": 171, "iopl": 172, "ioperm": 173, "quotactl": 179,
-    "move_mount": 429, "open_tree": 428, "fsopen": 430, "fsmount": 432, "fspick": 433,
-    "mount_setattr": 442,
-    "prlimit64": 302, "setpriority": 141, "getpriority": 140, "sched_setparam": 142,
-    "sched_getparam": 143, "sched_setscheduler": 144, "sched_getscheduler": 145,
-    "sched_rr_get_interval": 148, "sched_setaffinity": 203, "sched_getaffinity": 204,
-    "sched_setattr": 314, "sched_getattr": 315, "ioprio_set": 251, "ioprio_get": 252,
-    "kcmp": 312, "migrate_pages": 256, "move_pages": 279, "process_madvise": 440,
-    "process_mrelease": 448, "get_robust_list": 274, "msgget": 68, "msgsnd": 69,
-    "msgrcv": 70, "msgctl": 71, "shmget": 29, "shmat": 30, "shmctl": 31, "shmdt": 67,
-    "semget": 64, "semop": 65, "semctl": 66, "semtimedop": 220, "mq_open": 240,
-    "mq_unlink": 241, "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244,
-    "mq_getsetattr": 245, "inotify_init": 253, "inotify_init1": 294,
-    "inotify_add_watch": 254, "inotify_rm_watch": 255, "fanotify_init": 300,
-    "fanotify_mark": 301, "flock": 73, "fcntl": 72, "socketpair": 53, "bind": 49,
-    "connect": 42, "listen": 50, "accept": 43, "accept4": 288, "statmount": 457,
-    "listmount": 458, "ioctl": 16,
-}  # fmt: skip
-
-_AARCH64 = {
-    "clone": 220, "clone3": 435, "execve": 221, "execveat": 281, "ptrace": 117,
-    "process_vm_readv": 270, "process_vm_writev": 271, "kill": 129, "tkill": 130,
-    "tgkill": 131, "rt_sigqueueinfo": 138, "rt_tgsigqueueinfo": 240, "pidfd_open": 434,
-    "pidfd_send_signal": 424, "pidfd_getfd": 438, "socket": 198, "fchmod": 52,
-    "fchmodat": 53, "fchmodat2": 452, "fchown": 55, "fchownat": 54, "utimensat": 88,
-    "setxattr": 5, "lsetxattr": 6, "fsetxattr": 7, "removexattr": 14, "lremovexattr": 15,
-    "fremovexattr": 16, "setxattrat": 463, "removexattrat": 466, "mount": 40, "umount2": 39,
-    "unshare": 97, "setns": 268, "pivot_root": 41, "chroot": 51, "bpf": 280,
-    "perf_event_open": 241, "userfaultfd": 282, "keyctl": 219, "add_key": 217,
-    "request_key": 218, "io_uring_setup": 425, "io_uring_enter": 426,
-    "io_uring_register": 427, "open_by_handle_at": 265, "name_to_handle_at": 264,
-    "mknodat": 33, "kexec_load": 104, "init_module": 105, "finit_module": 273,
-    "delete_module": 106, "reboot": 142, "swapon": 224, "swapoff": 225, "acct": 89,
-    "settimeofday": 170, "clock_settime": 112, "sethostname": 161, "setdomainname": 162,
-    "quotactl": 60, "move_mount": 429, "open_tree": 428, "fsopen": 430, "fsmount": 432,
-    "fspick": 433, "mount_setattr": 442,
-    "prlimit64": 261, "setpriority": 140, "getpriority": 141, "sched_setparam": 118,
-    "sched_getparam": 121, "sched_setscheduler": 119, "sched_getscheduler": 120,
-    "sched_rr_get_interval": 127, "sched_setaffinity": 122, "sched_getaffinity": 123,
-    "sched_setattr": 274, "sched_getattr": 275, "ioprio_set": 30, "ioprio_get": 31,
-    "kcmp": 272, "migrate_pages": 238, "move_pages": 239, "process_madvise": 440,
-    "process_mrelease": 448, "get_robust_list": 100, "msgget": 186, "msgsnd": 189,
-    "msgrcv": 188, "msgctl": 187, "shmget": 194, "shmat": 196, "shmctl": 195, "shmdt": 197,
-    "semget": 190, "semop": 193, "semctl": 191, "semtimedop": 192, "mq_open": 180,
-    "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184,
-    "mq_getsetattr": 185, "inotify_init1": 26, "inotify_add_watch": 27,
-    "inotify_rm_watch": 28, "fanotify_init": 262, "fanotify_mark": 263, "flock": 32,
-    "fcntl": 25, "socketpair": 199, "bind": 200, "connect": 203, "listen": 201,
-    "accept": 202, "accept4": 242, "statmount": 457, "listmount": 458, "ioctl": 29,
-}  # fmt: skip
-
-_ARCHES = {"x86_64": (0xC000003E, _X86_64), "aarch64": (0xC00000B7, _AARCH64)}
+_ARCHES = {"x86_64": (0xC000003E, X86_64), "aarch64": (0xC00000B7, AARCH64)}
 
 
 def supported() -> bool:
@@ -201,10 +181,19 @@ def build(pid: int) -> bytes:
         block(table[name], _one_of(0, [pid, 0], allow, deny))
     block(table["fcntl"], _one_of(1, _FCNTL_DENIED, deny, allow))
     block(table["ioctl"], _one_of(1, _IOCTL_DENIED, deny, allow))
+    # a send with an address could reach a named socket: only sends on its own connection
+    block(
+        table["sendto"],
+        [_insn(_LD_ABS_W, 0, 0, _arg(4)), _insn(_JEQ, 0, 2, 0)]
+        + [_insn(_LD_ABS_W, 0, 0, _arg(4) + 4), _insn(_JEQ, 1, 0, 0), deny, allow],
+    )
+    for name in _ALLOWED:
+        if name in table:
+            block(table[name], [allow])
     for name in _COMMON_DENIED:
         if name in table:
             block(table[name], [deny])
-    prog.append(allow)
+    prog.append(_insn(_RET, 0, 0, RET_ERRNO | ENOSYS))  # anything not on a list
     return b"".join(prog)
 
 

@@ -23,14 +23,19 @@ def algorithm(train_samples, train_parity, test_samples):
     ids = (ctypes.c_uint64 * 256)()
     if libc.syscall(458, request, ids, 256, 0) >= 0:
         got.append('listmount')
+    # socketpair() is allowed (anonymous, connected to itself), but it may reach no name
+    pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     for name, action in [
-        ('socketpair', lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)),
-        ('bind', lambda: socket.socket(fileno=os.dup(3)).bind(os.path.join(os.getcwd(), 'box'))),
-        ('connect', lambda: socket.socket(fileno=os.dup(3)).connect('/tmp/box')),
+        ('bind in scratch', lambda: pair[0].bind(os.path.join(os.getcwd(), 'box'))),
+        ('send to a path', lambda: pair[1].sendto(b'x', os.path.join(os.getcwd(), 'box'))),
+        ('send to a sibling', lambda: pair[1].sendto(b'x', '/tmp/box')),
+        ('connect', lambda: pair[1].connect('/tmp/box')),
     ]:
         try:
             action()
             got.append(name)
-        except OSError:
+        except PermissionError:
             pass
+        except OSError as exc:  # it got past the filter (to the path lookup)
+            got.append(f'{name}: {exc.strerror}')
     return repr(got)
