@@ -30,7 +30,7 @@ SECCOMP_MODE_FILTER = 2
 RET_ALLOW = 0x7FFF0000
 RET_ERRNO = 0x00050000
 RET_KILL_PROCESS = 0x80000000
-EPERM, ENOSYS = 1, 38
+EPERM, ENOTTY, ENOSYS = 1, 25, 38
 CLONE_THREAD = 0x00010000
 
 _LD_ABS_W, _JEQ, _JSET, _JGE, _RET = 0x20, 0x15, 0x45, 0x35, 0x06
@@ -49,7 +49,7 @@ _COMMON_DENIED = [
     "setdomainname", "iopl", "ioperm", "quotactl", "move_mount", "open_tree", "fsopen",
     "fsmount", "fspick", "mount_setattr",
     # other processes: their priorities, memory and kernel objects
-    "setpriority", "getpriority", "ioprio_set", "ioprio_get", "kcmp", "migrate_pages",
+    "ioprio_set", "ioprio_get", "kcmp", "migrate_pages",
     "move_pages", "process_madvise", "process_mrelease", "get_robust_list",
     # System V and POSIX IPC: kernel objects shared by every process of the host, that
     # outlive the worker (a channel between workers, memory no run's cgroup frees)
@@ -60,6 +60,10 @@ _COMMON_DENIED = [
     # workers through the files every worker may read
     "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
     "fanotify_init", "fanotify_mark", "flock",
+    # memory outside the address-space limit (a memfd's pages are counted by no rlimit,
+    # and by the run's cgroup against whichever worker the kernel then picks), and the
+    # page cache's state of shared files (which pages are resident: a channel)
+    "memfd_create", "mincore",
     # sockets of its own (the job's socket comes connected): a socket file bound in its
     # scratch is a mailbox any sibling could send to, as sends are not file opens
     "bind", "connect", "listen", "accept", "accept4", "sendmsg", "sendmmsg",
@@ -70,32 +74,35 @@ _COMMON_DENIED = [
 _OWN_PROCESS_ONLY = [
     "prlimit64", "sched_setparam", "sched_getparam", "sched_setscheduler",
     "sched_getscheduler", "sched_rr_get_interval", "sched_setaffinity", "sched_getaffinity",
-    "sched_setattr", "sched_getattr",
+    "sched_setattr", "sched_getattr", "getpgid", "getsid",
 ]  # fmt: skip
 """Calls whose first argument names a process: allowed on the worker itself (its pid or 0)."""
+
+_PRIORITY = ["getpriority", "setpriority"]
+"""Allowed on the worker itself only: `which` PRIO_PROCESS and `who` its pid or 0."""
 
 _ALLOWED = [
     # the most frequent first: each call is compared in this order
     "newfstatat", "futex", "read", "write", "lseek", "close", "openat", "getcwd", "mmap",
-    "munmap", "mprotect", "madvise", "brk", "mremap", "recvfrom", "rt_sigaction",
+    "munmap", "mprotect", "brk", "mremap", "recvfrom", "rt_sigaction",
     "rt_sigprocmask", "rt_sigreturn", "setitimer", "getitimer", "gettid", "getpid",
     "clock_gettime", "clock_nanosleep", "nanosleep", "getrandom",
     # files, through what Landlock lets it open
     "open", "openat2", "creat", "stat", "lstat", "fstat", "statx", "statfs", "fstatfs",
     "access", "faccessat", "faccessat2", "readv", "writev", "pread64", "pwrite64", "preadv",
-    "pwritev", "preadv2", "pwritev2", "getdents", "getdents64", "readlink", "readlinkat",
+    "pwritev", "getdents", "getdents64", "readlink", "readlinkat",
     "chdir", "fchdir", "mkdir", "mkdirat", "rmdir", "unlink", "unlinkat", "rename",
     "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "truncate",
-    "ftruncate", "fallocate", "fsync", "fdatasync", "sync_file_range", "fadvise64",
-    "readahead", "copy_file_range", "sendfile", "splice", "tee", "dup", "dup2", "dup3",
+    "ftruncate", "fallocate", "fsync", "fdatasync", "sync_file_range", "readahead",
+    "copy_file_range", "sendfile", "splice", "tee", "dup", "dup2", "dup3",
     "pipe", "pipe2", "close_range", "umask", "getxattr", "lgetxattr", "fgetxattr",
-    "listxattr", "llistxattr", "flistxattr", "memfd_create",
+    "listxattr", "llistxattr", "flistxattr",
     # waiting on its own descriptors
     "poll", "ppoll", "select", "pselect6", "epoll_create", "epoll_create1", "epoll_ctl",
     "epoll_wait", "epoll_pwait", "epoll_pwait2", "eventfd", "eventfd2", "timerfd_create",
     "timerfd_settime", "timerfd_gettime", "signalfd", "signalfd4",
     # memory and threads
-    "msync", "mincore", "membarrier", "get_mempolicy", "set_mempolicy", "mbind",
+    "msync", "membarrier", "get_mempolicy", "set_mempolicy", "mbind",
     "pkey_mprotect", "pkey_alloc", "pkey_free", "futex_waitv", "set_robust_list",
     "set_tid_address", "rseq", "exit", "exit_group", "sched_yield", "getcpu", "arch_prctl",
     "prctl", "wait4", "waitid",
@@ -105,7 +112,7 @@ _ALLOWED = [
     "restart_syscall", "clock_getres", "gettimeofday", "time", "times", "getrusage",
     # who it is
     "getppid", "getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid",
-    "getresgid", "getpgrp", "getpgid", "getsid", "uname", "capget", "getrlimit",
+    "getresgid", "getpgrp", "uname", "capget", "getrlimit",
     "setrlimit",
     # its job's socket (and a socketpair of its own: asyncio makes one)
     "recvmsg", "recvmmsg", "shutdown", "getsockname", "getpeername", "getsockopt",
@@ -113,14 +120,26 @@ _ALLOWED = [
 ]  # fmt: skip
 """Calls a worker may make freely (the filtered ones are in `build`)."""
 
-_FCNTL_DENIED = [5, 6, 7, 36, 37, 38, 1024, 1025, 1026, 8, 10, 15]
-"""fcntl commands that lock shared files, lease them, watch folders (F_GETLK, F_SETLK,
-F_SETLKW, F_OFD_*, F_SETLEASE, F_GETLEASE, F_NOTIFY) or send signals to a process of the
-caller's choice (F_SETOWN, F_SETSIG, F_SETOWN_EX)."""
+_FCNTL_ALLOWED = [0, 1, 2, 3, 4, 6, 7, 37, 38, 1030, 1032, 1033, 1034]
+"""fcntl commands a worker may use: descriptors and their flags (F_DUPFD, F_GETFD, F_SETFD,
+F_GETFL, F_SETFL, F_DUPFD_CLOEXEC), taking record locks (F_SETLK, F_SETLKW, F_OFD_SETLK,
+F_OFD_SETLKW: sqlite on a scratch file needs them; on a shared file it may only read, a
+lock is a read lock, which nothing another worker may do can see, as F_GETLK is refused),
+a pipe's size (F_GETPIPE_SZ) and seals. Refused: F_GETLK (the probe that would see another's
+lock), leases, F_NOTIFY, F_SETOWN/F_SETSIG (signals to a process of its choice),
+F_SET_RW_HINT (kept on a shared file's inode), F_SETPIPE_SZ (pipe memory is counted per
+user, host-wide)."""
 
-_IOCTL_DENIED = [0x8901, 0x8902, 0x5412]
-"""ioctl requests that do what F_SETOWN does (FIOSETOWN, SIOCSPGRP) or push input into a
-terminal (TIOCSTI)."""
+_IOCTL_ALLOWED = [0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451, 0x80086601]
+"""ioctl requests a worker may make: is it a terminal, its size (TCGETS, TIOCGWINSZ), bytes
+waiting, non-blocking and close-on-exec flags (FIONREAD, FIONBIO, FIONCLEX, FIOCLEX), and
+reading a file's flags (FS_IOC_GETFLAGS). Any other fails with ENOTTY: most act on the file
+itself, and Landlock does not check them (a worker that keeps uid 0 set a read-only host
+file's flags with FS_IOC_SETFLAGS)."""
+
+_ADVICE_IGNORED = {"fadvise64": (3, [4, 5]), "madvise": (2, [20, 21])}
+"""Advice that would evict shared files from the page cache (POSIX_FADV_DONTNEED,
+POSIX_FADV_NOREUSE, MADV_COLD, MADV_PAGEOUT): the call succeeds and does nothing."""
 
 _ARCHES = {"x86_64": (0xC000003E, X86_64), "aarch64": (0xC00000B7, AARCH64)}
 
@@ -179,8 +198,17 @@ def build(pid: int) -> bytes:
         block(table[name], [_insn(_LD_ABS_W, 0, 0, _arg(0)), _insn(_JEQ, 1, 0, pid), deny, allow])
     for name in _OWN_PROCESS_ONLY:
         block(table[name], _one_of(0, [pid, 0], allow, deny))
-    block(table["fcntl"], _one_of(1, _FCNTL_DENIED, deny, allow))
-    block(table["ioctl"], _one_of(1, _IOCTL_DENIED, deny, allow))
+    block(table["fcntl"], _one_of(1, _FCNTL_ALLOWED, allow, deny))
+    block(table["ioctl"], _one_of(1, _IOCTL_ALLOWED, allow, _insn(_RET, 0, 0, RET_ERRNO | ENOTTY)))
+    for name, (arg, advice) in _ADVICE_IGNORED.items():
+        block(table[name], _one_of(arg, advice, _insn(_RET, 0, 0, RET_ERRNO | 0), allow))
+    for name in _PRIORITY:
+        block(
+            table[name],
+            [_insn(_LD_ABS_W, 0, 0, _arg(0)), _insn(_JEQ, 0, 3, 0)]
+            + [_insn(_LD_ABS_W, 0, 0, _arg(1)), _insn(_JEQ, 2, 0, pid), _insn(_JEQ, 1, 0, 0)]
+            + [deny, allow],
+        )
     # a send with an address could reach a named socket: only sends on its own connection
     block(
         table["sendto"],

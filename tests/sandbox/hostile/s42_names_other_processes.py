@@ -30,12 +30,21 @@ def algorithm(train_samples, train_parity, test_samples):
         attempt(f'set affinity of {pid}', lambda: os.sched_setaffinity(pid, {0}))
         attempt(f'priority of {pid}', lambda: os.setpriority(os.PRIO_PROCESS, pid, 19))
         attempt(f'scheduler of {pid}', lambda: os.sched_getscheduler(pid))
+        attempt(f'read priority of {pid}', lambda: os.getpriority(os.PRIO_PROCESS, pid))
+        attempt(f'group of {pid}', lambda: os.getpgid(pid))
+        attempt(f'session of {pid}', lambda: os.getsid(pid))
+    attempt('priority of its group', lambda: os.setpriority(os.PRIO_PGRP, 0, 19))
+    attempt('priority of its user', lambda: os.getpriority(os.PRIO_USER, 0))
     # ... while the worker's own limits and scheduling stay its own to read and change
     own = [
         lambda: resource.getrlimit(resource.RLIMIT_NOFILE),
         lambda: resource.prlimit(0, resource.RLIMIT_CORE, (0, 0)),
         lambda: resource.prlimit(os.getpid(), resource.RLIMIT_NOFILE),
         lambda: os.sched_getaffinity(0),
+        lambda: os.getpriority(os.PRIO_PROCESS, 0),
+        lambda: os.setpriority(os.PRIO_PROCESS, os.getpid(), 5),
+        lambda: os.getpgid(0),
+        lambda: os.getsid(os.getpid()),
     ]
     for i, action in enumerate(own):
         try:

@@ -4,6 +4,7 @@
 import ctypes
 import fcntl
 import os
+import struct
 import sys
 
 
@@ -26,21 +27,36 @@ def algorithm(train_samples, train_parity, test_samples):
         got.append('semget')
     if libc.inotify_init1(0) != -1:
         got.append('inotify')
+    if libc.memfd_create(b'm', 0) != -1:
+        got.append('memfd')
+    if libc.syscall(27 if os.uname().machine == 'x86_64' else 232, 0, 4096, ctypes.create_string_buffer(1)) != -1 or ctypes.get_errno() not in (1, 38):
+        got.append('mincore')
     shared = os.open(os.__file__, os.O_RDONLY)
+    lock = struct.pack('hhqqi', fcntl.F_WRLCK, 0, 0, 0, 0) + bytes(4)
     for name, action in [
         ('flock', lambda: fcntl.flock(shared, fcntl.LOCK_SH | fcntl.LOCK_NB)),
-        ('lockf', lambda: fcntl.lockf(shared, fcntl.LOCK_SH | fcntl.LOCK_NB)),
-        ('lock probe', lambda: fcntl.fcntl(shared, fcntl.F_GETLK, bytes(32))),
+        ('lock probe', lambda: fcntl.fcntl(shared, fcntl.F_GETLK, lock)),
+        ('open lock probe', lambda: fcntl.fcntl(shared, 36, lock)),
         ('signal owner', lambda: fcntl.fcntl(shared, fcntl.F_SETOWN, os.getppid())),
+        # both set what is there already: were they allowed, nothing would change
+        ('write hint', lambda: fcntl.fcntl(shared, 1036, struct.pack('Q', 0))),
+        ('file flags', lambda: fcntl.ioctl(shared, 0x40086602, fcntl.ioctl(shared, 0x80086601, bytes(8)))),
+        ('pipe size', lambda: fcntl.fcntl(os.pipe()[0], 1031, 1 << 20)),
     ]:
         try:
             action()
             got.append(name)
         except OSError:
             pass
-    try:  # what the worker needs of fcntl still works
+    try:  # what the worker needs of fcntl still works, sqlite on a scratch file too
         fcntl.fcntl(shared, fcntl.F_SETFD, fcntl.fcntl(shared, fcntl.F_GETFD))
         fcntl.fcntl(shared, fcntl.F_GETFL)
-    except OSError as exc:
-        got.append(f'own fcntl refused: {exc}')
+        import sqlite3
+        db = sqlite3.connect('own.sqlite')
+        db.execute('CREATE TABLE IF NOT EXISTS t (x)')
+        db.execute('INSERT INTO t VALUES (1)')
+        db.commit()
+        db.close()
+    except Exception as exc:
+        got.append(f'own work refused: {exc}')
     return repr(got)
