@@ -118,3 +118,29 @@ def test_a_long_answer_of_blocks_that_never_close_has_no_edits():
     text = f"{EDIT_OPEN}\nx = 1\n{EDIT_MID}\ny\n" * 100_000
     assert parse_edits(text) == []
     assert apply_edits("x = 1\n", text).reason == "no_code"
+
+
+def test_finding_an_edit_looks_at_each_line_of_the_program_once():
+    # a search block of 49,500 blank lines against a program of 99,000 took 54 s: every
+    # start line was compared line by line again
+    from selftaught.lm.edits import _find
+
+    stripped = [0]
+
+    class Line(str):
+        def rstrip(self, *args):  # noqa: ANN002 - str.rstrip's own signature
+            stripped[0] += 1
+            return str.rstrip(self, *args)
+
+    class Program(str):
+        def splitlines(self, keepends=False):  # noqa: ANN001
+            return [Line(line) for line in str.splitlines(self, keepends)]
+
+    text = "def algorithm(x):\n" + " \n" * 3000 + "    return x\n"
+    assert _find(Program(text), " \n" * 1500 + "zz\n") is None
+    assert stripped[0] <= 2 * text.count("\n"), stripped[0]
+    lines = text.splitlines(keepends=True)
+    # what it finds: a block at a line's start, trailing whitespace ignored
+    assert _find(text, "    return x   \n") == (len(text) - len(lines[-1]), len(text))
+    assert _find(text, "def algorithm(x):  \n \n") == (0, len(lines[0]) + len(lines[1]))
+    assert _find(text, "return x\n") is None  # the tail of a longer line

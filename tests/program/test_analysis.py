@@ -281,3 +281,49 @@ HONEST = (
 def test_honest_solutions_get_no_answer_flags(src):
     flags = set(analyze_source(src).flags)
     assert not flags & {"imports_selftaught", "file_access", "frame_walk"}, flags
+
+
+def _nested_loops_and_ifs(depth: int, width: int) -> str:
+    """`depth` nested loops around `depth` nested ifs around a wide expression: walking
+    each loop's (and each if's) subtree again costs loops x ifs x nodes."""
+    lines = ["def improve_algorithm(initial_solution, utility, language_model):"]
+    indent = 1
+    for k in range(depth):
+        lines.append("    " * indent + f"for a{k} in language_model.batch_prompt('e', ['m']):")
+        indent += 1
+    for k in range(depth):
+        lines.append("    " * indent + f"if a{k} < a{(k + 1) % depth}:")
+        indent += 1
+    lines.append(
+        "    " * indent + "x = [" + ", ".join(f"-a{k % depth}" for k in range(width)) + "]"
+    )
+    lines.append("    return initial_solution")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_analysis_looks_at_each_node_a_bounded_number_of_times(monkeypatch):
+    # a 99,000-character program of 49 nested loops and 49 nested ifs took 219 s of CPU:
+    # every loop walked its whole subtree again, and every if inside it too
+    import ast
+
+    src = _nested_loops_and_ifs(depth=20, width=2000)
+    nodes = sum(1 for _ in ast.walk(ast.parse(src)))
+    walked = [0]
+    real_walk = ast.walk
+
+    def counting_walk(node):
+        for n in real_walk(node):
+            walked[0] += 1
+            yield n
+
+    monkeypatch.setattr(ast, "walk", counting_walk)
+    analysis = analyze_source(src)
+    assert analysis.error is None
+    assert walked[0] <= 4 * nodes, (walked[0], nodes)
+
+
+def test_loop_facts_hold_for_loops_nested_anywhere():
+    early = "def algorithm(x):\n    for a in x:\n        for b in x:\n            if a < b:\n                break\n    return x\n"
+    assert "early_stopping" in analyze_source(early).strategies
+    late = "def algorithm(x):\n    if x < 1:\n        return x\n    for a in x:\n        pass\n    return x\n"
+    assert "early_stopping" not in analyze_source(late).strategies

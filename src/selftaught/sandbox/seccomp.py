@@ -78,6 +78,10 @@ _OWN_PROCESS_ONLY = [
 ]  # fmt: skip
 """Calls whose first argument names a process: allowed on the worker itself (its pid or 0)."""
 
+_CLOCKS = ["clock_gettime", "clock_getres", "clock_nanosleep", "timer_create"]
+"""Allowed on the clocks of a number (real time, monotonic, its own CPU time): a negative
+clock id names another process's or thread's CPU clock, which tells what it is doing."""
+
 _PRIORITY = ["getpriority", "setpriority"]
 """Allowed on the worker itself only: `which` PRIO_PROCESS and `who` its pid or 0."""
 
@@ -86,7 +90,7 @@ _ALLOWED = [
     "newfstatat", "futex", "read", "write", "lseek", "close", "openat", "getcwd", "mmap",
     "munmap", "mprotect", "brk", "mremap", "recvfrom", "rt_sigaction",
     "rt_sigprocmask", "rt_sigreturn", "setitimer", "getitimer", "gettid", "getpid",
-    "clock_gettime", "clock_nanosleep", "nanosleep", "getrandom",
+    "nanosleep", "getrandom",
     # files, through what Landlock lets it open
     "open", "openat2", "creat", "stat", "lstat", "fstat", "statx", "statfs", "fstatfs",
     "access", "faccessat", "faccessat2", "readv", "writev", "pread64", "pwrite64", "preadv",
@@ -108,11 +112,11 @@ _ALLOWED = [
     "prctl", "wait4", "waitid",
     # signals to itself, timers, clocks
     "rt_sigsuspend", "rt_sigpending", "rt_sigtimedwait", "sigaltstack", "pause", "alarm",
-    "timer_create", "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
-    "restart_syscall", "clock_getres", "gettimeofday", "time", "times", "getrusage",
+    "timer_settime", "timer_gettime", "timer_getoverrun", "timer_delete",
+    "restart_syscall", "gettimeofday", "time", "times", "getrusage",
     # who it is
     "getppid", "getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid",
-    "getresgid", "getpgrp", "uname", "capget", "getrlimit",
+    "getresgid", "getpgrp", "uname", "getrlimit",
     "setrlimit",
     # its job's socket (and a socketpair of its own: asyncio makes one)
     "recvmsg", "recvmmsg", "shutdown", "getsockname", "getpeername", "getsockopt",
@@ -202,6 +206,11 @@ def build(pid: int) -> bytes:
     block(table["ioctl"], _one_of(1, _IOCTL_ALLOWED, allow, _insn(_RET, 0, 0, RET_ERRNO | ENOTTY)))
     for name, (arg, advice) in _ADVICE_IGNORED.items():
         block(table[name], _one_of(arg, advice, _insn(_RET, 0, 0, RET_ERRNO | 0), allow))
+    for name in _CLOCKS:
+        block(
+            table[name],
+            [_insn(_LD_ABS_W, 0, 0, _arg(0)), _insn(_JSET, 0, 1, 0x80000000), deny, allow],
+        )
     for name in _PRIORITY:
         block(
             table[name],

@@ -4,6 +4,7 @@
 import os
 import resource
 import sys
+import time
 
 
 def algorithm(train_samples, train_parity, test_samples):
@@ -33,6 +34,8 @@ def algorithm(train_samples, train_parity, test_samples):
         attempt(f'read priority of {pid}', lambda: os.getpriority(os.PRIO_PROCESS, pid))
         attempt(f'group of {pid}', lambda: os.getpgid(pid))
         attempt(f'session of {pid}', lambda: os.getsid(pid))
+        # a CPU clock names a process: ~pid << 3 | CPUCLOCK_SCHED
+        attempt(f'cpu time of {pid}', lambda: time.clock_gettime((~pid << 3) | 2))
     attempt('priority of its group', lambda: os.setpriority(os.PRIO_PGRP, 0, 19))
     attempt('priority of its user', lambda: os.getpriority(os.PRIO_USER, 0))
     # ... while the worker's own limits and scheduling stay its own to read and change
@@ -45,6 +48,9 @@ def algorithm(train_samples, train_parity, test_samples):
         lambda: os.setpriority(os.PRIO_PROCESS, os.getpid(), 5),
         lambda: os.getpgid(0),
         lambda: os.getsid(os.getpid()),
+        lambda: time.process_time() + time.thread_time() + time.monotonic() + time.time(),
+        lambda: time.clock_getres(time.CLOCK_MONOTONIC),
+        lambda: time.sleep(0.001),
     ]
     for i, action in enumerate(own):
         try:
