@@ -147,7 +147,9 @@ def _dotted(node: ast.AST) -> str:
 class _Facts(ast.NodeVisitor):
     """One pass over the tree collecting what the rules look at."""
 
-    def __init__(self) -> None:
+    def __init__(self, subtrees: dict[ast.AST, _Subtree] | None = None) -> None:
+        self.subtrees = subtrees or {}
+        """What each node's subtree holds (`_subtree_facts`)."""
         self.words: list[str] = []  # identifiers and string constants, lower-cased
         self.imports: set[str] = set()
         self.calls: list[ast.Call] = []
@@ -197,7 +199,7 @@ class _Facts(ast.NodeVisitor):
     # loops
     def _loop(self, node: ast.For | ast.While | ast.AsyncFor) -> None:
         # facts of the loop's whole subtree, computed once for all nodes (`_subtree_facts`)
-        facts: _Subtree = node._subtree  # type: ignore[attr-defined]
+        facts = self.subtrees.get(node, _Subtree())
         if facts.model_call and facts.top_k:
             self.topk_in_model_loop = True
         if facts.early_exit:
@@ -419,10 +421,11 @@ class _Subtree:
     """A `break` or `return`."""
 
 
-def _subtree_facts(tree: ast.AST) -> None:
-    """Set `_subtree` on every node, bottom-up in one pass: each node is looked at once,
+def _subtree_facts(tree: ast.AST) -> dict[ast.AST, _Subtree]:
+    """What every node's subtree holds, bottom-up in one pass: each node is looked at once,
     whatever the nesting (walking each loop's subtree again was loops x nodes: 219 s of CPU
     for one 99,000-character program of 49 nested loops and 49 nested ifs)."""
+    facts: dict[ast.AST, _Subtree] = {}
     for node in reversed(list(ast.walk(tree))):  # children before their parents
         model = top_k = early = stop = False
         compare = isinstance(node, ast.Compare)
@@ -439,13 +442,14 @@ def _subtree_facts(tree: ast.AST) -> None:
             top_k = True
         stop = isinstance(node, ast.Break | ast.Return)
         for child in ast.iter_child_nodes(node):
-            below: _Subtree = child._subtree  # type: ignore[attr-defined]
+            below = facts[child]
             model, top_k = model or below.model_call, top_k or below.top_k
             early, compare = early or below.early_exit, compare or below.compare
             stop = stop or below.stop
-        if isinstance(node, ast.If) and node.test._subtree.compare and stop:  # type: ignore[attr-defined]
+        if isinstance(node, ast.If) and facts[node.test].compare and stop:
             early = True
-        node._subtree = _Subtree(model, top_k, early, compare, stop)  # type: ignore[attr-defined]
+        facts[node] = _Subtree(model, top_k, early, compare, stop)
+    return facts
 
 
 def analyze_source(src: str) -> Analysis:
@@ -460,8 +464,7 @@ def analyze_source(src: str) -> Analysis:
     for node in ast.walk(tree):
         for child in ast.iter_child_nodes(node):
             child._parent = node  # type: ignore[attr-defined]  # read back by _call_parents
-    _subtree_facts(tree)
-    facts = _Facts()
+    facts = _Facts(_subtree_facts(tree))
     try:
         facts.visit(tree)
         return Analysis(strategies=_strategies(facts), flags=_flags(facts))
