@@ -6,6 +6,7 @@ but newline and tab), as anything that reaches a terminal does (`cat report.md`)
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -33,7 +34,7 @@ def _cell(value: Any) -> str:
     """Record text as one table cell that renders as the text itself: no HTML (tags become
     entities), no links, emphasis or code (their marks are escaped), one line."""
     text = "" if value is None else printable(str(value))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = html.escape(text, quote=False)
     return _MARKUP.sub(r"\\\1", text).replace("\n", " ").replace("\t", " ")
 
 

@@ -188,15 +188,15 @@ class Sandbox:
         self.solution_limits = spec.solution_limits
         self.improver_limits = spec.improver_limits
         run_bounds = spec.run_bounds
+        processes = max(self.solution_limits.processes, self.improver_limits.processes)
         if run_cgroup and run_bounds is None:
             run_bounds = RunBounds.for_workers(
                 DEFAULT_WORKERS,
                 max(self.solution_limits.memory_mb, self.improver_limits.memory_mb),
-                max(self.solution_limits.processes, self.improver_limits.processes),
+                processes,
             )
         bounds = run_bounds if run_cgroup else None
         if bounds is not None and not bounds.worker_pids:  # each worker at its own limit too
-            processes = max(self.solution_limits.processes, self.improver_limits.processes)
             bounds = dataclasses.replace(bounds, worker_pids=processes)
 
         def start() -> ForkServer:

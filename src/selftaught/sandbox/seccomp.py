@@ -9,11 +9,12 @@ this list, with ENOSYS (as on an older kernel, so the C library falls back where
 Named and refused: starting processes (`clone` without CLONE_THREAD, `fork`, `vfork`; so a
 fork bomb cannot start and a kill of the worker's pid kills all of its code), exec,
 ptrace, other processes' memory, signals to anything but itself, any call that names
-another process (limits, scheduling, priorities), System V or POSIX IPC, watching files
-(inotify, fanotify), file locks and leases, listing mounts, sockets of its own (`socket`,
-`bind`, `connect`; a `socketpair` is allowed and can reach nothing else, as sends with an
-address are refused), changing file modes, owners, times or extended attributes, mount,
-and io_uring (whose operations would bypass this filter). docs/security.md, "Layers".
+another process (limits, scheduling, priorities, CPU clocks), System V or POSIX IPC,
+watching files (inotify, fanotify), `flock`, probing others' file locks, leases, listing
+mounts, sockets of its own (`socket`, `bind`, `connect`; a `socketpair` is allowed and can
+reach nothing else, as sends with an address are refused), changing file modes, owners,
+times or extended attributes, mount, and io_uring (whose operations would bypass this
+filter). docs/security.md, "Layers".
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ _COMMON_DENIED = [
     "reboot", "swapon", "swapoff", "acct", "settimeofday", "clock_settime", "sethostname",
     "setdomainname", "iopl", "ioperm", "quotactl", "move_mount", "open_tree", "fsopen",
     "fsmount", "fspick", "mount_setattr",
-    # other processes: their priorities, memory and kernel objects
+    # other processes: their I/O priorities, memory and kernel objects
     "ioprio_set", "ioprio_get", "kcmp", "migrate_pages",
     "move_pages", "process_madvise", "process_mrelease", "get_robust_list",
     # System V and POSIX IPC: kernel objects shared by every process of the host, that
@@ -199,7 +200,7 @@ def build(pid: int) -> bytes:
         + [deny, allow],
     )
     for name in ("tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
-        block(table[name], [_insn(_LD_ABS_W, 0, 0, _arg(0)), _insn(_JEQ, 1, 0, pid), deny, allow])
+        block(table[name], _one_of(0, [pid], allow, deny))
     for name in _OWN_PROCESS_ONLY:
         block(table[name], _one_of(0, [pid, 0], allow, deny))
     block(table["fcntl"], _one_of(1, _FCNTL_ALLOWED, allow, deny))

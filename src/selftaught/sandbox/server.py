@@ -246,11 +246,6 @@ class ForkServer:
             self._refiller.start()
             return hello
 
-    def started(self) -> ForkServer:
-        """Wait until the fork server is ready (RuntimeError if it did not start)."""
-        self._started()
-        return self
-
     @property
     def network(self) -> str:
         """Network isolation of the workers: `netns`, `userns+netns` or `none`."""
