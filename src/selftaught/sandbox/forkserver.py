@@ -192,6 +192,11 @@ class _Server:
             del sys.path_importer_cache[entry]
 
         abi, self.shared_fd = limits.shared_ruleset(self.base, hide) if confine else (0, -1)
+        # Done once here, not in each worker: after the namespaces above (a new user
+        # namespace starts with a full bounding set), inherited by every worker.
+        limits.drop_bounding_set()
+        if confine and seccomp.supported():
+            seccomp.prepare()
         self.modes = {
             "network": network,
             "scratch": scratch_mode,

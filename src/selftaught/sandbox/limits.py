@@ -247,8 +247,23 @@ def confine_worker(
     ruleset.restrict()
 
 
+def drop_bounding_set() -> None:
+    """Empty the calling process's capability bounding set, which its children inherit:
+    no worker can gain a capability back, even by a path that would exec a program.
+
+    The fork server calls this once, after the namespaces it makes (a new user namespace
+    starts with a full bounding set) and before it forks. Needs CAP_SETPCAP (root, or a
+    user namespace); without it the set stays, and workers drop what they hold anyway
+    (`_drop_capabilities`)."""
+    libc = _libc()
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
+            break  # EINVAL: past the last capability this kernel knows
+
+
 def _drop_capabilities(libc: ctypes.CDLL) -> None:
-    """Empty the ambient, effective, permitted and inheritable sets (bounding: see apply).
+    """Empty the ambient, effective, permitted and inheritable sets (the bounding set is
+    emptied once, in the fork server: `drop_bounding_set`).
 
     Root without capabilities keeps uid 0 (so it can read a Python installation under
     /root) but cannot override file permissions, ptrace, kill other users, raise limits,
@@ -296,9 +311,6 @@ def apply(
                 raise
             resource.setrlimit(which, (hard, hard))
     libc = _libc()
-    for cap in range(64):  # needs CAP_SETPCAP (root, or a user namespace), so before setuid
-        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 and ctypes.get_errno() == 22:
-            break
     if drop_to is not None:
         os.setgroups([])
         os.setgid(drop_to)

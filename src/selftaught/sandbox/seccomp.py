@@ -20,6 +20,7 @@ filter). docs/security.md, "Layers".
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import struct
@@ -242,9 +243,49 @@ class _Fprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
+_PROBES = (0x1234567, 0x7654321)
+"""Two pids no process has (pid_max is at most 2**22), for finding where `build` puts one."""
+
+
+@functools.cache
+def _template() -> tuple[bytes, tuple[int, ...], tuple[int, ...]]:
+    """The filter built once, and where its pid goes: the offsets of the `k` fields that
+    hold the pid, and of those that hold its negative (a process group). The fork server
+    calls this before it forks, so each worker only writes its own pid in (`program`)."""
+    first, second = (build(p) for p in _PROBES)
+    assert len(first) == len(second)
+    plus, minus = [], []
+    for offset in range(4, len(first), 8):  # the `k` field of each 8-byte instruction
+        if first[offset : offset + 4] != second[offset : offset + 4]:
+            (k,) = struct.unpack_from("I", first, offset)
+            if k == _PROBES[0]:
+                plus.append(offset)
+            elif k == -_PROBES[0] & 0xFFFFFFFF:
+                minus.append(offset)
+            else:
+                raise AssertionError(f"the filter uses its pid as {k:#x}")
+    return first, tuple(plus), tuple(minus)
+
+
+def prepare() -> None:
+    """Build the template now: the fork server calls this once, before it forks."""
+    _template()
+
+
+def program(pid: int) -> bytes:
+    """`build(pid)`, from the template: the same bytes, in a few microseconds."""
+    code, plus, minus = _template()
+    out = bytearray(code)
+    for offset in plus:
+        struct.pack_into("I", out, offset, pid & 0xFFFFFFFF)
+    for offset in minus:
+        struct.pack_into("I", out, offset, -pid & 0xFFFFFFFF)
+    return bytes(out)
+
+
 def install() -> None:
     """Apply the filter to the calling process (no_new_privs must already be set)."""
-    code = build(os.getpid())
+    code = program(os.getpid())
     buf = ctypes.create_string_buffer(code, len(code))
     prog = _Fprog(len(code) // 8, ctypes.addressof(buf))
     if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
