@@ -286,15 +286,21 @@ def check(msg: Any, kind: str) -> dict[str, Any]:
     return msg
 
 
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+"""The leaves of a decoded output (exact types: the decoder makes no subclasses)."""
+
+
 def _plain(value: Any) -> bool:
     """Whether `value` is what a worker makes of a program's output (`worker.plain`):
-    lists of numbers, strings, booleans and null, nothing else. Walked without recursion."""
+    lists of numbers, strings, booleans and null, nothing else. Walked without recursion,
+    a list's scalars in one pass (an evaluation's outputs are mostly lists of numbers)."""
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, list):
-            stack.extend(item)
-        elif item is not None and not isinstance(item, str | int | float):
+        kind = type(item)
+        if kind is list:
+            stack.extend(x for x in item if type(x) not in _SCALARS)
+        elif kind not in _SCALARS:
             return False
     return True
 
