@@ -57,6 +57,7 @@ def run_loop(
     from selftaught.stop.resume import load_state
 
     ended: dict[str, Any] = {}
+    warm.start()  # the report's libraries load while the sandbox starts and the run runs
     try:
         with assemble(
             cfg,
@@ -67,7 +68,6 @@ def run_loop(
             checked=True,
         ) as asm:
             ended["asm"] = asm
-            warm.start()  # the report's libraries load while the run runs
             state = None
             if run_dir is not None:  # locked by assemble before anything changes
                 state = load_state(asm.store)
