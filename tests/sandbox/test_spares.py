@@ -148,3 +148,50 @@ def test_without_spares_workers_are_forked_on_demand():
         result = _solve(sandbox)
         assert result.outcome == "ok" and result.instances[0].output == 2
         assert not any(sandbox.server.idle_spares().values())
+
+
+SLEEPS = "import time\ndef algorithm(a):\n    time.sleep(a)\n    return a\n"
+
+
+def test_a_spare_taken_is_replaced_when_its_evaluation_ends_not_while_it_runs():
+    # Forking and confining the replacement while the evaluation ran took the cores from
+    # it; one spare stays ready meanwhile, and the replacement comes once it is done.
+    with Sandbox(spares=2) as sb:
+        _wait_for(lambda: _settled(sb))
+        limits = sb.solution_limits
+        assert len(_spares(sb, limits)) == 2
+        done = threading.Event()
+
+        def evaluate() -> None:
+            sb.solve(SLEEPS, function="algorithm", instances=[(1.0,)], instance_timeout=5.0)
+            done.set()
+
+        runner = threading.Thread(target=evaluate)
+        runner.start()
+        time.sleep(0.5)  # long past what a replacement takes to start
+        assert not done.is_set()
+        assert len(_spares(sb, limits)) == 1 and not sb.server._requests
+        runner.join()
+        _wait_for(lambda: len(_spares(sb, limits)) == 2)
+
+
+def test_callers_at_once_still_find_a_spare_ready_while_all_are_busy():
+    with Sandbox(spares=2) as sb:
+        _wait_for(lambda: _settled(sb))
+        limits = sb.solution_limits
+        threads = [
+            threading.Thread(
+                target=sb.solve,
+                args=(SLEEPS,),
+                kwargs={"function": "algorithm", "instances": [(1.0,)], "instance_timeout": 5.0},
+            )
+            for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        # both spares taken: one is replaced at once, so a third caller finds it ready
+        assert len(_spares(sb, limits)) == 1
+        assert _solve(sb).instances[0].output == 2
+        for t in threads:
+            t.join()

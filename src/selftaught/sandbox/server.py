@@ -73,6 +73,8 @@ class Worker:
     pid: int
     scratch: str
     server: ForkServer
+    key: str = ""
+    """The limits it was started with (`ForkServer._key`)."""
     _done: bool = field(default=False, repr=False)
     inbox: Inbox = field(init=False, repr=False)
     """What the worker sent, read in chunks (use this, not `sock`, to receive)."""
@@ -94,6 +96,7 @@ class Worker:
         self._done = True
         self.sock.close()
         self.server.kill(self.pid)
+        self.server.released(self)
         if not need_status:
             self.server.forget(self.pid)
             return None
@@ -175,6 +178,7 @@ class ForkServer:
         self._targets: dict[str, int] = {}
         self._spares: dict[str, deque[Worker]] = {}
         self._inflight: dict[str, int] = {}
+        self._busy: dict[str, int] = {}  # workers handed out and not yet closed
         self._waiting: dict[str, int] = {}
         self._requests: dict[int, tuple[str, socket.socket]] = {}
         self._idle: dict[int, str] = {}
@@ -310,7 +314,7 @@ class ForkServer:
                         continue
                     key, sock = request
                     self._inflight[key] -= 1
-                    worker = Worker(sock=sock, pid=pid, scratch=msg["scratch"], server=self)
+                    worker = Worker(sock, pid, msg["scratch"], self, key)
                     self._spares[key].append(worker)
                     self._idle[pid] = key
                     self._cond.notify_all()
@@ -357,12 +361,27 @@ class ForkServer:
                 worker.sock.close()
                 break
 
+    def released(self, worker: Worker) -> None:
+        """A worker handed out by `spawn` is done with (its spares may be refilled now)."""
+        with self._cond:
+            if worker.key in self._busy:
+                self._busy[worker.key] -= 1
+                self._cond.notify_all()
+
     def _deficits(self) -> dict[str, int]:
-        return {
-            key: n
-            for key, target in self._targets.items()
-            if (n := target + self._waiting[key] - len(self._spares[key]) - self._inflight[key]) > 0
-        }
+        """Spares to request now, per limits key: up to its target plus one per waiting
+        caller. While workers of a key are busy its target drops by as many (to one at
+        least), so that a spare taken is replaced when its evaluation ends rather than
+        while it runs: forking and confining the replacement took the cores from the
+        evaluation (docs/performance.md). Callers waiting, or no spare left, refill now."""
+        deficits = {}
+        for key, target in self._targets.items():
+            if self._busy[key] > 0 and not self._waiting[key]:
+                target = min(target, max(1, target - self._busy[key]))
+            n = target + self._waiting[key] - len(self._spares[key]) - self._inflight[key]
+            if n > 0:
+                deficits[key] = n
+        return deficits
 
     def _refill(self) -> None:
         """Keep each key's spares (plus one per waiting caller) requested from the server."""
@@ -400,6 +419,7 @@ class ForkServer:
             self._spares[key] = deque()
             self._inflight[key] = 0
             self._waiting[key] = 0
+            self._busy[key] = 0
         return key
 
     def keep_spares(self, limits: Limits, count: int | None = None) -> None:
@@ -443,6 +463,7 @@ class ForkServer:
                         self._idle.pop(worker.pid, None)
                         if self._usable(worker):
                             self._confine_failed.discard(worker.pid)
+                            self._busy[key] += 1
                             return worker
                         worker.sock.close()
                         self.kill(worker.pid)
