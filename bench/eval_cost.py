@@ -2,9 +2,13 @@
 
 For each containment setting (everything on; `confine=False`: no Landlock, seccomp or
 scratch tmpfs; `audit_hooks=False`; both off), runs the LPN scorer's seed solution on the
-validation instances and a trivial one-instance program, back to back, and prints:
+validation instances and a trivial one-instance program, and prints:
 
-- wall: median milliseconds per evaluation, LPN and trivial (the fixed overhead);
+- wall, back to back: median milliseconds per evaluation, LPN and trivial (the fixed
+  overhead), evaluations one after the other (the machine's cores are then shared with
+  the spares being forked and confined for the next ones);
+- wall, one on a ready sandbox: the same, each evaluation after a pause of `PAUSE`, as
+  between a run's model calls (the spares are ready and nothing else runs);
 - CPU per LPN evaluation, in milliseconds, split into the orchestrator (this process, all
   threads) and the fork server with every worker it forked and reaped (its own and its
   children's CPU from /proc: workers are children of the fork server, so spares forked
@@ -40,6 +44,8 @@ SETTINGS = {
     "both off": {"confine": False, "audit_hooks": False},
 }
 TICK = os.sysconf("SC_CLK_TCK")
+PAUSE = 0.03
+"""Seconds between evaluations on a ready sandbox (the `ready` columns)."""
 
 
 def tree_cpu(pid: int) -> float:
@@ -86,7 +92,16 @@ def measure(options: dict, evals: int) -> dict[str, float]:
             t0 = time.perf_counter()
             trivial()
             trivials.append(time.perf_counter() - t0)
+        ready: dict[str, list[float]] = {"lpn": [], "trivial": []}
+        for _ in range(evals // 4):
+            for name, evaluate in (("lpn", lpn), ("trivial", trivial)):
+                time.sleep(PAUSE)  # the spares settle, as between a run's model calls
+                t0 = time.perf_counter()
+                evaluate()
+                ready[name].append(time.perf_counter() - t0)
     return {
+        "ready_lpn_ms": statistics.median(ready["lpn"]) * 1000,
+        "ready_trivial_ms": statistics.median(ready["trivial"]) * 1000,
         "lpn_ms": statistics.median(walls) * 1000,
         "trivial_ms": statistics.median(trivials) * 1000,
         "orch_cpu_ms": own_cpu / evals * 1000,
@@ -156,14 +171,16 @@ def main() -> None:
         f"LPN seed solution, {instances} validation instances; medians of {args.rounds} rounds"
         f" of {args.evals} evaluations (ms per evaluation)"
     )
+    print(f"{'':<18} {'back to back':>16} {'one, ready':>16} {'CPU per LPN evaluation':>28}")
     print(
-        f"{'containment':<18} {'LPN wall':>9} {'fixed':>7} {'CPU all':>8}"
-        f" {'orchestr.':>9} {'server+wk':>9}"
+        f"{'containment':<18} {'LPN':>8} {'fixed':>7} {'LPN':>8} {'fixed':>7}"
+        f" {'all':>8} {'orchestr.':>9} {'server+wk':>9}"
     )
     for name in names:
         med = {k: statistics.median(r[k] for r in figures[name]) for k in figures[name][0]}
         print(
-            f"{name:<18} {med['lpn_ms']:9.2f} {med['trivial_ms']:7.2f} {med['cpu_ms']:8.2f}"
+            f"{name:<18} {med['lpn_ms']:8.2f} {med['trivial_ms']:7.2f}"
+            f" {med['ready_lpn_ms']:8.2f} {med['ready_trivial_ms']:7.2f} {med['cpu_ms']:8.2f}"
             f" {med['orch_cpu_ms']:9.2f} {med['server_cpu_ms']:9.2f}"
         )
 
