@@ -6,6 +6,7 @@ import atexit
 import gc
 import os
 import sys
+import threading
 
 import typer
 
@@ -19,6 +20,24 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+_whole_process = threading.Event()
+
+
+def whole_process() -> bool:
+    """Whether the command is this process's whole program (`main` called without
+    arguments, as the `selftaught` command is), so that it may leave to the process's end
+    what a library call must tidy itself: see `gc_freeze`."""
+    return _whole_process.is_set()
+
+
+def gc_freeze() -> None:
+    """In a command that is its process's whole program: every object now alive is kept
+    out of the garbage collector's way from here on (`gc.freeze`), so that no full
+    collection walks matplotlib's and numpy's objects again; they go with the process."""
+    if whole_process():
+        gc.freeze()
 
 
 def _register_commands() -> None:
@@ -44,12 +63,13 @@ def _root() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: bad input is one line on stderr and exit code 2, never a traceback."""
     args = sys.argv[1:] if argv is None else argv
-    if argv is None:  # the process ends with the command
+    if argv is None:
+        _whole_process.set()
         # The interpreter's last garbage collections would walk every object left, those
-        # of matplotlib and numpy too (0.06 s): frozen, they go with the process. This
-        # runs after the exit handlers the command registers; nothing of ours is left to
-        # the collector (records and caches are closed when the command returns).
-        atexit.register(gc.freeze)
+        # of matplotlib and numpy too (0.06 s). This runs after the exit handlers the
+        # command registers; nothing of ours is left to the collector (records and
+        # caches are closed when the command returns).
+        atexit.register(gc_freeze)
     try:
         # Without standalone mode typer *returns* the code of a `typer.Exit` (and turns
         # Ctrl-C into Exit(130)) instead of raising it.

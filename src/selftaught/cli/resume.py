@@ -20,13 +20,13 @@ def resume(
 ) -> None:
     """Continue a stopped, killed or crashed run from its last completed iteration."""
     from selftaught.api.running import resume as resume_run
-    from selftaught.progress import RichProgress
+    from selftaught.cli.run import command_progress
 
     result = resume_run(
         run_dir,
         max_run_tokens=max_run_tokens,
         max_run_cost=max_run_cost,
-        progress=RichProgress(),
+        progress=command_progress(),
     )
     if result.status == "failed":
         raise typer.Exit(1)

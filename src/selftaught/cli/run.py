@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from selftaught.cli import app
+from selftaught.cli import app, gc_freeze
+
+if TYPE_CHECKING:
+    from selftaught.stop.context import Progress
+
+
+def command_progress() -> Progress:
+    """`RichProgress` for `run` and `resume`: once the run table is shown, `gc_freeze`, so
+    that no full collection walks every object while the report is drawn (0.03 s)."""
+    from selftaught.progress import RichProgress  # here: it imports half of selftaught
+
+    class _Ending(RichProgress):
+        def finished(self, result: Any) -> None:
+            super().finished(result)
+            gc_freeze()
+
+    return _Ending()
 
 
 @app.command()
@@ -72,12 +88,11 @@ def run(
 ) -> None:
     """Run STOP: improve the improver on the task suite, and record everything."""
     from selftaught.api.running import run as run_stop
-    from selftaught.progress import RichProgress
 
     result = run_stop(
         config,
         preset=preset,
-        progress=RichProgress(),
+        progress=command_progress(),
         model=model,
         tasks=task or None,
         iterations=iterations,
