@@ -189,9 +189,8 @@ def test_callers_at_once_still_find_a_spare_ready_while_all_are_busy():
         ]
         for t in threads:
             t.start()
-        time.sleep(0.5)
         # both spares taken: one is replaced at once, so a third caller finds it ready
-        assert len(_spares(sb, limits)) == 1
+        _wait_for(lambda: len(_spares(sb, limits)) == 1)
         assert _solve(sb).instances[0].output == 2
         for t in threads:
             t.join()
