@@ -330,7 +330,8 @@ def _template() -> tuple[bytes, tuple[int, ...], tuple[int, ...]]:
     hold the pid, and of those that hold its negative (a process group). The fork server
     calls this before it forks, so each worker only writes its own pid in (`program`)."""
     first, second = (build(p) for p in _PROBES)
-    assert len(first) == len(second)
+    if len(first) != len(second):  # the layout would depend on the pid: never patch it
+        raise RuntimeError("the seccomp filter's layout depends on the pid")
     plus, minus = [], []
     for offset in range(4, len(first), 8):  # the `k` field of each 8-byte instruction
         if first[offset : offset + 4] != second[offset : offset + 4]:

@@ -7,8 +7,9 @@ import sys
 
 def algorithm(train_samples, train_parity, test_samples):
     # The fork server empties the capability bounding set once, and every worker inherits
-    # it: a worker holds no capability in its bounding or ambient set, whatever mode it
-    # runs in (docs/security.md, "Layers"). The audit hooks are switched off first.
+    # it: a worker holds no capability in its bounding or ambient set, in every mode where
+    # the fork server may empty it (docs/security.md, "Layers"). The audit hooks are
+    # switched off first.
     guards = sys.modules.get('selftaught.sandbox.guards')
     if guards is not None:
         guards.armed[0] = False
