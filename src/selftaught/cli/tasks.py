@@ -12,7 +12,6 @@ and workers is printed without control characters (`text.printable`).
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from dataclasses import asdict
@@ -189,13 +188,15 @@ def improve_command(
         )
     target.write_text(result.program)
     print(f"wrote {target}")
-    diff = difflib.unified_diff(
+    from selftaught.program.diff import unified_lines
+
+    diff = unified_lines(
         result.input_program.splitlines(keepends=True),
         result.program.splitlines(keepends=True),
         fromfile=str(solution),
         tofile=str(target),
     )
-    for line in bounded_diff(list(diff), str(target)):
+    for line in bounded_diff(diff, str(target)):
         print(line)
 
 

@@ -1,5 +1,6 @@
 """Program text, on the ground floor: parsing it, taking it out of model responses,
-checking it before it runs, and analysing it statically (`selftaught.program.analysis`).
+checking it before it runs, analysing it statically (`selftaught.program.analysis`) and
+diffing two programs in bounded time (`selftaught.program.diff`).
 Nothing here runs a program; sandbox workers import it too (`extract_code` is their
 `helpers.extract_code`)."""
 

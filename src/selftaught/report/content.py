@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections import Counter, defaultdict
 from collections.abc import Mapping
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from selftaught.program.analysis import Analysis, analyze_source
+from selftaught.program.diff import unified_lines
 from selftaught.report.records import Candidate, IterationCost, RunRecords
 from selftaught.stats import mean_se
 from selftaught.store.rows import EvaluationRow, EventRow, IterationRow
@@ -122,7 +122,7 @@ def unified_diff(
         return ""
     parent, child = parent.rstrip("\n") + "\n", child.rstrip("\n") + "\n"
     return "".join(
-        difflib.unified_diff(
+        unified_lines(
             parent.splitlines(keepends=True),
             child.splitlines(keepends=True),
             fromfile=parent_name,
