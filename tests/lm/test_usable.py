@@ -119,3 +119,28 @@ def test_a_function_returns_a_value_only_from_its_own_body():
     assert not returns_value("def g(x):\n    return 1\n", "f")
     # the definition in effect is the last one
     assert not returns_value("def f(x):\n    return 1\n\ndef f(x):\n    pass\n", "f")
+
+
+def test_a_sample_met_again_is_checked_once(monkeypatch):
+    # One check of a hostile answer may cost seconds of the orchestrator's time, which is
+    # not charged to the improver that asked: the samples of a call that repeat one text
+    # (as `echo` and an obedient model do) cost one check, not one each.
+    from selftaught.lm import usable
+
+    usable._check.cache_clear()
+    calls = []
+    real = usable._problem
+
+    def counted(code, function, arity):
+        calls.append(code)
+        return real(code, function, arity)
+
+    monkeypatch.setattr(usable, "_problem", counted)
+    answer = "```python\ndef algorithm(x):\n    return x +\n```"  # unusable: repaired
+    first = [usable.check(answer, "algorithm", 1) for _ in range(6)]
+    assert len(set(first)) == 1 and calls
+    once = len(calls)
+    usable._check.cache_clear()
+    calls.clear()
+    usable.check(answer, "algorithm", 1)
+    assert len(calls) == once

@@ -12,6 +12,7 @@ is not renamed (that would change what the model wrote): it is `missing_function
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import re
 from collections import Counter
@@ -236,9 +237,19 @@ def check(
     cut: bool = False,
     repair: bool = True,
 ) -> Checked:
-    """Check one sample. `cut`: generation stopped at the token limit."""
+    """Check one sample. `cut`: generation stopped at the token limit.
+
+    The same sample met again (the samples of one call often repeat, and a model told to
+    may repeat a text it was given) is checked once: one check may cost seconds
+    (docs/security.md, "Checked"), and the orchestrator's time spent on it is not the
+    improver's."""
     if not isinstance(text, str):
         return Checked(None, "no_code")
+    return _check(text, function, arity, cut, repair)
+
+
+@functools.lru_cache(maxsize=16)  # samples are at most 200,000 characters: 3.2 MB at most
+def _check(text: str, function: str, arity: int | None, cut: bool, repair: bool) -> Checked:
     blocks = [(c.strip("\n"), done) for c, done in fenced_blocks(text)]
     if not blocks and "```" not in text and "def " in text:
         blocks = [(text.strip("\n"), not cut)]
