@@ -349,3 +349,20 @@ def test_a_cap_reached_while_drawing_again_keeps_and_records_the_call_and_ends_t
     assert any("drawing again failed (SpendingCapReached" in note for note in call.notes)
     with pytest.raises(SpendingCapReached):
         lm.prompt("sys", "m")
+
+
+@pytest.mark.parametrize("where", ["system", "message"])
+def test_a_prompt_past_the_cap_is_refused_unsent_and_costs_no_call(where):
+    # An improver's prompt may be as long as its message cap (4 MB): a server could take
+    # minutes over it, or time out on every retry until the run stops for an outage.
+    from selftaught.errors import LanguageModelError
+    from selftaught.lm.base import MAX_PROMPT_CHARS
+
+    backend = ScriptedBackend(lambda req, i: "x")
+    lm, calls = _lm(backend, budget=1)
+    huge = "y" * (MAX_PROMPT_CHARS + 1)
+    system, message = (huge, "m") if where == "system" else ("s", huge)
+    with pytest.raises(LanguageModelError, match="not sent"):
+        lm.batch_prompt(system, ["m", message])
+    assert backend.requests == [] and lm.calls == 0
+    assert lm.prompt("s", "y" * MAX_PROMPT_CHARS)  # at the cap it goes, within the budget

@@ -92,6 +92,13 @@ class Completion:
     """Served from the response cache: it cost no money this time."""
 
 
+MAX_PROMPT_CHARS = 400_000
+"""Most characters of one prompt (its system text, or one message) a `LanguageModel` sends.
+The orchestrator's own prompts hold one program (at most 100,000 characters) and
+instructions; an improver's may hold anything up to its message cap (4 MB), which a
+server may take minutes to read or time out on, again and again, until the run stops for
+an outage: refused unsent, it costs no call of the budget (docs/security.md)."""
+
 MAX_SAMPLE_CHARS = 200_000
 """Most characters of one sample kept (twice the longest usable program): past it a sample
 is cut when it arrives, as if at the token limit (`bounded`), before anything stores it."""

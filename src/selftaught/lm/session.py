@@ -23,7 +23,15 @@ from selftaught.errors import (
     SpendingCapReached,
     TransientError,
 )
-from selftaught.lm.base import DEFAULT_TEMPERATURE, AnswerShape, Backend, Reply, Request, Usage
+from selftaught.lm.base import (
+    DEFAULT_TEMPERATURE,
+    MAX_PROMPT_CHARS,
+    AnswerShape,
+    Backend,
+    Reply,
+    Request,
+    Usage,
+)
 from selftaught.lm.edits import INSTRUCTION, apply_edits, ask_for_edits
 from selftaught.lm.local import default_max_tokens, default_redraws
 from selftaught.lm.options import ModelOptions
@@ -189,9 +197,15 @@ class LanguageModel:
         self, expertise: str, message_batch: list[str], temperature: float | None = None
     ) -> list[str]:
         """One response per message; one call against the budget. `temperature` None:
-        this model's default."""
-        index = self._take_call()
+        this model's default. A prompt longer than `MAX_PROMPT_CHARS` is refused unsent."""
         messages = list(message_batch)[: self.max_responses_per_call]
+        longest = max([len(expertise), *(len(m) for m in messages)])
+        if longest > MAX_PROMPT_CHARS:
+            raise LanguageModelError(
+                f"a prompt of {longest:,} characters is longer than {MAX_PROMPT_CHARS:,}:"
+                " not sent (it costs no call of the budget)"
+            )
+        index = self._take_call()
         call = ModelCall(
             scope=self.scope,
             backend=self.backend.name,
