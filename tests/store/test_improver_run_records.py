@@ -69,3 +69,69 @@ def test_one_improver_run_adds_a_bounded_amount_to_the_records(make_ctx):
     assert (
         sum(e["outcome"] == "error" and "characters long" in e["message"] for e in evaluations) == 2
     )
+
+
+NOISY_UTILITY = '''import os
+
+
+def improve_algorithm(initial_solution, utility, language_model):
+    # Each utility call scores a distinct solution whose worker reports 200 refused reads
+    # (100 as it loads, 100 in its first instance), each detail near the 300-character cut.
+    nonce = os.urandom(8).hex()
+    language_model.batch_prompt("s", ["y" * 330_000 + str(i) for i in range(3)])
+    for k in range(1000):
+        noisy = (
+            "def _noise(tag):\\n"
+            "    for i in range(100):\\n"
+            "        try:\\n"
+            "            open('/etc/' + 'x' * 270 + tag + str(i))\\n"
+            "        except Exception:\\n"
+            "            pass\\n"
+            f"_noise('{nonce}{k}')\\n"
+            "_first = [True]\\n"
+            + initial_solution.replace("def algorithm(", "def _inner(")
+            + "\\ndef algorithm(*args):\\n"
+            "    if _first[0]:\\n"
+            "        _first[0] = False\\n"
+            "        _noise('i')\\n"
+            "    return _inner(*args)\\n"
+        )
+        utility(noisy)
+    return initial_solution
+'''
+
+
+def test_the_events_of_the_solutions_an_improver_has_scored_count_against_its_run(make_ctx):
+    """The solutions an improver sends to `utility` are its text too: the events their
+    workers report are recorded under the run's scope (`<run>/u<k>`), and must share the
+    run's `IMPROVER_RUN_CHARS` with its model calls and its own events (here its one model
+    call spends the allowance first, so each later detail should keep `CUT_FLOOR`
+    characters; every one keeps its 290). Measured with the
+    paper's budgets (25 utility calls): 5,000 event rows holding 1,456,000 characters of
+    detail for one improver run, none of it charged to the run's allowance; a paper-preset
+    iteration 0 of `selftaught run --model echo --improver <this>` recorded 25,000 such
+    rows (7.3 million characters), and iteration 1's step 651,310 (189 million)."""
+    ctx = make_ctx(ScriptedBackend(lambda request, i: "unused"), budgets={"utility_calls": 25})
+    task = get_task("lpn")
+    scorer = SolutionScorer(ctx)
+    scope = Scope(0, "noisy")
+    run = run_improver(
+        ctx,
+        NOISY_UTILITY,
+        initial_solution=task.seed_solution,
+        utility=lambda src, k: scorer.evaluate(src, task, "validation", scope.child(f"u{k}")).score,
+        utility_str=task.utility_text,
+        required_function=task.function,
+        scope=scope,
+    )
+    assert run.outcome == "ok", run.message
+    assert run.utility_calls == 1000
+    events = ctx.store.events(scope="noisy")
+    calls = ctx.store.query("SELECT system, messages, responses FROM model_calls")
+    texts = [e.detail or "" for e in events]
+    for c in calls:
+        texts += [c["system"], *json.loads(c["messages"]), *json.loads(c["responses"])]
+    total = sum(len(t) for t in texts)
+    assert total <= IMPROVER_RUN_CHARS + CUT_FLOOR * len(texts), (
+        f"{total:,} characters in {len(texts):,} texts ({len(events):,} event rows)"
+    )
