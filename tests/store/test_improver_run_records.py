@@ -16,11 +16,16 @@ from selftaught.program.extract import MAX_PROGRAM_CHARS
 from selftaught.stop import Scope
 from selftaught.stop.improver_run import OVER_BUDGET_EVENTS, run_improver
 from selftaught.stop.solutions import SolutionScorer
-from selftaught.store.limits import CUT_FLOOR, IMPROVER_RUN_CHARS
+from selftaught.store.limits import (
+    CUT_FLOOR,
+    IMPROVER_RUN_CHARS,
+    ITERATION_EVENT_ROWS,
+    RUN_EVENT_ROWS,
+)
 from selftaught.tasks.registry import get_task
 
 FLOOD = """def improve_algorithm(initial_solution, utility, language_model):
-    big = "x" * 900_000  # four texts: under the protocol's cap on one message
+    big = "x" * 390_000  # four texts, each under the prompt cap (400,000 characters)
     language_model.batch_prompt(big, [big + str(i) for i in range(3)])
     for i in range(2):
         utility(initial_solution + "\\n#" + "p" * 300_000 + str(i))  # too long to be a program
@@ -71,7 +76,7 @@ def test_one_improver_run_adds_a_bounded_amount_to_the_records(make_ctx):
     )
 
 
-NOISY_UTILITY = '''import os
+NOISY_UTILITY = """import os
 
 
 def improve_algorithm(initial_solution, utility, language_model):
@@ -98,7 +103,7 @@ def improve_algorithm(initial_solution, utility, language_model):
         )
         utility(noisy)
     return initial_solution
-'''
+"""
 
 
 def test_the_events_of_the_solutions_an_improver_has_scored_count_against_its_run(make_ctx):
@@ -135,3 +140,26 @@ def test_the_events_of_the_solutions_an_improver_has_scored_count_against_its_ru
     assert total <= IMPROVER_RUN_CHARS + CUT_FLOOR * len(texts), (
         f"{total:,} characters in {len(texts):,} texts ({len(events):,} event rows)"
     )
+    rows = ctx.store.event_count(scope="noisy")
+    assert rows <= RUN_EVENT_ROWS + 1, f"{rows:,} event rows for one improver run"
+    assert [e.kind for e in events].count("events_not_recorded") == 1
+
+
+def test_an_iteration_records_a_bounded_number_of_events_across_resumes(make_ctx):
+    """Whatever nests in an iteration (improver runs in the meta-utility's, in threads of
+    their own), its events stop at `ITERATION_EVENT_ROWS`, one row saying so; a resumed
+    run counts what the records already hold."""
+    from dataclasses import replace
+
+    ctx = make_ctx(ScriptedBackend(lambda request, i: "unused"))
+    flood = [{"kind": "read_outside_roots", "detail": "x" * 50, "source": "worker"}] * 900
+    for k in range(ITERATION_EVENT_ROWS // 900 + 3):
+        ctx.record_events(Scope(1, f"it1/step/c{k}"), "h", flood)
+    assert ctx.store.event_count(iteration=1) == ITERATION_EVENT_ROWS + 1
+    notes = ctx.store.events(iteration=1, limit=1, last=True)
+    assert notes[0].kind == "events_not_recorded"
+    ctx.record_events(Scope(2, "it2/step"), "h", flood)  # another iteration: its own bound
+    assert ctx.store.event_count(iteration=2) == 900
+    resumed = replace(ctx)  # a new context on the same records, as `resume` builds
+    resumed.record_events(Scope(1, "it1/step/c99"), "h", flood)
+    assert ctx.store.event_count(iteration=1) == ITERATION_EVENT_ROWS + 1

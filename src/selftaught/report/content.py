@@ -15,6 +15,10 @@ from selftaught.report.records import Candidate, IterationCost, RunRecords
 from selftaught.stats import mean_se
 from selftaught.store.rows import EvaluationRow, EventRow, IterationRow
 
+REPORTED_EVENTS = 500
+"""The most audit events the report lists (it counts them all, by kind): their number is a
+hostile improver's to set (docs/security.md, "Events")."""
+
 
 @dataclass
 class LineageStep:
@@ -57,11 +61,14 @@ class RunContent:
     candidates: list[Candidate]
     lineage: list[LineageStep]
     events: list[EventRow]
+    """The first `REPORTED_EVENTS` audit events (`event_kinds` counts them all)."""
     analyses: list[ProgramAnalysis]
     out_of_bounds: list[EvaluationRow]
     transfer: tuple[Path, Any] | None
     sandbox_attempts: list[dict[str, Any]] = field(default_factory=list)
     """Classified attempts, when the directory holds a sandbox experiment."""
+    event_kinds: dict[int, dict[str, int]] = field(default_factory=dict)
+    """Per iteration, every audit event counted by kind."""
 
     @property
     def model(self) -> str:
@@ -76,8 +83,9 @@ class RunContent:
     def audit_by_iteration(self) -> dict[int, Counter]:
         """Per iteration: sandbox audit events by kind, analysis flags, out-of-bounds scores."""
         out: dict[int, Counter] = defaultdict(Counter)
-        for e in self.events:
-            out[e["iteration"] or 0][f"event: {e['kind']}"] += 1
+        for iteration, kinds in self.event_kinds.items():
+            for kind, n in kinds.items():
+                out[iteration][f"event: {kind}"] += n
         for a in self.analyses:
             for f in a.analysis.flags:
                 out[a.iteration][f"flag: {f}"] += 1
@@ -217,7 +225,8 @@ def gather(records: RunRecords) -> RunContent:
         costs=records.costs(),
         candidates=records.candidates(),
         lineage=lineage(records),
-        events=records.events(),
+        events=records.events(limit=REPORTED_EVENTS),
+        event_kinds=records.event_kinds(),
         analyses=analyze_run(records),
         out_of_bounds=records.out_of_bounds_scores(),
         transfer=records.transfer(),

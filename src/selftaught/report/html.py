@@ -206,10 +206,12 @@ def _audit(run: RunContent) -> str:
     if run.events:
         detail = [
             [e["iteration"], e["scope"], e["kind"], e["program_hash"], (e["detail"] or "")[:160]]
-            for e in run.events[:500]
+            for e in run.events
         ]
+        total = sum(sum(kinds.values()) for kinds in run.event_kinds.values())
+        more = f" (the first {len(run.events)} of {total})" if total > len(run.events) else ""
         out += (
-            "<details><summary>events</summary>"
+            f"<details><summary>events{more}</summary>"
             + table(["iter", "scope", "kind", "program", "detail"], detail, left={1, 2, 3, 4})
             + "</details>"
         )

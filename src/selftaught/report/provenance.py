@@ -15,6 +15,10 @@ from selftaught.report.records import RECORDS, RunRecords
 from selftaught.store.faults import LOCK, holder
 from selftaught.store.rows import IterationRow
 
+SHOWN_EVENTS = 200
+"""The most audit events `show` lists for one evaluation (it counts them all): their number
+is a hostile improver's to set (docs/security.md, "Events")."""
+
 
 def _iteration_row(records: RunRecords, iteration: int) -> IterationRow:
     rows = records.iterations()
@@ -32,9 +36,10 @@ def provenance(records: RunRecords, iteration: int) -> dict[str, Any]:
     parent = records.program(r["parent_hash"])
     cost = next((c for c in records.costs() if c.iteration == iteration), None)
     cfg = records.config
+    scope = f"it{iteration}/eval"
     events = [
         {"scope": e.scope, "kind": e.kind, "program_hash": e.program_hash, "detail": e.detail}
-        for e in records.events(iteration=iteration, scope=f"it{iteration}/eval")
+        for e in records.events(iteration=iteration, scope=scope, limit=SHOWN_EVENTS)
     ]
     analysis = analyze_source(src) if src is not None and iteration > 0 else None
     return {
@@ -61,6 +66,7 @@ def provenance(records: RunRecords, iteration: int) -> dict[str, Any]:
         },
         "cost": asdict(cost) if cost else None,
         "audit_events": events,
+        "audit_event_count": records.event_count(iteration=iteration, scope=scope),
         "strategies": analysis.strategies if analysis else [],
         "flags": analysis.flags if analysis else [],
         "diff": unified_diff(
@@ -94,10 +100,13 @@ def format_provenance(p: dict[str, Any]) -> str:
     lines.append(f"  strategies: {', '.join(p['strategies']) or '-'}")
     lines.append(f"  flags:      {', '.join(p['flags']) or '-'}")
     if p["audit_events"]:
-        lines.append(f"  audit events of its evaluation ({len(p['audit_events'])}):")
+        total = p.get("audit_event_count", len(p["audit_events"]))
+        lines.append(f"  audit events of its evaluation ({total}):")
         lines += [
             f"    {e['scope']}: {e['kind']} {e['detail'] or ''}"[:200] for e in p["audit_events"]
         ]
+        if total > len(p["audit_events"]):
+            lines.append(f"    ... and {total - len(p['audit_events'])} more, not shown")
     else:
         lines.append("  audit events of its evaluation: none")
     if p["diff"]:

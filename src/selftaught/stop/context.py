@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -12,6 +15,7 @@ from selftaught.lm.base import Backend, Usage
 from selftaught.lm.session import ModelCall
 from selftaught.sandbox.spec import SandboxLike
 from selftaught.store.db import Store
+from selftaught.store.limits import ITERATION_EVENT_ROWS
 from selftaught.store.rows import EventRow, ModelCallRow
 from selftaught.tasks.keys import InstanceKey
 
@@ -71,6 +75,13 @@ class Progress:
         """The loop decided whether to adopt a newly scored improver."""
 
 
+CHARGE_EVENTS: ContextVar[Callable[[list[dict]], list[dict]] | None] = ContextVar(
+    "charge_events", default=None
+)
+"""While an improver's `utility` call is served: what its run's records allowance keeps of
+the events recorded (`stop.improver_run`), so the solutions it sends are charged to it."""
+
+
 @dataclass
 class RunContext:
     """What a run's work needs, built by `assembly.assemble` (the one builder: it sets
@@ -119,8 +130,36 @@ class RunContext:
         if call.usage.samples:
             self.progress.checked(call.usable, call.reasons)
 
-    def record_events(self, scope: Scope, program_hash: str, events: list[dict]) -> None:
-        for event in events:
+    _event_rows: dict[int, int] = field(default_factory=dict, init=False, repr=False)
+    _event_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def record_events(
+        self, scope: Scope, program_hash: str, events: list[dict], *, charged: bool = False
+    ) -> None:
+        """Record audit events of `scope`, within bounds (docs/security.md, "Records"):
+        those of an improver's utility calls within its run's allowance (unless `charged`
+        already), and at most `ITERATION_EVENT_ROWS` per iteration in all."""
+        charge = None if charged else CHARGE_EVENTS.get()
+        if charge is not None:
+            events = charge(events)
+        if not events:
+            return
+        it = scope.iteration
+        with self._event_lock:
+            if it not in self._event_rows:  # a resumed run counts what it recorded before
+                self._event_rows[it] = self.store.event_count(iteration=it)
+            room = max(ITERATION_EVENT_ROWS - self._event_rows[it], 0)
+            kept = events[:room]
+            if len(kept) < len(events) and self._event_rows[it] <= ITERATION_EVENT_ROWS:
+                kept.append(
+                    {
+                        "kind": "events_not_recorded",
+                        "detail": f"past {ITERATION_EVENT_ROWS:,} events of iteration {it},"
+                        " later ones are not recorded",
+                    }
+                )
+            self._event_rows[it] += len(kept)
+        for event in kept:
             self.store.add_event(
                 EventRow(
                     iteration=scope.iteration,

@@ -17,7 +17,7 @@ from selftaught.errors import BudgetExhausted, LanguageModelError
 from selftaught.lm.session import LanguageModel, ModelCall, derive_seed
 from selftaught.program.check import check_program
 from selftaught.sandbox.results import Outcome
-from selftaught.stop.context import RunContext, Scope
+from selftaught.stop.context import CHARGE_EVENTS, RunContext, Scope
 from selftaught.store.limits import RecordsAllowance
 
 OVER_BUDGET_EVENTS = 10
@@ -69,10 +69,9 @@ class _Broker:
         self.record_events([{"kind": kind, "detail": detail}])
 
     def record_events(self, events: list[dict]) -> None:
-        """Record events of this run, their details within the run's allowance."""
-        details = self.allowance.take([str(e.get("detail", "")) for e in events])
-        kept = [{**e, "detail": d} for e, d in zip(events, details, strict=True)]
-        self.ctx.record_events(self.scope, self.improver_hash, kept)
+        """Record events of this run, within the run's allowance (rows and details)."""
+        kept = self.allowance.take_events(events)
+        self.ctx.record_events(self.scope, self.improver_hash, kept, charged=True)
 
     def record_call(self, call: ModelCall) -> None:
         """Record a model call of this run, its texts within the run's allowance."""
@@ -95,7 +94,13 @@ class _Broker:
         if n > self.utility_budget:
             self._event("utility_over_budget", f"call {n} of a budget of {self.utility_budget}")
             return 0.0
-        return float(self._utility(src, n))
+        # The solution is the improver's text: what its evaluation records is charged to
+        # this run (its events, within the allowance: `RunContext.record_events`).
+        token = CHARGE_EVENTS.set(self.allowance.take_events)
+        try:
+            return float(self._utility(src, n))
+        finally:
+            CHARGE_EVENTS.reset(token)
 
     def language_model(self, system: str, messages: list[str], temperature: float | None) -> dict:
         assert self.lm is not None

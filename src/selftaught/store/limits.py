@@ -47,6 +47,16 @@ writes (4 calls of 6 samples)."""
 CUT_FLOOR = 100
 """What each text keeps once a run's allowance is spent."""
 
+RUN_EVENT_ROWS = 1_000
+"""Audit events one improver run may add to the records: its own and those of the
+solutions it sends to `utility` (each worker may claim 200 a job). Past it, one
+`events_not_recorded` row says so."""
+
+ITERATION_EVENT_ROWS = 20_000
+"""Audit events one iteration may add to the records, whatever runs it nests (improver
+runs within the meta-utility's, in threads of their own). Past it, one
+`events_not_recorded` row says so."""
+
 
 JSON_COLUMNS = TEXT_LIST_COLUMNS | {"answers", "unusable_reasons", "seeds"}
 """Columns holding JSON: their texts are cleaned inside the JSON too."""
@@ -119,7 +129,26 @@ class RecordsAllowance:
         self.left = chars
         self.cut = 0
         """Characters left out of the records so far."""
+        self.rows_left = RUN_EVENT_ROWS
+        self.rows_noted = False
         self._lock = threading.Lock()
+
+    def take_events(self, events: list[dict]) -> list[dict]:
+        """`events` as the records may keep them: at most `RUN_EVENT_ROWS` rows in all, then
+        one row saying the rest were left out; their details within the allowance."""
+        with self._lock:
+            room = max(self.rows_left, 0)
+            kept, dropped = events[:room], len(events) - min(len(events), room)
+            self.rows_left -= len(kept)
+            if dropped and not self.rows_noted:
+                self.rows_noted = True
+                note = (
+                    f"past {RUN_EVENT_ROWS:,} events of this improver run (its own and"
+                    " those of the solutions it scored), later ones are not recorded"
+                )
+                kept = [*kept, {"kind": "events_not_recorded", "detail": note}]
+        details = self.take([str(e.get("detail", "")) for e in kept])
+        return [{**e, "detail": d} for e, d in zip(kept, details, strict=True)]
 
     def take(self, texts: list[str]) -> list[str]:
         """`texts` as the records may keep them: whole while the allowance lasts, else cut

@@ -80,11 +80,48 @@ class Reads:
         rows = self._dicts(f"SELECT * FROM improver_runs{where} ORDER BY id", params)
         return [ImproverRunRow.of(r) for r in rows]
 
-    def events(self, *, iteration: int | None = None, scope: str | None = None) -> list[EventRow]:
-        """Audit events in order; with `scope`, those of that scope and the scopes under it."""
+    def events(
+        self,
+        *,
+        iteration: int | None = None,
+        scope: str | None = None,
+        program_hash: str | None = None,
+        limit: int | None = None,
+        last: bool = False,
+    ) -> list[EventRow]:
+        """Audit events in order; with `scope`, those of that scope and the scopes under it.
+        With `limit`, at most that many: the first, or with `last` the last. A hostile
+        improver sets how many events a run holds (docs/security.md, "Events"): whatever
+        shows them reads a bounded number and counts the rest (`event_count`)."""
         where, params = _where(iteration=iteration, scope_under=scope)
-        rows = self._dicts(f"SELECT * FROM events{where} ORDER BY id", params)
+        if program_hash is not None:
+            where += (" AND" if where else " WHERE") + " program_hash = ?"
+            params = (*params, program_hash)
+        if limit is None:
+            rows = self._dicts(f"SELECT * FROM events{where} ORDER BY id", params)
+        else:
+            order = "DESC" if last else "ASC"
+            rows = self._dicts(
+                f"SELECT * FROM (SELECT * FROM events{where} ORDER BY id {order} LIMIT ?)"
+                " ORDER BY id",
+                (*params, max(0, limit)),
+            )
         return [EventRow.of(r) for r in rows]
+
+    def event_count(self, *, iteration: int | None = None, scope: str | None = None) -> int:
+        """How many audit events `events` with the same filters would give, all of them."""
+        where, params = _where(iteration=iteration, scope_under=scope)
+        return int(self.query(f"SELECT COUNT(*) FROM events{where}", params)[0][0])
+
+    def event_kinds(self) -> dict[int, dict[str, int]]:
+        """Per iteration, how many audit events of each kind (counted by the database)."""
+        out: dict[int, dict[str, int]] = {}
+        rows = self.query(
+            "SELECT COALESCE(iteration, 0), kind, COUNT(*) FROM events GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        for iteration, kind, n in rows:
+            out.setdefault(int(iteration), {})[str(kind)] = int(n)
+        return out
 
     def iterations(self) -> list[IterationRow]:
         """Every recorded iteration, with what its model calls cost and why samples were

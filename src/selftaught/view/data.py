@@ -39,6 +39,12 @@ class ViewError(Exception):
         self.status = status
 
 
+LIVE_EVENTS = 200
+"""The most audit events one answer of the view holds (the run page shows the last, an
+evaluation's page the first, with the count): their number is a hostile improver's to set
+(docs/security.md, "Events")."""
+
+
 def open_records(ref: RunRef) -> RunRecords:
     """The run's records, read-only; a folder that is no readable run is a `ViewError`."""
     try:
@@ -216,7 +222,7 @@ def run_live(records: RunRecords, ref: RunRef) -> dict[str, Any]:
             "program_hash": e.program_hash,
             "detail": e.detail,
         }
-        for e in records.events()
+        for e in records.events(limit=LIVE_EVENTS, last=True)
     ]
     return {
         **summary,
@@ -240,8 +246,8 @@ def run_live(records: RunRecords, ref: RunRef) -> dict[str, Any]:
         "iteration_rows": [_iteration(r) for r in iterations],
         "candidates": candidates,
         "lineage": lineage,
-        "events": events[-200:],
-        "event_count": len(events),
+        "events": events,
+        "event_count": records.event_count(),
         "evaluation_count": len(evaluations),
         "recent_evaluations": [_evaluation_row(e) for e in evaluations[-15:]],
     }
@@ -345,8 +351,9 @@ def evaluation_detail(records: RunRecords, evaluation_id: int) -> dict[str, Any]
     out["program"] = records.program(e.program_hash)
     out["events"] = [
         {"id": x.id, "scope": x.scope, "kind": x.kind, "detail": x.detail}
-        for x in records.events(iteration=e.iteration)
-        if x.program_hash == e.program_hash
+        for x in records.events(
+            iteration=e.iteration, program_hash=e.program_hash or "", limit=LIVE_EVENTS
+        )
     ]
     return out
 
