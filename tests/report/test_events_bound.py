@@ -67,9 +67,8 @@ def noisy(tmp_path_factory) -> Path:
     return noisy_run(tmp_path_factory.mktemp("noisy") / "run")
 
 
-@pytest.fixture
-def rows_read(monkeypatch) -> list[int]:
-    """How many event rows the code under test turned into `EventRow`s."""
+def count_event_rows(monkeypatch) -> list[int]:
+    """A counter of the event rows code turns into `EventRow`s from now on."""
     count = [0]
     made = EventRow.of.__func__
 
@@ -79,6 +78,12 @@ def rows_read(monkeypatch) -> list[int]:
 
     monkeypatch.setattr(EventRow, "of", classmethod(counting))
     return count
+
+
+@pytest.fixture
+def rows_read(monkeypatch) -> list[int]:
+    """How many event rows the code under test turned into `EventRow`s."""
+    return count_event_rows(monkeypatch)
 
 
 def test_show_prints_a_bounded_number_of_an_evaluations_events(noisy):

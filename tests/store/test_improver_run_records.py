@@ -37,20 +37,25 @@ FLOOD = """def improve_algorithm(initial_solution, utility, language_model):
 """
 
 
-def test_one_improver_run_adds_a_bounded_amount_to_the_records(make_ctx):
-    ctx = make_ctx(ScriptedBackend(lambda request, i: "z" * 300_000))
-    task = get_task("grid")
+def _run_on_task(ctx, improver: str, task_name: str, scope_name: str):
+    """`improver` run once on a task's seed solution, its utility scoring in the sandbox."""
+    task = get_task(task_name)
     scorer = SolutionScorer(ctx)
-    scope = Scope(0, "flood")
-    run = run_improver(
+    scope = Scope(0, scope_name)
+    return run_improver(
         ctx,
-        FLOOD,
+        improver,
         initial_solution=task.seed_solution,
         utility=lambda src, k: scorer.evaluate(src, task, "validation", scope.child(f"u{k}")).score,
         utility_str=task.utility_text,
         required_function=task.function,
         scope=scope,
     )
+
+
+def test_one_improver_run_adds_a_bounded_amount_to_the_records(make_ctx):
+    ctx = make_ctx(ScriptedBackend(lambda request, i: "z" * 300_000))
+    run = _run_on_task(ctx, FLOOD, "grid", "flood")
     assert run.outcome == "ok", run.message
     assert run.utility_calls == 3_004  # every call counted, though few are recorded
     store = ctx.store
@@ -117,18 +122,7 @@ def test_the_events_of_the_solutions_an_improver_has_scored_count_against_its_ru
     iteration 0 of `selftaught run --model echo --improver <this>` recorded 25,000 such
     rows (7.3 million characters), and iteration 1's step 651,310 (189 million)."""
     ctx = make_ctx(ScriptedBackend(lambda request, i: "unused"), budgets={"utility_calls": 25})
-    task = get_task("lpn")
-    scorer = SolutionScorer(ctx)
-    scope = Scope(0, "noisy")
-    run = run_improver(
-        ctx,
-        NOISY_UTILITY,
-        initial_solution=task.seed_solution,
-        utility=lambda src, k: scorer.evaluate(src, task, "validation", scope.child(f"u{k}")).score,
-        utility_str=task.utility_text,
-        required_function=task.function,
-        scope=scope,
-    )
+    run = _run_on_task(ctx, NOISY_UTILITY, "lpn", "noisy")
     assert run.outcome == "ok", run.message
     assert run.utility_calls == 1000
     events = ctx.store.events(scope="noisy")

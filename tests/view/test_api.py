@@ -289,18 +289,10 @@ def test_the_live_answer_reads_a_bounded_number_of_event_rows(tmp_path, monkeypa
     paper-preset iteration of a hostile seed improver recorded 651,310, and each poll of
     that run then took 5 to 7 s; six pollers at once took the view to 1.5 GB and slowed a
     run beside it by 41%: tests/report/test_events_bound.py says how they were made)."""
-    from selftaught.store.rows import EventRow
-    from tests.report.test_events_bound import noisy_run
+    from tests.report.test_events_bound import count_event_rows, noisy_run
 
     noisy_run(tmp_path / "runs" / "noisy")
-    count = [0]
-    made = EventRow.of.__func__
-
-    def counting(cls, values):
-        count[0] += 1
-        return made(cls, values)
-
-    monkeypatch.setattr(EventRow, "of", classmethod(counting))
+    count = count_event_rows(monkeypatch)
     run = client(tmp_path / "runs").get("/api/runs/0/noisy").json()
     assert run["event_count"] == 20_000 and len(run["events"]) == 200
     assert count[0] <= 1_000, f"one poll built {count[0]:,} event rows"
