@@ -48,6 +48,9 @@ def hostile_run(tmp_path_factory) -> tuple[Path, Path, str]:
     (folder / "replies.json").write_text(json.dumps(rules))
     (folder / "run.toml").write_text(
         'name = "hostile"\nmodel = "scripted:replies.json"\niterations = 1\nruns = 2\n'
+        # the paper's rule adopts the hostile improver whatever the draws: what is tested
+        # here is how its text is printed, not whether two runs' paired scores adopt it
+        'adoption = "paper"\n'
         "[budgets]\nlm_calls = 1\nsamples_per_call = 2\nutility_calls = 3\n"
     )
     result = selftaught("run", "--config", "run.toml", cwd=folder, timeout=600)
