@@ -296,3 +296,25 @@ def test_the_live_answer_reads_a_bounded_number_of_event_rows(tmp_path, monkeypa
     run = client(tmp_path / "runs").get("/api/runs/0/noisy").json()
     assert run["event_count"] == 20_000 and len(run["events"]) == 200
     assert count[0] <= 1_000, f"one poll built {count[0]:,} event rows"
+
+
+def test_an_evaluations_page_counts_all_its_events_and_lists_a_bounded_number(tmp_path):
+    from selftaught.store.db import Store
+    from selftaught.store.rows import EventRow
+    from selftaught.view.data import LIVE_EVENTS
+    from tests.report.test_events_bound import noisy_run
+
+    noisy_run(tmp_path / "runs" / "noisy")  # 200 events per program hash
+    c = client(tmp_path / "runs")
+    store = Store(tmp_path / "runs" / "noisy" / "records.sqlite")
+    store.add_evaluation(
+        {"iteration": 0, "kind": "solution", "program_hash": f"{0:016x}", "score": 0.5}
+    )
+    for _ in range(LIVE_EVENTS):  # as many again for that program: 400 in all
+        store.add_event(
+            EventRow(iteration=0, scope="it0/x", program_hash=f"{0:016x}", kind="k", detail="d")
+        )
+    store.close()
+    (evaluation,) = c.get("/api/runs/0/noisy/evaluations").json()["evaluations"]
+    detail = c.get(f"/api/runs/0/noisy/evaluations/{evaluation['id']}").json()
+    assert detail["event_count"] == 2 * LIVE_EVENTS and len(detail["events"]) == LIVE_EVENTS

@@ -108,9 +108,18 @@ class Reads:
             )
         return [EventRow.of(r) for r in rows]
 
-    def event_count(self, *, iteration: int | None = None, scope: str | None = None) -> int:
+    def event_count(
+        self,
+        *,
+        iteration: int | None = None,
+        scope: str | None = None,
+        program_hash: str | None = None,
+    ) -> int:
         """How many audit events `events` with the same filters would give, all of them."""
         where, params = _where(iteration=iteration, scope_under=scope)
+        if program_hash is not None:
+            where += (" AND" if where else " WHERE") + " program_hash = ?"
+            params = (*params, program_hash)
         return int(self.query(f"SELECT COUNT(*) FROM events{where}", params)[0][0])
 
     def event_kinds(self) -> dict[int, dict[str, int]]:

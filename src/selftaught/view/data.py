@@ -355,6 +355,9 @@ def evaluation_detail(records: RunRecords, evaluation_id: int) -> dict[str, Any]
             iteration=e.iteration, program_hash=e.program_hash or "", limit=LIVE_EVENTS
         )
     ]
+    out["event_count"] = records.event_count(
+        iteration=e.iteration, program_hash=e.program_hash or ""
+    )
     return out
 
 

@@ -382,7 +382,7 @@ function drawRun(f, n, run) {
       " (prompt, every sample, tokens, time, cost, which sample the improver used)"),
     el("h2", {}, "Recent evaluations ", el("a", { href: `${base}/evaluations`, class: "muted" }, `(all ${run.evaluation_count})`)),
     evaluationsTable(base, run.recent_evaluations.slice().reverse()),
-    el("h2", {}, `Sandbox events (${run.event_count})`),
+    el("h2", {}, `Sandbox events (${run.event_count}${run.event_count > run.events.length ? `; the last ${run.events.length} shown` : ""})`),
     run.events.length ? table([
       { label: "iter", key: "iteration" }, { label: "scope", key: "scope" }, { label: "kind", key: "kind" },
       { label: "program", key: "program_hash" }, { label: "detail", key: "detail", text: true },
@@ -482,7 +482,7 @@ async function evaluationPage(f, n, id) {
       ["seeds", e.seeds === null ? "–" : JSON.stringify(e.seeds)], ["at", when(e.created)],
     ]),
     el("h2", {}, "Program"), e.program === null ? el("p", { class: "muted" }, "not recorded") : pre(e.program, "program"),
-    el("h2", {}, `Sandbox events of this program (${e.events.length})`),
+    el("h2", {}, `Sandbox events of this program (${e.event_count ?? e.events.length}${e.event_count > e.events.length ? `; the first ${e.events.length} shown` : ""})`),
     e.events.length ? table([{ label: "scope", key: "scope" }, { label: "kind", key: "kind" }, { label: "detail", key: "detail", text: true }], e.events) : el("p", { class: "muted" }, "none"),
   );
 }
