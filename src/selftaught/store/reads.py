@@ -93,10 +93,7 @@ class Reads:
         With `limit`, at most that many: the first, or with `last` the last. A hostile
         improver sets how many events a run holds (docs/security.md, "Events"): whatever
         shows them reads a bounded number and counts the rest (`event_count`)."""
-        where, params = _where(iteration=iteration, scope_under=scope)
-        if program_hash is not None:
-            where += (" AND" if where else " WHERE") + " program_hash = ?"
-            params = (*params, program_hash)
+        where, params = _where(iteration=iteration, scope_under=scope, program_hash=program_hash)
         if limit is None:
             rows = self._dicts(f"SELECT * FROM events{where} ORDER BY id", params)
         else:
@@ -116,10 +113,7 @@ class Reads:
         program_hash: str | None = None,
     ) -> int:
         """How many audit events `events` with the same filters would give, all of them."""
-        where, params = _where(iteration=iteration, scope_under=scope)
-        if program_hash is not None:
-            where += (" AND" if where else " WHERE") + " program_hash = ?"
-            params = (*params, program_hash)
+        where, params = _where(iteration=iteration, scope_under=scope, program_hash=program_hash)
         return int(self.query(f"SELECT COUNT(*) FROM events{where}", params)[0][0])
 
     def event_kinds(self) -> dict[int, dict[str, int]]:
@@ -271,9 +265,13 @@ def _where(
     iteration: int | None = None,
     scope_like: str | None = None,
     scope_under: str | None = None,
+    program_hash: str | None = None,
 ) -> tuple[str, tuple]:
     clauses: list[str] = []
     params: list[Any] = []
+    if program_hash is not None:
+        clauses.append("program_hash = ?")
+        params.append(program_hash)
     if kind is not None:
         clauses.append("kind = ?")
         params.append(kind)
